@@ -1,0 +1,142 @@
+import { homedir, tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Budget } from '../../engine/budget.ts';
+import { EngineError } from '../../engine/errors.ts';
+import { SpringbokClient, type EngineAddress } from '../client.ts';
+
+/** Exit statuses of every client command (DESIGN §1). */
+export const ExitCode = { ok: 0, functionFailed: 1, usage: 2 } as const;
+
+/** Ends a command with an exit status and a message for stderr. */
+export class CliExit extends Error {
+  readonly exitCode: number;
+  constructor (exitCode: number, message: string) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+export function usageError (message: string, help: string): CliExit {
+  return new CliExit(ExitCode.usage, `${message}\n\n${help}`);
+}
+
+/** What a command writes to; tests and the demo pass their own. */
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface Command {
+  readonly summary: string;
+  readonly help: string;
+  run (args: string[], io: CliIo): Promise<number>;
+}
+
+/** parseArgs with our usage-error convention; `--help` is handled by the caller. */
+export function parse<T extends ParseArgsConfig['options']> (args: string[], options: T, help: string): { values: Record<string, unknown>, positionals: string[] } {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usageError((error as Error).message, help);
+  }
+}
+
+export const kAddressOption = { socket: { type: 'string' } } as const;
+
+export const kAddressHelp = `  --socket PATH          the engine's unix socket, or tcp://HOST:PORT (default: $SPRINGBOK_SOCKET, else ${defaultSocketPath({})})`;
+
+/** The default unix socket: per user, so two users on one machine do not meet. */
+export function defaultSocketPath (env: NodeJS.ProcessEnv): string {
+  return env.SPRINGBOK_SOCKET ?? join(tmpdir(), `springbok-${userInfo().uid}.sock`);
+}
+
+export function defaultDataDir (env: NodeJS.ProcessEnv): string {
+  return env.SPRINGBOK_DATA_DIR ?? join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'springbok');
+}
+
+/** `--socket` value (or environment, or default) as an address; tcp://HOST:PORT selects TCP. */
+export function resolveAddress (value: unknown, env: NodeJS.ProcessEnv, help: string): EngineAddress {
+  const text = typeof value === 'string' ? value : defaultSocketPath(env);
+  if (text.startsWith('tcp://')) return parseHostPort(text.slice('tcp://'.length), '--socket', help);
+  return { socketPath: text };
+}
+
+/** HOST:PORT, [IPv6]:PORT or PORT alone (loopback). */
+export function parseHostPort (text: string, flag: string, help: string): { host: string, port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(text) ?? /^()()(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (match === null || !(port >= 0 && port <= 65535)) throw usageError(`${flag} must be HOST:PORT: got ${JSON.stringify(text)}`, help);
+  return { host: match[1] || match[2] || '127.0.0.1', port };
+}
+
+export const kBudgetOptions = {
+  'cpu-ms': { type: 'string' },
+  'wall-ms': { type: 'string' },
+  'memory-mb': { type: 'string' },
+  'net-requests': { type: 'string' },
+  'net-bytes': { type: 'string' },
+  'net-rate': { type: 'string' },
+  'allow-host': { type: 'string', multiple: true },
+} as const;
+
+export const kBudgetHelp = `Budget (per invocation unless said; defaults in doc/budgets.md):
+  --cpu-ms N             CPU time in ms
+  --wall-ms N            wall-clock time in ms, queueing and waits included
+  --memory-mb N          memory in MiB
+  --net-requests N       outbound requests
+  --net-bytes N          outbound bytes, both directions
+  --net-rate N           bytes per second across all invocations of the function (0 = unlimited)
+  --allow-host HOST      a host (or host:port) the function may reach; repeatable; none by default`;
+
+/** Budget flags to a partial budget; the engine validates ranges and fills defaults. */
+export function budgetFromFlags (values: Record<string, unknown>, help: string): Partial<Budget> {
+  const budget: Record<string, unknown> = {};
+  const numeric: [string, keyof Budget, number][] = [
+    ['cpu-ms', 'cpuMs', 1], ['wall-ms', 'wallMs', 1], ['memory-mb', 'memoryBytes', 2 ** 20],
+    ['net-requests', 'netRequests', 1], ['net-bytes', 'netBytes', 1], ['net-rate', 'netRateBytesPerSec', 1],
+  ];
+  for (const [flag, field, scale] of numeric) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (typeof text !== 'string' || text.trim() === '' || !Number.isFinite(value)) throw usageError(`--${flag} must be a number: got ${JSON.stringify(text)}`, help);
+    budget[field] = Math.round(value * scale);
+  }
+  if (values['allow-host'] !== undefined) budget.allowHosts = values['allow-host'];
+  return budget as Partial<Budget>;
+}
+
+/** A positive integer flag, or the fallback when absent. */
+export function integerFlag (values: Record<string, unknown>, flag: string, fallback: number, min: number, help: string): number {
+  const text = values[flag];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (typeof text !== 'string' || !Number.isInteger(value) || value < min) throw usageError(`--${flag} must be an integer of at least ${min}: got ${JSON.stringify(text)}`, help);
+  return value;
+}
+
+/** Connects, runs `work`, closes; an unreachable engine is a usage-class failure (exit 2). */
+export async function withClient<T> (address: EngineAddress, work: (client: SpringbokClient) => Promise<T>): Promise<T> {
+  let client: SpringbokClient;
+  try {
+    client = await SpringbokClient.connect(address);
+  } catch (error) {
+    throw new CliExit(ExitCode.usage, `${(error as Error).message}\n(is the engine running? start it with: springbok serve)`);
+  }
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** A request error from the engine (unknown function, bad argument, ...) as a command failure. */
+export function requestFailed (error: unknown): CliExit {
+  if (error instanceof EngineError) {
+    const exitCode = error.code === 'ERR_CONNECTION' || error.code === 'ERR_INVALID_ARGUMENT' || error.code === 'ERR_UNKNOWN_LANGUAGE' ? ExitCode.usage : ExitCode.functionFailed;
+    return new CliExit(exitCode, `${error.code}: ${error.message}`);
+  }
+  return error instanceof CliExit ? error : new CliExit(ExitCode.functionFailed, String(error));
+}

@@ -1,0 +1,38 @@
+import { readFile } from 'node:fs/promises';
+import { text } from 'node:stream/consumers';
+import { budgetFromFlags, ExitCode, kAddressHelp, kAddressOption, kBudgetHelp, kBudgetOptions, parse, requestFailed, resolveAddress, usageError, withClient, type CliIo, type Command } from './common.ts';
+
+const help = `Usage: springbok deploy <language> <name> <file> [options]
+
+Compiles, validates and durably stores a function; exits 0 only once it is stored. Deploying an
+existing name replaces it atomically (invocations in flight finish on the old version).
+<file> may be - for standard input.
+
+Options:
+${kAddressHelp}
+  --json                 print the deployed function's record as JSON
+
+${kBudgetHelp}
+`;
+
+export const deployCommand: Command = {
+  summary: 'compile and store a function: deploy <language> <name> <file>',
+  help,
+  async run (args: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parse(args, { ...kAddressOption, ...kBudgetOptions, json: { type: 'boolean' } }, help);
+    const [language, name, file, ...extra] = positionals;
+    if (language === undefined || name === undefined || file === undefined || extra.length > 0) throw usageError('deploy needs exactly <language> <name> <file>', help);
+    const budget = budgetFromFlags(values, help);
+    let source: Uint8Array;
+    try {
+      source = file === '-' ? Buffer.from(await text(process.stdin)) : await readFile(file);
+    } catch (error) {
+      throw usageError(`cannot read ${file}: ${(error as Error).message}`, help);
+    }
+    const address = resolveAddress(values.socket, io.env, help);
+    const info = await withClient(address, (client) => client.deploy(name, language, source, budget)).catch((error: unknown) => { throw requestFailed(error); });
+    if (values.json === true) io.stdout.write(`${JSON.stringify(info)}\n`);
+    else io.stdout.write(`deployed ${info.name} (${info.language}, version ${info.version}, ${info.sourceBytes} bytes, sha256 ${info.sourceSha256.slice(0, 12)})\n`);
+    return ExitCode.ok;
+  },
+};

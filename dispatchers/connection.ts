@@ -1,0 +1,188 @@
+import type { Socket } from 'node:net';
+import type { Engine } from '../engine/index.ts';
+import { EngineError, toErrorRecord, type ErrorRecord } from '../engine/errors.ts';
+import type { Budget } from '../engine/budget.ts';
+import { decodeHeader, encodeFrame, FrameDecoder, kProtocolVersion, MessageType, stringField, type Frame } from './protocol.ts';
+
+export interface ConnectionLimits {
+  readonly maxFrameBytes: number;
+  /** Requests of one connection awaiting an answer; past it ERR_QUEUE_FULL. */
+  readonly maxInFlightPerConnection: number;
+  /** Answer bytes queued for a client that is not reading, past which we stop reading its requests. */
+  readonly maxPendingWriteBytes: number;
+}
+
+/**
+ * One client connection: cuts frames, runs requests concurrently against the engine, writes
+ * answers as they finish (matched by id), and cancels the connection's invocations when it closes.
+ *
+ * Nothing a client sends can throw out of here: a frame that cannot be cut (bad length) gets an
+ * ERROR frame with id 0 and the connection is ended; a well-cut but bad request gets an ERROR frame
+ * with its id and the connection goes on.
+ */
+export class Connection {
+  readonly #socket: Socket;
+  readonly #engine: Engine;
+  readonly #limits: ConnectionLimits;
+  readonly #decoder: FrameDecoder;
+  readonly #inFlight = new Map<number, AbortController>();
+  #ending = false;
+  #readPaused = false;
+
+  constructor (socket: Socket, engine: Engine, limits: ConnectionLimits) {
+    this.#socket = socket;
+    this.#engine = engine;
+    this.#limits = limits;
+    this.#decoder = new FrameDecoder(limits.maxFrameBytes);
+    socket.on('data', this.#onData);
+    socket.on('drain', this.#onDrain);
+    socket.on('close', this.#onClose);
+    // 'error' is always followed by 'close'; without a listener it would be thrown.
+    socket.on('error', () => {});
+  }
+
+  /** Closes the connection now; its invocations are cancelled. */
+  destroy (): void {
+    this.#socket.destroy();
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#ending) return;
+    let frames: Frame[];
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch (error) {
+      this.#endWith(toErrorRecord(error));
+      return;
+    }
+    for (const frame of frames) {
+      if (this.#ending) return;
+      this.#handle(frame);
+    }
+  };
+
+  #handle (frame: Frame): void {
+    if (frame.version !== kProtocolVersion) {
+      this.#endWith({ code: 'ERR_PROTOCOL', message: `protocol version ${frame.version} is not spoken here; this engine speaks version ${kProtocolVersion}` });
+      return;
+    }
+    const { id } = frame;
+    if (frame.type === MessageType.cancel) {
+      this.#cancel(frame);
+      return;
+    }
+    if (this.#inFlight.has(id)) {
+      this.#sendError(id, { code: 'ERR_PROTOCOL', message: `request id ${id} is already in flight on this connection` });
+      return;
+    }
+    if (this.#inFlight.size >= this.#limits.maxInFlightPerConnection) {
+      this.#sendError(id, { code: 'ERR_QUEUE_FULL', message: `this connection has its maximum of ${this.#limits.maxInFlightPerConnection} requests in flight` });
+      return;
+    }
+    const controller = new AbortController();
+    this.#inFlight.set(id, controller);
+    let answer: Promise<Buffer>;
+    try {
+      answer = this.#dispatch(frame, controller.signal);
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    answer.then((bytes) => {
+      this.#inFlight.delete(id);
+      this.#send(bytes);
+    }, (error: unknown) => {
+      this.#inFlight.delete(id);
+      this.#sendError(id, toErrorRecord(error));
+    });
+  }
+
+  /** Runs one request; resolves to its encoded answer. Throws or rejects with EngineError for request errors. */
+  #dispatch (frame: Frame, signal: AbortSignal): Promise<Buffer> {
+    const { id } = frame;
+    const header = decodeHeader(frame);
+    switch (frame.type) {
+      case MessageType.invoke:
+        return this.#engine.invoke(stringField(header, 'name'), frame.payload, { signal }).then((result) => {
+          const answer = result.ok
+            ? { ok: true, usage: result.usage, version: result.version, ...(result.logs.length > 0 ? { logs: result.logs } : {}) }
+            : { ok: false, error: result.error, usage: result.usage, version: result.version, ...(result.logs.length > 0 ? { logs: result.logs } : {}) };
+          return encodeFrame(MessageType.result, id, answer, result.ok ? result.output : undefined);
+        });
+      case MessageType.deploy: {
+        const budget = header.budget;
+        if (budget !== undefined && (budget === null || typeof budget !== 'object' || Array.isArray(budget))) throw new EngineError('ERR_PROTOCOL', 'header field "budget" must be an object');
+        // The payload is a view into a receive buffer; the registry keeps the source, so it gets its own copy.
+        const source = new Uint8Array(frame.payload);
+        return this.#engine.deploy(stringField(header, 'name'), stringField(header, 'language'), source, budget as Partial<Budget> | undefined, { signal })
+          .then((info) => encodeFrame(MessageType.ok, id, { function: info }));
+      }
+      case MessageType.remove:
+        return this.#engine.remove(stringField(header, 'name')).then((removed) => encodeFrame(MessageType.ok, id, { removed }));
+      case MessageType.list:
+        return Promise.resolve(encodeFrame(MessageType.ok, id, { functions: this.#engine.list() }));
+      case MessageType.stats:
+        return Promise.resolve(encodeFrame(MessageType.ok, id, { stats: this.#engine.stats() }));
+      case MessageType.ping:
+        return Promise.resolve(encodeFrame(MessageType.ok, id, { protocol: kProtocolVersion, languages: this.#engine.languages }));
+      default:
+        throw new EngineError('ERR_PROTOCOL', `unknown message type 0x${frame.type.toString(16).padStart(2, '0')}`);
+    }
+  }
+
+  #cancel (frame: Frame): void {
+    let target: unknown;
+    try {
+      target = decodeHeader(frame).target;
+    } catch (error) {
+      this.#sendError(frame.id, toErrorRecord(error));
+      return;
+    }
+    if (typeof target !== 'number') {
+      this.#sendError(frame.id, { code: 'ERR_PROTOCOL', message: 'cancel needs a numeric header field "target"' });
+      return;
+    }
+    const controller = this.#inFlight.get(target);
+    controller?.abort(new Error('cancelled by the client'));
+    this.#send(encodeFrame(MessageType.ok, frame.id, { cancelled: controller !== undefined }));
+  }
+
+  #sendError (id: number, error: ErrorRecord): void {
+    this.#send(encodeFrame(MessageType.error, id, error));
+  }
+
+  #send (bytes: Buffer): void {
+    if (this.#socket.destroyed || !this.#socket.writable) return;
+    this.#socket.write(bytes);
+    // A client that sends but does not read would make us buffer answers without end: stop reading it until it drains.
+    if (!this.#readPaused && this.#socket.writableLength > this.#limits.maxPendingWriteBytes) {
+      this.#readPaused = true;
+      this.#socket.pause();
+    }
+  }
+
+  readonly #onDrain = (): void => {
+    if (this.#readPaused) {
+      this.#readPaused = false;
+      this.#socket.resume();
+    }
+  };
+
+  /** Answers a fatal framing error and ends the connection; what is in flight is cancelled. */
+  #endWith (error: ErrorRecord): void {
+    this.#ending = true;
+    this.#sendError(0, error);
+    this.#socket.end();
+    this.#abortAll('the connection was ended after a protocol error');
+    // A client that never reads our FIN must not hold the socket open for ever.
+    setTimeout(() => this.#socket.destroy(), 2000).unref();
+  }
+
+  readonly #onClose = (): void => {
+    this.#ending = true;
+    this.#abortAll('the client disconnected');
+  };
+
+  #abortAll (reason: string): void {
+    for (const controller of this.#inFlight.values()) controller.abort(new Error(reason));
+  }
+}

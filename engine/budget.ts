@@ -1,0 +1,89 @@
+import { EngineError } from './errors.ts';
+
+/**
+ * What one invocation of a function may consume. Set per function at deploy; every invocation
+ * of that function gets the same budget. Units live in the names.
+ */
+export interface Budget {
+  /** CPU time one invocation may use, in milliseconds (time its fiber spends running). */
+  readonly cpuMs: number;
+  /** Wall-clock time from acceptance to result, in milliseconds, including queueing and waits. */
+  readonly wallMs: number;
+  /** Memory one invocation (or one instance, where the plugin shares an instance) may hold, in bytes. */
+  readonly memoryBytes: number;
+  /** Outbound requests per invocation. */
+  readonly netRequests: number;
+  /** Outbound bytes (requests and responses, headers and bodies) per invocation. */
+  readonly netBytes: number;
+  /** Outbound bytes per second across all invocations of the function; 0 means no rate limit. */
+  readonly netRateBytesPerSec: number;
+  /** Hosts the function may reach (`host` or `host:port`); empty means no network at all. */
+  readonly allowHosts: readonly string[];
+}
+
+/** What one invocation consumed; carried by every result, failed or not. */
+export interface Usage {
+  cpuMs: number;
+  memoryBytes: number;
+  netRequests: number;
+  netBytes: number;
+}
+
+export const kDefaultBudget: Budget = Object.freeze({
+  cpuMs: 1000,
+  wallMs: 10_000,
+  memoryBytes: 64 * 2 ** 20,
+  netRequests: 16,
+  netBytes: 4 * 2 ** 20,
+  netRateBytesPerSec: 0,
+  allowHosts: Object.freeze([]) as readonly string[],
+});
+
+/** Upper bounds: a budget is a promise to other tenants, so none may be unbounded. */
+const kMaxBudget = {
+  cpuMs: 3_600_000,
+  wallMs: 3_600_000,
+  memoryBytes: 16 * 2 ** 30,
+  netRequests: 1_000_000,
+  netBytes: 2 ** 40,
+  netRateBytesPerSec: 2 ** 40,
+} as const;
+
+const kMinBudget = { cpuMs: 1, wallMs: 1, memoryBytes: 64 * 1024, netRequests: 0, netBytes: 0, netRateBytesPerSec: 0 } as const;
+
+type NumericBudgetField = keyof typeof kMaxBudget;
+const kNumericFields = Object.keys(kMaxBudget) as NumericBudgetField[];
+const kHostPattern = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/**
+ * Fills a partial budget from the defaults and validates every field.
+ * @throws {EngineError} ERR_INVALID_ARGUMENT naming the field and its rule.
+ */
+export function resolveBudget (partial: Partial<Budget> | undefined, defaults: Budget = kDefaultBudget): Budget {
+  const input: Record<string, unknown> = partial ?? {};
+  for (const key of Object.keys(input)) {
+    if (!(key in kDefaultBudget)) throw new EngineError('ERR_INVALID_ARGUMENT', `budget.${key} is not a budget field (known: ${Object.keys(kDefaultBudget).join(', ')})`);
+  }
+  const filled: Record<string, unknown> = { ...defaults };
+  for (const field of kNumericFields) {
+    const value = input[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < kMinBudget[field] || value > kMaxBudget[field]) {
+      throw new EngineError('ERR_INVALID_ARGUMENT', `budget.${field} must be an integer from ${kMinBudget[field]} to ${kMaxBudget[field]}: got ${JSON.stringify(value)}`);
+    }
+    filled[field] = value;
+  }
+  const hosts = input.allowHosts;
+  if (hosts !== undefined) {
+    if (!Array.isArray(hosts) || hosts.length > 256 || !hosts.every((h) => typeof h === 'string' && kHostPattern.test(h))) {
+      throw new EngineError('ERR_INVALID_ARGUMENT', `budget.allowHosts must be at most 256 host names, each "host" or "host:port": got ${JSON.stringify(hosts)}`);
+    }
+    filled.allowHosts = Object.freeze(hosts.map((h: string) => h.toLowerCase()));
+  }
+  return Object.freeze(filled) as unknown as Budget;
+}
+
+/** A zeroed usage record. */
+export function emptyUsage (): Usage {
+  return { cpuMs: 0, memoryBytes: 0, netRequests: 0, netBytes: 0 };
+}

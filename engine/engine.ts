@@ -1,0 +1,75 @@
+import type { Budget } from './budget.ts';
+import { EngineCore, type DeployOptions, type EngineStats, type FunctionInfo, type InvokeOptions } from './engine-core.ts';
+import { EngineError } from './errors.ts';
+import type { InvokeResult } from './invocation.ts';
+import { fillEngineOptions, type EngineOptions } from './options.ts';
+
+/**
+ * The springbok engine: deploys functions of any loaded language and runs their invocations as
+ * fibers on one scheduler, each under its function's budget. It validates and delegates; the
+ * work is done in EngineCore.
+ *
+ * Request errors (unknown function, full queue, bad arguments, closed engine) reject with
+ * {@link EngineError}; a function that fails or breaks a budget resolves with `ok: false`.
+ */
+export class Engine {
+  readonly #core: EngineCore;
+
+  private constructor (core: EngineCore) { this.#core = core; }
+
+  /**
+   * Builds an engine and reloads the functions stored in `options.dataDir`.
+   * @throws {EngineError} ERR_INVALID_ARGUMENT for bad options; file system errors opening the data dir.
+   */
+  static async open (options: EngineOptions): Promise<Engine> {
+    const core = new EngineCore(fillEngineOptions(options));
+    await core.load();
+    return new Engine(core);
+  }
+
+  /**
+   * Compiles, stores durably, then makes `name` run the new source. A redeploy replaces the
+   * function atomically: invocations in flight finish on the old version.
+   * @throws {EngineError} ERR_INVALID_ARGUMENT, ERR_UNKNOWN_LANGUAGE, ERR_SOURCE_TOO_LARGE, ERR_COMPILE, ERR_CLOSED.
+   */
+  deploy (name: string, language: string, source: Uint8Array, budget?: Partial<Budget>, options: DeployOptions = {}): Promise<FunctionInfo> {
+    return this.#core.deploy(name, language, source, budget, options);
+  }
+
+  /**
+   * Runs one invocation; resolves when it finishes, fails, breaks a budget or is cancelled.
+   * @throws {EngineError} ERR_UNKNOWN_FUNCTION, ERR_UNAVAILABLE, ERR_QUEUE_FULL, ERR_CLOSED (as rejections).
+   */
+  invoke (name: string, input: Uint8Array, options: InvokeOptions = {}): Promise<InvokeResult> {
+    if (!(input instanceof Uint8Array)) return Promise.reject(new EngineError('ERR_INVALID_ARGUMENT', 'input must be bytes (Uint8Array)'));
+    return this.#core.invoke(name, input, options);
+  }
+
+  /** Removes a function from disk and memory; resolves false when there was none. Running invocations finish. */
+  remove (name: string): Promise<boolean> {
+    return this.#core.remove(name);
+  }
+
+  /** The languages this engine runs, in plugin order. */
+  get languages (): readonly string[] {
+    return this.#core.languages;
+  }
+
+  /** The deployed functions, sorted by name. */
+  list (): FunctionInfo[] {
+    return this.#core.list();
+  }
+
+  stats (): EngineStats {
+    return this.#core.stats();
+  }
+
+  /** Ends every invocation in flight with ERR_CLOSED and closes all sandboxes. Idempotent. */
+  close (): Promise<void> {
+    return this.#core.close();
+  }
+
+  [Symbol.asyncDispose] (): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,81 @@
+import type { ErrorRecord } from './errors.ts';
+import type { Artifact, LanguagePlugin, Sandbox } from './plugin.ts';
+import type { FunctionRecord } from './registry.ts';
+
+/**
+ * One deployed version of a function: its record, compiled artifact and (once invoked) its sandbox.
+ *
+ * Lifecycle:  compiled ──first invoke──► starting ──► ready ──redeploy/remove──► retired ──last invocation ends──► closed
+ *             (or `unavailable` from the start, when a stored source no longer compiles)
+ * Invocations already running on a retired version finish on it; new ones go to the current version.
+ */
+export type VersionState = 'compiled' | 'starting' | 'ready' | 'unavailable' | 'retired' | 'closed';
+
+export class FunctionVersion {
+  readonly record: FunctionRecord;
+  readonly plugin: LanguagePlugin | undefined;
+  readonly artifact: Artifact;
+  /** Why this version cannot run, when state is 'unavailable'. */
+  readonly unavailable: ErrorRecord | undefined;
+  state: VersionState;
+  /** Invocations that hold this version (accepted and not yet finished). */
+  live = 0;
+  #sandbox: Sandbox | undefined;
+  #starting: Promise<Sandbox> | undefined;
+
+  constructor (record: FunctionRecord, plugin: LanguagePlugin | undefined, artifact: Artifact, unavailable?: ErrorRecord) {
+    this.record = record;
+    this.plugin = plugin;
+    this.artifact = artifact;
+    this.unavailable = unavailable;
+    this.state = unavailable === undefined ? 'compiled' : 'unavailable';
+  }
+
+  /** The sandbox when it is ready, so the hot path needs no promise. */
+  get sandbox (): Sandbox | undefined { return this.#sandbox; }
+
+  /** Instantiates once (the cold start); concurrent callers share the one instantiation. A failure is not cached. */
+  start (): Promise<Sandbox> {
+    if (this.#sandbox !== undefined) return Promise.resolve(this.#sandbox);
+    if (this.#starting === undefined) {
+      if (this.state === 'compiled') this.state = 'starting';
+      this.#starting = this.plugin!.instantiate(this.artifact, this.record.budget).then((sandbox) => {
+        this.#starting = undefined;
+        if (this.state === 'closed') {
+          void sandbox.close();
+          return sandbox;
+        }
+        this.#sandbox = sandbox;
+        if (this.state === 'starting') this.state = 'ready';
+        return sandbox;
+      }, (error: unknown) => {
+        this.#starting = undefined;
+        if (this.state === 'starting') this.state = 'compiled';
+        throw error;
+      });
+    }
+    return this.#starting;
+  }
+
+  /** Marks the version replaced or removed; closes it now if idle, else when its last invocation ends. */
+  retire (): void {
+    if (this.state === 'closed' || this.state === 'retired') return;
+    this.state = 'retired';
+    if (this.live === 0) this.close();
+  }
+
+  /** Called when an invocation on this version ends. */
+  release (): void {
+    this.live--;
+    if (this.live === 0 && this.state === 'retired') this.close();
+  }
+
+  close (): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const sandbox = this.#sandbox;
+    this.#sandbox = undefined;
+    // A sandbox that fails to close has nothing left to tell its caller; the engine goes on.
+    if (sandbox !== undefined) sandbox.close().catch(() => {});
+  }
+}

@@ -1,0 +1,98 @@
+import { emptyUsage, type Budget, type Usage } from './budget.ts';
+import type { ErrorRecord } from './errors.ts';
+import type { Fiber, InvocationContext } from './plugin.ts';
+import type { Lane, Task, TaskOutcome, TaskState } from './scheduler.ts';
+
+/** The result of one invocation. A failed function is a result too, never a throw. */
+export type InvokeResult =
+  | { readonly ok: true, readonly output: Uint8Array, readonly usage: Usage, readonly logs: readonly string[], readonly version: number }
+  | { readonly ok: false, readonly error: ErrorRecord, readonly usage: Usage, readonly logs: readonly string[], readonly version: number };
+
+export interface InvocationLimits {
+  readonly maxOutputBytes: number;
+  readonly maxLogBytes: number;
+}
+
+/**
+ * One accepted invocation, from acceptance to result: owns its wall-clock deadline, its
+ * cancellation listener and its bounded log, and is the Task the scheduler runs.
+ * finish() is the single exit: it runs once, whoever calls it first.
+ */
+export class Invocation implements Task, InvocationContext {
+  readonly lane: Lane;
+  readonly budget: Budget;
+  readonly cpuBudgetMs: number;
+  readonly version: number;
+  readonly result: Promise<InvokeResult>;
+  fiber!: Fiber;
+  cpuMs = 0;
+  peakMemoryBytes = 0;
+  state: TaskState = 'queued';
+  readonly #limits: InvocationLimits;
+  readonly #logs: string[] = [];
+  #logBytes = 0;
+  #resolve!: (result: InvokeResult) => void;
+  readonly #deadline: NodeJS.Timeout;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onSettled: (invocation: Invocation, result: InvokeResult) => void;
+
+  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, signal: AbortSignal | undefined, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
+    this.lane = lane;
+    this.budget = budget;
+    this.cpuBudgetMs = budget.cpuMs;
+    this.version = version;
+    this.#limits = limits;
+    this.#onSettled = onSettled;
+    this.result = new Promise((resolve) => { this.#resolve = resolve; });
+    this.#deadline = setTimeout(this.#expire, budget.wallMs);
+    this.#signal = signal;
+    signal?.addEventListener('abort', this.#abort, { once: true });
+  }
+
+  log (line: string): void {
+    if (this.#logBytes > this.#limits.maxLogBytes) return;
+    this.#logBytes += Buffer.byteLength(line) + 1;
+    if (this.#logBytes > this.#limits.maxLogBytes) {
+      this.#logs.push(`[log truncated at ${this.#limits.maxLogBytes} bytes]`);
+    } else {
+      this.#logs.push(line);
+    }
+  }
+
+  /** Ends the invocation with an error from outside the scheduler (deadline, cancel, close). */
+  abandon (error: ErrorRecord): void {
+    if (this.state === 'settled') return;
+    this.fiber?.cancel(error);
+    this.finish({ ok: false, error });
+  }
+
+  finish (outcome: TaskOutcome): void {
+    if (this.state === 'settled') return;
+    this.state = 'settled';
+    clearTimeout(this.#deadline);
+    this.#signal?.removeEventListener('abort', this.#abort);
+    const usage = emptyUsage();
+    usage.cpuMs = Math.round(this.cpuMs * 1000) / 1000;
+    usage.memoryBytes = this.peakMemoryBytes;
+    let result: InvokeResult;
+    if (outcome.ok && outcome.output.byteLength > this.#limits.maxOutputBytes) {
+      result = { ok: false, error: { code: 'ERR_OUTPUT_TOO_LARGE', message: `output of ${outcome.output.byteLength} bytes is over the limit of ${this.#limits.maxOutputBytes}` }, usage, logs: this.#logs, version: this.version };
+    } else if (outcome.ok) {
+      result = { ok: true, output: outcome.output, usage, logs: this.#logs, version: this.version };
+    } else {
+      result = { ok: false, error: outcome.error, usage, logs: this.#logs, version: this.version };
+    }
+    this.#onSettled(this, result);
+    this.#resolve(result);
+  }
+
+  readonly #expire = (): void => {
+    this.abandon({ code: 'ERR_WALL_TIMEOUT', message: `wall-clock budget of ${this.budget.wallMs} ms passed` });
+  };
+
+  readonly #abort = (): void => {
+    const reason: unknown = this.#signal?.reason;
+    const detail = reason instanceof Error ? `: ${reason.message}` : '';
+    this.abandon({ code: 'ERR_CANCELLED', message: `invocation cancelled by its caller${detail}` });
+  };
+}

@@ -1,0 +1,14 @@
+import { EngineError } from './errors.ts';
+
+/**
+ * Function names become file names in the data dir and appear in logs and metrics, so they are
+ * kept to a conservative alphabet: no path separators, no dot-dot, no leading dot or dash.
+ */
+const kNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** @throws {EngineError} ERR_INVALID_ARGUMENT when `name` is not a valid function name. */
+export function assertFunctionName (name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !kNamePattern.test(name) || name.includes('..')) {
+    throw new EngineError('ERR_INVALID_ARGUMENT', `function name must be 1-128 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit, without "..": got ${JSON.stringify(name)}`);
+  }
+}

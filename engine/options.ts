@@ -1,0 +1,85 @@
+import { kDefaultBudget, resolveBudget, type Budget } from './budget.ts';
+import { EngineError } from './errors.ts';
+import type { LanguagePlugin } from './plugin.ts';
+
+/** How an engine is built. Every field but `plugins` has a default (kDefaultOptions). */
+export interface EngineOptions {
+  /** The languages this engine runs; the engine itself knows none. */
+  readonly plugins: readonly LanguagePlugin[];
+  /** Where deployed functions are stored; without it nothing survives a restart. */
+  readonly dataDir?: string;
+  /** Length of a scheduler slice (and of a lane's turn), in ms. */
+  readonly sliceMs?: number;
+  /** Invocations accepted and not yet finished, across all functions; past it ERR_QUEUE_FULL. */
+  readonly maxInFlight?: number;
+  /** The same, for one function, so one tenant cannot take the whole queue. */
+  readonly maxInFlightPerFunction?: number;
+  /** Largest source a deploy accepts, in bytes. */
+  readonly maxSourceBytes?: number;
+  /** Largest output an invocation may return, in bytes; past it ERR_OUTPUT_TOO_LARGE. */
+  readonly maxOutputBytes?: number;
+  /** Log bytes kept per invocation; later lines are dropped and the log says so. */
+  readonly maxLogBytes?: number;
+  /** Time a plugin may take to compile one source, in ms. */
+  readonly compileTimeoutMs?: number;
+  /** Budget fields a deploy leaves unset. */
+  readonly defaultBudget?: Partial<Budget>;
+  /** Where the engine reports problems that fail no request (a stored function that no longer loads). */
+  readonly onWarning?: (message: string) => void;
+}
+
+export interface FilledEngineOptions extends Required<Omit<EngineOptions, 'dataDir' | 'defaultBudget'>> {
+  readonly dataDir: string | undefined;
+  readonly defaultBudget: Budget;
+}
+
+export const kDefaultOptions = Object.freeze({
+  sliceMs: 2,
+  maxInFlight: 10_000,
+  maxInFlightPerFunction: 1_000,
+  maxSourceBytes: 4 * 2 ** 20,
+  maxOutputBytes: 8 * 2 ** 20,
+  maxLogBytes: 64 * 1024,
+  compileTimeoutMs: 60_000,
+});
+
+/** @throws {EngineError} ERR_INVALID_ARGUMENT naming the option and its rule. */
+export function fillEngineOptions (options: EngineOptions): FilledEngineOptions {
+  if (!Array.isArray(options.plugins) || options.plugins.length === 0) {
+    throw new EngineError('ERR_INVALID_ARGUMENT', 'options.plugins must list at least one language plugin');
+  }
+  const languages = new Set<string>();
+  for (const plugin of options.plugins) {
+    if (typeof plugin?.language !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(plugin.language)) {
+      throw new EngineError('ERR_INVALID_ARGUMENT', `options.plugins: language names must be lowercase words: got ${JSON.stringify(plugin?.language)}`);
+    }
+    if (languages.has(plugin.language)) throw new EngineError('ERR_INVALID_ARGUMENT', `options.plugins: language ${plugin.language} is listed twice`);
+    languages.add(plugin.language);
+  }
+  const filled = {
+    ...kDefaultOptions,
+    ...withoutUndefined(options),
+    plugins: options.plugins,
+    dataDir: options.dataDir,
+    defaultBudget: resolveBudget(options.defaultBudget, kDefaultBudget),
+    onWarning: options.onWarning ?? ((message: string) => process.emitWarning(message, 'SpringbokWarning')),
+  };
+  checkNumber('sliceMs', filled.sliceMs, 0.05, 1000, false);
+  checkNumber('maxInFlight', filled.maxInFlight, 1, 10_000_000, true);
+  checkNumber('maxInFlightPerFunction', filled.maxInFlightPerFunction, 1, 10_000_000, true);
+  checkNumber('maxSourceBytes', filled.maxSourceBytes, 1, 2 ** 30, true);
+  checkNumber('maxOutputBytes', filled.maxOutputBytes, 0, 2 ** 30, true);
+  checkNumber('maxLogBytes', filled.maxLogBytes, 0, 2 ** 30, true);
+  checkNumber('compileTimeoutMs', filled.compileTimeoutMs, 1, 3_600_000, true);
+  return Object.freeze(filled);
+}
+
+function checkNumber (name: string, value: unknown, min: number, max: number, integer: boolean): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new EngineError('ERR_INVALID_ARGUMENT', `options.${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}: got ${JSON.stringify(value)}`);
+  }
+}
+
+function withoutUndefined<T extends object> (object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

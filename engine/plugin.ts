@@ -1,0 +1,84 @@
+import type { Budget } from './budget.ts';
+import type { ErrorRecord } from './errors.ts';
+
+/**
+ * The contract every language implements. The engine knows nothing else about a language:
+ * it never imports a plugin; plugins are passed in at construction (see the CLI's plugin list).
+ *
+ * Life of a function:  compile(source) → Artifact   (once per deploy, and at each engine start)
+ *                      instantiate(artifact, budget) → Sandbox   (when first invoked: the cold start)
+ *                      sandbox.invoke(input, context) → Fiber    (once per invocation)
+ *                      fiber.run(slice) … until 'done' or 'failed'  (the scheduler calls it, slice by slice)
+ *
+ * See doc/plugins.md for a step-by-step walk through the reference plugin (plugins/sm).
+ */
+export interface LanguagePlugin {
+  /** The name users deploy with: `springbok deploy <language> ...`. Lowercase, no spaces. */
+  readonly language: string;
+  /**
+   * Checks and translates a source. Rejections are EngineError ERR_COMPILE with a message a user can act on.
+   * May run out of process; must honour `signal` (deploy timeout, engine close).
+   */
+  compile (source: Uint8Array, options: CompileOptions): Promise<Artifact>;
+  /** Makes a runnable instance of an artifact under a budget. The engine keeps it while the function is deployed. */
+  instantiate (artifact: Artifact, budget: Budget): Promise<Sandbox>;
+}
+
+export interface CompileOptions {
+  readonly signal: AbortSignal;
+}
+
+/** Whatever compile() produced; only its own plugin looks inside. */
+export type Artifact = unknown;
+
+/** A live instance of one function version. Owned by the engine, closed when the version is replaced or removed and idle. */
+export interface Sandbox {
+  /** Starts one invocation. Must not run guest code yet: the first run() does. */
+  invoke (input: Uint8Array, context: InvocationContext): Fiber;
+  /** Releases the instance. Idempotent. Called only when no fiber of it is live. */
+  close (): Promise<void>;
+}
+
+/** What the engine offers a running invocation. */
+export interface InvocationContext {
+  readonly budget: Budget;
+  /** Appends a line to the invocation's bounded log (never the engine's stdout). */
+  log (line: string): void;
+}
+
+/**
+ * One invocation, run in slices. run() is synchronous: it runs guest code until the guest finishes,
+ * fails, or `slice.endsAt` (a performance.now() timestamp) passes, whichever is first, then returns.
+ * The scheduler charges the time spent inside run() to the invocation's CPU budget and bounds each
+ * slice by what is left of it, so a plugin only has to check the clock often enough (every few
+ * microseconds of guest work) to keep a slice close to its length.
+ */
+export interface Fiber {
+  run (slice: Slice): SliceOutcome;
+  /** Memory the invocation holds now, in bytes; reported as usage (the peak is kept by the engine). */
+  readonly memoryBytes: number;
+  /** Ends the fiber early (timeout, cancellation, budget). No run() follows. Idempotent. */
+  cancel (reason: ErrorRecord): void;
+}
+
+export interface Slice {
+  /** performance.now() value at which run() must return. */
+  readonly endsAt: number;
+}
+
+/**
+ * How a slice ended.
+ * - done: the output bytes; the fiber is finished.
+ * - failed: a guest error or budget breach detected by the plugin (e.g. ERR_MEMORY_BUDGET, ERR_TRAP).
+ * - yield: the slice ran out; call run() again later.
+ * - wait: the fiber is parked on host work (a network request, another thread); it uses no CPU slice
+ *   until `until` settles, then run() is called again. Its wall-clock deadline still applies.
+ */
+export type SliceOutcome =
+  | { readonly state: 'done', readonly output: Uint8Array }
+  | { readonly state: 'failed', readonly error: ErrorRecord }
+  | { readonly state: 'yield' }
+  | { readonly state: 'wait', readonly until: Promise<unknown> };
+
+/** Shared singletons so the hot path does not allocate an object per slice. */
+export const kYield: SliceOutcome = Object.freeze({ state: 'yield' });

@@ -1,0 +1,189 @@
+import { performance } from 'node:perf_hooks';
+import { Fifo } from './fifo.ts';
+import type { Fiber } from './plugin.ts';
+import type { ErrorRecord } from './errors.ts';
+
+/**
+ * The run queue. Fibers of all functions share the one JavaScript thread; the scheduler decides
+ * who runs next and for how long.
+ *
+ * Fairness is between functions, not invocations: each function has a lane (a FIFO of its runnable
+ * invocations) and lanes take turns in a ring, deficit-round-robin style. A visit to a lane runs
+ * its invocations one after another until the visit has used `sliceMs` of time, so a function with
+ * many tiny invocations gets the same share of time as a function spinning in one long invocation,
+ * and a new function waits at most one visit per busy lane before it runs.
+ *
+ * Between turns (about `sliceMs` of work) the scheduler goes back to the event loop with
+ * setImmediate, so sockets are read and answered while fibers are busy.
+ */
+
+export type TaskState = 'queued' | 'waiting' | 'settled';
+
+/** How the scheduler ends a task. Budget and fault errors come back as records. */
+export type TaskOutcome =
+  | { readonly ok: true, readonly output: Uint8Array }
+  | { readonly ok: false, readonly error: ErrorRecord };
+
+/** One invocation as the scheduler sees it. The engine's Invocation implements it. */
+export interface Task {
+  readonly lane: Lane;
+  readonly fiber: Fiber;
+  /** CPU this invocation may use, in ms; the scheduler ends it with ERR_CPU_BUDGET past that. */
+  readonly cpuBudgetMs: number;
+  /** CPU charged so far, in ms: the time spent inside fiber.run(). */
+  cpuMs: number;
+  /** Highest fiber.memoryBytes seen after a slice. */
+  peakMemoryBytes: number;
+  state: TaskState;
+  /** Ends the task: sets state 'settled' and reports the outcome. Idempotent: the first caller wins (scheduler, deadline, cancellation). */
+  finish (outcome: TaskOutcome): void;
+}
+
+/** The run queue of one function. Owned by the engine's function entry; kept across redeploys. */
+export class Lane {
+  readonly name: string;
+  readonly tasks = new Fifo<Task>();
+  inRing = false;
+  constructor (name: string) { this.name = name; }
+}
+
+export interface SchedulerOptions {
+  /** Length of one slice and of one lane visit, in ms. */
+  readonly sliceMs: number;
+}
+
+export interface SchedulerStats {
+  /** Lanes with runnable work. */
+  readonly lanesReady: number;
+  /** Tasks parked on host work (network, another thread). */
+  readonly tasksWaiting: number;
+  /** Slices run since start. */
+  readonly slices: number;
+  /** Turns (returns to the event loop with work still queued) since start. */
+  readonly turns: number;
+}
+
+export class Scheduler {
+  readonly #sliceMs: number;
+  readonly #ring = new Fifo<Lane>();
+  #turnPending = false;
+  #waiting = 0;
+  #slices = 0;
+  #turns = 0;
+
+  constructor (options: SchedulerOptions) {
+    this.#sliceMs = options.sliceMs;
+  }
+
+  /** Queues a task to run. Its state must be 'queued'. */
+  submit (task: Task): void {
+    task.lane.tasks.push(task);
+    this.#ready(task.lane);
+  }
+
+  stats (): SchedulerStats {
+    return { lanesReady: this.#ring.size, tasksWaiting: this.#waiting, slices: this.#slices, turns: this.#turns };
+  }
+
+  #ready (lane: Lane): void {
+    if (!lane.inRing) {
+      lane.inRing = true;
+      this.#ring.push(lane);
+    }
+    if (!this.#turnPending) {
+      this.#turnPending = true;
+      setImmediate(this.#turn);
+    }
+  }
+
+  readonly #turn = (): void => {
+    this.#turnPending = false;
+    this.#turns++;
+    const turnEndsAt = performance.now() + this.#sliceMs;
+    let now = 0;
+    do {
+      const lane = this.#ring.shift();
+      if (lane === undefined) return;
+      now = this.#visit(lane);
+      if (lane.tasks.size > 0) this.#ring.push(lane);
+      else lane.inRing = false;
+    } while (now < turnEndsAt);
+    if (this.#ring.size > 0 && !this.#turnPending) {
+      this.#turnPending = true;
+      setImmediate(this.#turn);
+    }
+  };
+
+  /** Runs tasks of one lane until the visit has used a slice of time or the lane is empty; returns the clock. */
+  #visit (lane: Lane): number {
+    const visitEndsAt = performance.now() + this.#sliceMs;
+    let now = 0;
+    do {
+      const task = lane.tasks.shift();
+      if (task === undefined) return performance.now();
+      if (task.state !== 'queued') { now = performance.now(); continue; } // settled while queued (deadline, cancel)
+      now = this.#runSlice(task);
+    } while (now < visitEndsAt);
+    return now;
+  }
+
+  #runSlice (task: Task): number {
+    const startedAt = performance.now();
+    const cpuLeftMs = task.cpuBudgetMs - task.cpuMs;
+    const endsAt = startedAt + (cpuLeftMs < this.#sliceMs ? cpuLeftMs : this.#sliceMs);
+    let outcome;
+    try {
+      outcome = task.fiber.run({ endsAt });
+    } catch (error) {
+      // A plugin bug must not take the engine down: it fails this invocation alone.
+      const now = performance.now();
+      task.cpuMs += now - startedAt;
+      this.#end(task, { ok: false, error: { code: 'ERR_INTERNAL', message: `plugin fault: ${error instanceof Error ? error.message : String(error)}` } });
+      return now;
+    }
+    const now = performance.now();
+    this.#slices++;
+    task.cpuMs += now - startedAt;
+    const memoryBytes = task.fiber.memoryBytes;
+    if (memoryBytes > task.peakMemoryBytes) task.peakMemoryBytes = memoryBytes;
+    if (task.state === 'settled') return now; // the deadline fired during a long slice; finish() already ran
+    switch (outcome.state) {
+      case 'done':
+        this.#end(task, { ok: true, output: outcome.output });
+        break;
+      case 'failed':
+        this.#end(task, { ok: false, error: outcome.error });
+        break;
+      case 'yield':
+        if (task.cpuMs >= task.cpuBudgetMs) {
+          const error = { code: 'ERR_CPU_BUDGET', message: `CPU budget of ${task.cpuBudgetMs} ms used up (${task.cpuMs.toFixed(1)} ms)` } as const;
+          task.fiber.cancel(error);
+          this.#end(task, { ok: false, error });
+        } else {
+          task.lane.tasks.push(task);
+        }
+        break;
+      case 'wait':
+        this.#park(task, outcome.until);
+        break;
+    }
+    return now;
+  }
+
+  #park (task: Task, until: Promise<unknown>): void {
+    task.state = 'waiting';
+    this.#waiting++;
+    const resume = (): void => {
+      this.#waiting--;
+      if (task.state !== 'waiting') return; // ended while parked (deadline, cancel)
+      task.state = 'queued';
+      this.submit(task);
+    };
+    // A rejected wait is the plugin's business to report on the next run(); here it only wakes the fiber.
+    until.then(resume, resume);
+  }
+
+  #end (task: Task, outcome: TaskOutcome): void {
+    task.finish(outcome);
+  }
+}
