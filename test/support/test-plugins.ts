@@ -1,0 +1,45 @@
+import type { LanguagePlugin, SliceOutcome } from '../../engine/plugin.ts';
+import { EngineError } from '../../engine/errors.ts';
+
+/**
+ * A second language for engine tests, so they show the engine really is language-agnostic and
+ * survives a faulty plugin. Its source is one word:
+ *   "echo"    returns the input
+ *   "throw"   run() throws (a plugin bug: the engine must report ERR_INTERNAL and go on)
+ *   "wait"    parks once on a host promise that settles after 20 ms, then returns "waited"
+ *   "no-start" instantiate() rejects
+ */
+export function faultyPlugin (): LanguagePlugin {
+  return {
+    language: 'faulty',
+    async compile (source) {
+      const word = Buffer.from(source).toString('utf8').trim();
+      if (!['echo', 'throw', 'wait', 'no-start'].includes(word)) throw new EngineError('ERR_COMPILE', `unknown word ${JSON.stringify(word)}`);
+      return word;
+    },
+    async instantiate (artifact) {
+      if (artifact === 'no-start') throw new Error('instance refused to start');
+      return {
+        invoke (input) {
+          let waited: Promise<void> | undefined;
+          return {
+            memoryBytes: input.byteLength,
+            cancel () {},
+            run (): SliceOutcome {
+              if (artifact === 'throw') throw new Error('plugin bug');
+              if (artifact === 'wait') {
+                if (waited === undefined) {
+                  waited = new Promise((resolve) => setTimeout(resolve, 20));
+                  return { state: 'wait', until: waited };
+                }
+                return { state: 'done', output: Buffer.from('waited') };
+              }
+              return { state: 'done', output: input };
+            },
+          };
+        },
+        async close () {},
+      };
+    },
+  };
+}
