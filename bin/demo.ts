@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * The main job, end to end: starts an engine on a temporary socket and data dir, deploys the
+ * example functions of every language with the real CLI, executes them, shows a budget stopping
+ * a runaway function while its neighbour answers, then stops the engine.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+
+const root = new URL('../', import.meta.url).pathname;
+const cli = join(root, 'bin', 'springbok.ts');
+
+interface Step {
+  readonly args: string[];
+  /** A step that is meant to fail (a budget demonstration) exits 1. */
+  readonly expectExit?: number;
+}
+
+const steps: Step[] = [
+  { args: ['deploy', 'sm', 'sum', 'examples/sm/sum.sm', '--cpu-ms', '100'] },
+  { args: ['deploy', 'sm', 'fib', 'examples/sm/fib.sm'] },
+  { args: ['deploy', 'sm', 'hello', 'examples/sm/hello.sm'] },
+  { args: ['deploy', 'sm', 'spin', 'examples/sm/spin.sm', '--cpu-ms', '50'] },
+  { args: ['deploy', 'sm', 'alloc-bomb', 'examples/sm/alloc-bomb.sm', '--memory-mb', '1'] },
+  { args: ['list'] },
+  { args: ['execute', 'hello', 'world'] },
+  { args: ['execute', 'sum', '100'] },
+  { args: ['execute', 'fib', '20'] },
+  { args: ['execute', 'spin'], expectExit: 1 },
+  { args: ['execute', 'alloc-bomb'], expectExit: 1 },
+  { args: ['execute', 'sum', '1000', '-n', '2000', '--concurrency', '64'] },
+  { args: ['execute', 'fib', '15', '--json'] },
+  { args: ['stats'] },
+];
+
+function run (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  return once(child, 'close').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'springbok-demo-'));
+const socket = join(dir, 'engine.sock');
+const env = { ...process.env, SPRINGBOK_SOCKET: socket };
+const engine = spawn(process.execPath, [cli, 'serve', '--socket', socket, '--data-dir', join(dir, 'data')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+let failures = 0;
+try {
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString();
+      if (!seen.includes('springbok ready')) return;
+      engine.stdout.off('data', onData);
+      engine.stdout.resume();
+      process.stdout.write(`$ springbok serve --socket ${socket} --data-dir ${join(dir, 'data')} &\n${seen}\n`);
+      resolve();
+    };
+    engine.stdout.on('data', onData);
+    engine.once('exit', (code) => reject(new Error(`the engine exited with ${code} before it was ready`)));
+  });
+  for (const step of steps) {
+    const { code, stdout, stderr } = await run(step.args, env);
+    process.stdout.write(`$ springbok ${step.args.join(' ')}\n${stdout}${stdout.endsWith('\n') || stdout === '' ? '' : '\n'}${stderr}`);
+    const expected = step.expectExit ?? 0;
+    process.stdout.write(`[exit ${code}${code === expected ? '' : `, expected ${expected}`}]\n\n`);
+    if (code !== expected) failures++;
+  }
+} finally {
+  engine.kill('SIGTERM');
+  await once(engine, 'exit').catch(() => {});
+  await rm(dir, { recursive: true, force: true });
+}
+process.stdout.write(failures === 0 ? 'demo finished: every step behaved as expected\n' : `demo finished: ${failures} step(s) did not behave as expected\n`);
+process.exitCode = failures === 0 ? 0 : 1;
