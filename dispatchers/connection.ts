@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Engine } from '../engine/index.ts';
+import type { Engine, InvokeResult } from '../engine/index.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from '../engine/errors.ts';
 import type { Budget } from '../engine/budget.ts';
 import { decodeHeader, encodeFrame, FrameDecoder, kProtocolVersion, MessageType, stringField, type Frame } from './protocol.ts';
@@ -81,13 +81,14 @@ export class Connection {
     }
     const controller = new AbortController();
     this.#inFlight.set(id, controller);
-    let answer: Promise<Buffer>;
+    let answer: Promise<Buffer | undefined>;
     try {
       answer = this.#dispatch(frame, controller.signal);
     } catch (error) {
       answer = Promise.reject(error);
     }
     answer.then((bytes) => {
+      if (bytes === undefined) return;
       this.#inFlight.delete(id);
       this.#send(bytes);
     }, (error: unknown) => {
@@ -96,18 +97,21 @@ export class Connection {
     });
   }
 
-  /** Runs one request; resolves to its encoded answer. Throws or rejects with EngineError for request errors. */
-  #dispatch (frame: Frame, signal: AbortSignal): Promise<Buffer> {
+  /**
+   * Runs one request; resolves to its encoded answer, or to undefined when it has answered already.
+   * Throws or rejects with EngineError for request errors.
+   */
+  #dispatch (frame: Frame, signal: AbortSignal): Promise<Buffer | undefined> {
     const { id } = frame;
     const header = decodeHeader(frame);
     switch (frame.type) {
       case MessageType.invoke:
-        return this.#engine.invoke(stringField(header, 'name'), frame.payload, { signal }).then((result) => {
-          const answer = result.ok
-            ? { ok: true, usage: result.usage, version: result.version, ...(result.logs.length > 0 ? { logs: result.logs } : {}) }
-            : { ok: false, error: result.error, usage: result.usage, version: result.version, ...(result.logs.length > 0 ? { logs: result.logs } : {}) };
-          return encodeFrame(MessageType.result, id, answer, result.ok ? result.output : undefined);
-        });
+        // The answer is written from onResult, synchronously as the invocation ends, not when the
+        // scheduler's turn ends; the promise then only carries request errors.
+        return this.#engine.invoke(stringField(header, 'name'), frame.payload, { signal, onResult: (result) => {
+          this.#inFlight.delete(id);
+          this.#send(encodeResult(id, result));
+        } }).then(() => undefined);
       case MessageType.deploy: {
         const budget = header.budget;
         if (budget !== undefined && (budget === null || typeof budget !== 'object' || Array.isArray(budget))) throw new EngineError('ERR_PROTOCOL', 'header field "budget" must be an object');
@@ -185,4 +189,12 @@ export class Connection {
   #abortAll (reason: string): void {
     for (const controller of this.#inFlight.values()) controller.abort(new Error(reason));
   }
+}
+
+function encodeResult (id: number, result: InvokeResult): Buffer {
+  const logs = result.logs.length > 0 ? { logs: result.logs } : {};
+  const header = result.ok
+    ? { ok: true, usage: result.usage, version: result.version, ...logs }
+    : { ok: false, error: result.error, usage: result.usage, version: result.version, ...logs };
+  return encodeFrame(MessageType.result, id, header, result.ok ? result.output : undefined);
 }

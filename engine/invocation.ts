@@ -34,9 +34,10 @@ export class Invocation implements Task, InvocationContext {
   #resolve!: (result: InvokeResult) => void;
   readonly #deadline: NodeJS.Timeout;
   readonly #signal: AbortSignal | undefined;
+  readonly #onResult: ((result: InvokeResult) => void) | undefined;
   readonly #onSettled: (invocation: Invocation, result: InvokeResult) => void;
 
-  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, signal: AbortSignal | undefined, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
+  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, caller: { readonly signal?: AbortSignal, readonly onResult?: (result: InvokeResult) => void }, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
     this.lane = lane;
     this.budget = budget;
     this.cpuBudgetMs = budget.cpuMs;
@@ -45,8 +46,9 @@ export class Invocation implements Task, InvocationContext {
     this.#onSettled = onSettled;
     this.result = new Promise((resolve) => { this.#resolve = resolve; });
     this.#deadline = setTimeout(this.#expire, budget.wallMs);
-    this.#signal = signal;
-    signal?.addEventListener('abort', this.#abort, { once: true });
+    this.#signal = caller.signal;
+    this.#onResult = caller.onResult;
+    this.#signal?.addEventListener('abort', this.#abort, { once: true });
   }
 
   log (line: string): void {
@@ -83,6 +85,13 @@ export class Invocation implements Task, InvocationContext {
       result = { ok: false, error: outcome.error, usage, logs: this.#logs, version: this.version };
     }
     this.#onSettled(this, result);
+    if (this.#onResult !== undefined) {
+      try {
+        this.#onResult(result);
+      } catch {
+        // The caller's listener failing must not stop the scheduler; the promise still settles.
+      }
+    }
     this.#resolve(result);
   }
 

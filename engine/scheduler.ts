@@ -10,8 +10,13 @@ import type { ErrorRecord } from './errors.ts';
  * Fairness is between functions, not invocations: each function has a lane (a FIFO of its runnable
  * invocations) and lanes take turns in a ring, deficit-round-robin style. A visit to a lane runs
  * its invocations one after another until the visit has used `sliceMs` of time, so a function with
- * many tiny invocations gets the same share of time as a function spinning in one long invocation,
- * and a new function waits at most one visit per busy lane before it runs.
+ * many tiny invocations gets the same share of time as a function spinning in one long invocation.
+ *
+ * A lane that was idle and gets work goes to a `fresh` queue that is served before the ring: it has
+ * used no time lately, while every lane in the ring has just had a visit. So a short function beside
+ * CPU hogs waits for the slice in progress, not for one visit per hog. To keep a flood of fresh work
+ * from starving the ring, a turn that served only fresh lanes is followed by a turn that starts with
+ * a ring visit.
  *
  * Between turns (about `sliceMs` of work) the scheduler goes back to the event loop with
  * setImmediate, so sockets are read and answered while fibers are busy.
@@ -66,6 +71,9 @@ export interface SchedulerStats {
 export class Scheduler {
   readonly #sliceMs: number;
   readonly #ring = new Fifo<Lane>();
+  readonly #fresh = new Fifo<Lane>();
+  /** The last turn served only fresh lanes while the ring had work: the next turn starts in the ring. */
+  #ringOwed = false;
   #turnPending = false;
   #waiting = 0;
   #slices = 0;
@@ -82,13 +90,13 @@ export class Scheduler {
   }
 
   stats (): SchedulerStats {
-    return { lanesReady: this.#ring.size, tasksWaiting: this.#waiting, slices: this.#slices, turns: this.#turns };
+    return { lanesReady: this.#ring.size + this.#fresh.size, tasksWaiting: this.#waiting, slices: this.#slices, turns: this.#turns };
   }
 
   #ready (lane: Lane): void {
     if (!lane.inRing) {
       lane.inRing = true;
-      this.#ring.push(lane);
+      this.#fresh.push(lane);
     }
     if (!this.#turnPending) {
       this.#turnPending = true;
@@ -100,15 +108,23 @@ export class Scheduler {
     this.#turnPending = false;
     this.#turns++;
     const turnEndsAt = performance.now() + this.#sliceMs;
+    let visitedRing = false;
     let now = 0;
     do {
-      const lane = this.#ring.shift();
-      if (lane === undefined) return;
+      let lane: Lane | undefined;
+      if (this.#ringOwed || this.#fresh.size === 0) {
+        this.#ringOwed = false;
+        lane = this.#ring.shift();
+        visitedRing ||= lane !== undefined;
+      }
+      lane ??= this.#fresh.shift();
+      if (lane === undefined) break;
       now = this.#visit(lane);
       if (lane.tasks.size > 0) this.#ring.push(lane);
       else lane.inRing = false;
     } while (now < turnEndsAt);
-    if (this.#ring.size > 0 && !this.#turnPending) {
+    this.#ringOwed = !visitedRing && this.#ring.size > 0;
+    if ((this.#ring.size > 0 || this.#fresh.size > 0) && !this.#turnPending) {
       this.#turnPending = true;
       setImmediate(this.#turn);
     }

@@ -185,3 +185,18 @@ test('close ends invocations in flight with ERR_CLOSED and refuses new work', as
   await assert.rejects(engine.invoke('spin', new Uint8Array()), isCode('ERR_CLOSED'));
   await assert.rejects(engine.deploy('x', 'sm', kEcho), isCode('ERR_CLOSED'));
 });
+
+test('a steady stream of short invocations does not starve a long-running function', async () => {
+  await using engine = await Engine.open({ plugins: [smPlugin()] });
+  await engine.deploy('spin', 'sm', kSpin, { cpuMs: 100, wallMs: 5000 });
+  await engine.deploy('echo', 'sm', kEcho);
+  let done = false;
+  const spinning = engine.invoke('spin', new Uint8Array()).finally(() => { done = true; });
+  // Keep fresh work arriving: every finished echo is replaced at once by another.
+  const stream = Promise.all(Array.from({ length: 8 }, async () => {
+    while (!done) await engine.invoke('echo', bytes('x'));
+  }));
+  const result = await spinning;
+  await stream;
+  assert.equal(!result.ok && result.error.code, 'ERR_CPU_BUDGET', 'the long function got its 100 ms of CPU, not a wall timeout');
+});
