@@ -1,6 +1,6 @@
 import { emptyUsage, type Budget, type Usage } from './budget.ts';
-import type { ErrorRecord } from './errors.ts';
-import type { Fiber, InvocationContext } from './plugin.ts';
+import { EngineError, type ErrorRecord } from './errors.ts';
+import type { FetchRequest, FetchResponse, Fiber, InvocationContext } from './plugin.ts';
 import type { Lane, Task, TaskOutcome, TaskState } from './scheduler.ts';
 
 /** The result of one invocation. A failed function is a result too, never a throw. */
@@ -61,6 +61,11 @@ export class Invocation implements Task, InvocationContext {
     }
   }
 
+  fetch (request: FetchRequest): Promise<FetchResponse> {
+    // TODO(#6): the engine's metered network path. Until then every request is refused, with the final calling convention.
+    return Promise.reject(new EngineError('ERR_NETWORK_BUDGET', `network access is not available in this engine yet (request to ${String(request.url).slice(0, 200)})`));
+  }
+
   /** Ends the invocation with an error from outside the scheduler (deadline, cancel, close). */
   abandon (error: ErrorRecord): void {
     if (this.state === 'settled') return;
@@ -74,7 +79,7 @@ export class Invocation implements Task, InvocationContext {
     clearTimeout(this.#deadline);
     this.#signal?.removeEventListener('abort', this.#abort);
     const usage = emptyUsage();
-    usage.cpuMs = Math.round(this.cpuMs * 1000) / 1000;
+    usage.cpuMs = Math.round((this.cpuMs + (this.fiber?.offThreadCpuMs ?? 0)) * 1000) / 1000;
     usage.memoryBytes = this.peakMemoryBytes;
     let result: InvokeResult;
     if (outcome.ok && outcome.output.byteLength > this.#limits.maxOutputBytes) {

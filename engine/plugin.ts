@@ -44,6 +44,28 @@ export interface InvocationContext {
   readonly budget: Budget;
   /** Appends a line to the invocation's bounded log (never the engine's stdout). */
   log (line: string): void;
+  /**
+   * Performs an outbound HTTP request for the function, charged to its network budget. A plugin
+   * calls it from run(), returns `{state: 'wait', until}` on the promise, and hands the settled
+   * value to the guest on the next run(). Rejects with EngineError (ERR_NETWORK_BUDGET for a denied
+   * or over-budget request), which the guest should see as a catchable error.
+   */
+  fetch (request: FetchRequest): Promise<FetchResponse>;
+}
+
+/** An outbound request as a function makes it (the calling convention is final; see doc/plugins.md). */
+export interface FetchRequest {
+  readonly url: string;
+  /** Default GET. */
+  readonly method?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: Uint8Array;
+}
+
+export interface FetchResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
 }
 
 /**
@@ -55,8 +77,17 @@ export interface InvocationContext {
  */
 export interface Fiber {
   run (slice: Slice): SliceOutcome;
-  /** Memory the invocation holds now, in bytes; reported as usage (the peak is kept by the engine). */
+  /**
+   * The invocation's memory high-water mark so far, in bytes (what counts is the plugin's to define
+   * and document). The engine reads it after each slice and reports the largest value as usage.
+   */
   readonly memoryBytes: number;
+  /**
+   * CPU time the invocation used outside run(), in ms: work a plugin runs on another thread (V8
+   * isolates) while the fiber waits. The engine adds it to the time it measures around run() and
+   * holds it to the same CPU budget. Plugins that run only inside run() leave it undefined.
+   */
+  readonly offThreadCpuMs?: number;
   /** Ends the fiber early (timeout, cancellation, budget). No run() follows. Idempotent. */
   cancel (reason: ErrorRecord): void;
 }

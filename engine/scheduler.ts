@@ -145,7 +145,7 @@ export class Scheduler {
 
   #runSlice (task: Task): number {
     const startedAt = performance.now();
-    const cpuLeftMs = task.cpuBudgetMs - task.cpuMs;
+    const cpuLeftMs = task.cpuBudgetMs - task.cpuMs - (task.fiber.offThreadCpuMs ?? 0);
     const endsAt = startedAt + (cpuLeftMs < this.#sliceMs ? cpuLeftMs : this.#sliceMs);
     let outcome;
     try {
@@ -170,15 +170,17 @@ export class Scheduler {
       case 'failed':
         this.#end(task, { ok: false, error: outcome.error });
         break;
-      case 'yield':
-        if (task.cpuMs >= task.cpuBudgetMs) {
-          const error = { code: 'ERR_CPU_BUDGET', message: `CPU budget of ${task.cpuBudgetMs} ms used up (${task.cpuMs.toFixed(1)} ms)` } as const;
+      case 'yield': {
+        const cpuMs = task.cpuMs + (task.fiber.offThreadCpuMs ?? 0);
+        if (cpuMs >= task.cpuBudgetMs) {
+          const error = { code: 'ERR_CPU_BUDGET', message: `CPU budget of ${task.cpuBudgetMs} ms used up (${cpuMs.toFixed(1)} ms)` } as const;
           task.fiber.cancel(error);
           this.#end(task, { ok: false, error });
         } else {
           task.lane.tasks.push(task);
         }
         break;
+      }
       case 'wait':
         this.#park(task, outcome.until);
         break;
