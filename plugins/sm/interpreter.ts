@@ -9,6 +9,8 @@ import type { Program } from './program.ts';
 const kNoCells = new Float64Array(0);
 const kNoFrames = new Int32Array(0);
 const kNoBytes = new Uint8Array(0);
+/** Stack slots one call frame is charged as (2): `call` takes them off `stackLimit`, `ret` gives them back. */
+const kFrameSlots = kFrameBytes / kCellBytes;
 
 /**
  * One invocation of an sm program: the operand stack, call stack, heap and output, and the
@@ -16,12 +18,15 @@ const kNoBytes = new Uint8Array(0);
  *
  * Memory is charged by what the program holds (8 bytes per stack slot and heap cell, 16 per call
  * frame, 1 per output byte), and every growth is checked against the budget before it happens.
- * The arrays behind them grow by doubling but never past what the budget allows, so the real
- * allocation stays within twice the charge (and within the budget for each array).
+ * The arrays behind them grow by doubling, only when the charge needs it and never past what the
+ * budget leaves, so each holds at most about twice its own peak use.
  *
  * Hot-path invariant that keeps `push` down to one comparison: `stackLimit` is at most the stack's
- * capacity and at most the slots the budget leaves after frames, heap and output. `call` lowers
- * it by the two slots a frame costs, `ret` gives them back, and every other growth recomputes it.
+ * capacity and at most the slots that keep the charge within its high-water mark (`#peakBytes`,
+ * itself within the budget). `call` lowers it by the slots a frame costs, `ret` gives them back,
+ * and every slow path recomputes it. So the fast paths never raise the charge past the mark, and
+ * every rise lands in a slow path, which checks the budget and moves the mark: the peak is exact
+ * at no cost to the loop. (A program whose stack only ever grows takes the slow path per push.)
  */
 export class SmFiber implements Fiber {
   readonly #program: Program;
@@ -38,6 +43,7 @@ export class SmFiber implements Fiber {
   #heapCells = 0;
   #output: Uint8Array<ArrayBuffer> = kNoBytes;
   #outputBytes = 0;
+  #peakBytes = 0;
   #inputNumber: number | undefined;
   #inputParsed = false;
   #outcome: SliceOutcome | undefined;
@@ -48,12 +54,12 @@ export class SmFiber implements Fiber {
     this.#budgetBytes = budgetBytes;
     this.#input = input;
     this.#context = context;
-    this.#stackLimit = Math.min(this.#stack.length, this.#freeStackSlots(0));
+    this.#stackLimit = 0;
   }
 
-  /** Bytes charged now: stack slots and heap cells × 8, call frames × 16, output bytes. Keeps its last value once the fiber has ended. */
+  /** The highest charge so far, in bytes: stack slots and heap cells × 8, call frames × 16, output bytes. */
   get memoryBytes (): number {
-    return this.#chargedBytes(this.#sp, this.#fp, this.#heapCells, this.#outputBytes);
+    return this.#peakBytes;
   }
 
   cancel (reason: ErrorRecord): void {
@@ -220,20 +226,20 @@ export class SmFiber implements Fiber {
           pc = stack[--sp]! !== 0 ? args[pc]! : pc + 1;
           continue;
         case 22 /* call */:
-          if (fp === frames.length || sp + 2 > stackLimit) {
+          if (fp === frames.length || sp + kFrameSlots > stackLimit) {
             if ((fault = this.#reserveFrame(pc, sp, fp)) !== undefined) break execute;
             frames = this.#frames;
             stack = this.#stack;
             stackLimit = this.#stackLimit;
           }
           frames[fp++] = pc + 1;
-          stackLimit -= 2; // a frame costs what two stack slots do: kFrameBytes = 2 × kCellBytes
+          stackLimit -= kFrameSlots;
           pc = args[pc]!;
           continue;
         case 23 /* ret */:
           if (fp === 0) { fault = this.#trap(pc, 'ret with an empty call stack (ret outside any call)'); break execute; }
           pc = frames[--fp]!;
-          stackLimit = Math.min(stackLimit + 2, stack.length);
+          stackLimit = Math.min(stackLimit + kFrameSlots, stack.length);
           continue;
         case 24 /* halt */:
           halted = true;
@@ -355,7 +361,7 @@ export class SmFiber implements Fiber {
     return kYield;
   }
 
-  /** Ends the fiber and drops its arrays; the counters stay, so memoryBytes still reports the final charge. */
+  /** Ends the fiber and drops its arrays (memoryBytes keeps reporting the peak). */
   #finish (outcome: SliceOutcome): SliceOutcome {
     this.#outcome = Object.freeze(outcome);
     this.#stack = kNoCells;
@@ -369,43 +375,51 @@ export class SmFiber implements Fiber {
     return (sp + heapCells) * kCellBytes + fp * kFrameBytes + outputBytes;
   }
 
-  /** Stack slots the budget allows with `fp` frames and the current heap and output. */
-  #freeStackSlots (fp: number): number {
-    return Math.floor((this.#budgetBytes - this.#chargedBytes(0, fp, this.#heapCells, this.#outputBytes)) / kCellBytes);
+  /** Stack slots that keep the charge within `bytes`, with `fp` frames and the current heap and output. */
+  #stackSlotsWithin (bytes: number, fp: number): number {
+    return Math.floor((bytes - this.#chargedBytes(0, fp, this.#heapCells, this.#outputBytes)) / kCellBytes);
   }
 
-  /** Slow path of a push at `stackLimit`: checks the budget for one more slot and grows the stack if full. */
+  /** Moves the high-water mark up to the charge of `sp` slots and `fp` frames, then recomputes `stackLimit` for `fp`. */
+  #settle (sp: number, fp: number, limitFp: number): void {
+    const charged = this.#chargedBytes(sp, fp, this.#heapCells, this.#outputBytes);
+    if (charged > this.#peakBytes) this.#peakBytes = charged;
+    this.#stackLimit = Math.min(this.#stack.length, this.#stackSlotsWithin(this.#peakBytes, limitFp));
+  }
+
+  /** Slow path of a push at `stackLimit`: checks the budget for one more slot, grows the stack if full, moves the mark. */
   #reserveStack (pc: number, sp: number, fp: number): ErrorRecord | undefined {
-    const freeSlots = this.#freeStackSlots(fp);
+    const freeSlots = this.#stackSlotsWithin(this.#budgetBytes, fp);
     if (sp + 1 > freeSlots) return this.#overBudget(pc, sp + 1, fp, this.#heapCells, this.#outputBytes);
     if (sp + 1 > this.#stack.length) {
       const stack = grow(this.#stack, sp, sp + 1, freeSlots);
       if (stack === undefined) return this.#hostOutOfMemory(pc, 'the operand stack');
       this.#stack = stack;
     }
-    this.#stackLimit = Math.min(this.#stack.length, freeSlots);
+    this.#settle(sp + 1, fp, fp);
     return undefined;
   }
 
   /**
    * Slow path of a call: checks the budget for one more frame, grows the call stack if full, and
-   * makes sure `stackLimit` has the two slots the fast path takes off it.
+   * makes sure `stackLimit` has the {@link kFrameSlots} the fast path takes off it.
    */
   #reserveFrame (pc: number, sp: number, fp: number): ErrorRecord | undefined {
-    const freeSlots = this.#freeStackSlots(fp);
-    if (sp + 2 > freeSlots) return this.#overBudget(pc, sp, fp + 1, this.#heapCells, this.#outputBytes);
+    const freeSlots = this.#stackSlotsWithin(this.#budgetBytes, fp);
+    if (sp + kFrameSlots > freeSlots) return this.#overBudget(pc, sp, fp + 1, this.#heapCells, this.#outputBytes);
     if (fp === this.#frames.length) {
       const maxFrames = fp + Math.floor((freeSlots - sp) * kCellBytes / kFrameBytes);
       const frames = grow(this.#frames, fp, fp + 1, maxFrames);
       if (frames === undefined) return this.#hostOutOfMemory(pc, 'the call stack');
       this.#frames = frames;
     }
-    if (sp + 2 > this.#stack.length) {
-      const stack = grow(this.#stack, sp, sp + 2, freeSlots);
+    if (sp + kFrameSlots > this.#stack.length) {
+      const stack = grow(this.#stack, sp, sp + kFrameSlots, freeSlots);
       if (stack === undefined) return this.#hostOutOfMemory(pc, 'the operand stack');
       this.#stack = stack;
     }
-    this.#stackLimit = Math.min(this.#stack.length, freeSlots);
+    // The limit is for the frames before the call: the fast path takes the new frame's slots off it.
+    this.#settle(sp, fp + 1, fp);
     return undefined;
   }
 
@@ -417,13 +431,13 @@ export class SmFiber implements Fiber {
     // Compare before allocating anything, so `store` at 1e12 fails at once instead of trying.
     if (cells > maxCells) return this.#overBudget(pc, sp, fp, cells, this.#outputBytes);
     if (cells > this.#heap.length) {
-      const heap = grow(this.#heap, this.#heapCells, Math.max(cells, kInitialHeapCells), maxCells);
+      const heap = grow(this.#heap, this.#heapCells, Math.max(cells, Math.min(kInitialHeapCells, maxCells)), maxCells);
       if (heap === undefined) return this.#hostOutOfMemory(pc, 'the heap');
       this.#heap = heap;
     }
     this.#heap[address] = value;
     this.#heapCells = cells;
-    this.#stackLimit = Math.min(this.#stack.length, this.#freeStackSlots(fp));
+    this.#settle(sp, fp, fp);
     return undefined;
   }
 
@@ -433,12 +447,12 @@ export class SmFiber implements Fiber {
     const maxOutputBytes = this.#budgetBytes - this.#chargedBytes(sp, fp, this.#heapCells, 0);
     if (outputBytes > maxOutputBytes) return this.#overBudget(pc, sp, fp, this.#heapCells, outputBytes);
     if (outputBytes > this.#output.length) {
-      const output = grow(this.#output, this.#outputBytes, Math.max(outputBytes, kInitialOutputBytes), maxOutputBytes);
+      const output = grow(this.#output, this.#outputBytes, Math.max(outputBytes, Math.min(kInitialOutputBytes, maxOutputBytes)), maxOutputBytes);
       if (output === undefined) return this.#hostOutOfMemory(pc, 'the output');
       this.#output = output;
     }
     this.#outputBytes = outputBytes;
-    this.#stackLimit = Math.min(this.#stack.length, this.#freeStackSlots(fp));
+    this.#settle(sp, fp, fp);
     return undefined;
   }
 
