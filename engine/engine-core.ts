@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { resolveBudget, type Budget } from './budget.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from './errors.ts';
 import { countResult, emptyFunctionStats, type FunctionStats } from './function-stats.ts';
@@ -241,7 +242,8 @@ export class EngineCore {
     });
     aborted.catch(() => {});
     try {
-      return await Promise.race([plugin.compile(source, { signal: combined }), aborted]);
+      const cacheDir = this.#options.dataDir === undefined ? undefined : join(this.#options.dataDir, 'cache', plugin.language);
+      return await Promise.race([plugin.compile(source, { signal: combined, ...(cacheDir !== undefined ? { cacheDir } : {}) }), aborted]);
     } catch (error) {
       if (error instanceof EngineError) throw error;
       // Anything else a compiler throws is still a verdict on the source, not an engine failure.

@@ -26,6 +26,12 @@ export interface LanguagePlugin {
 
 export interface CompileOptions {
   readonly signal: AbortSignal;
+  /**
+   * A directory this plugin may use to cache compiled artifacts across restarts, keyed by content
+   * hash (`<data-dir>/cache/<language>`; created by the plugin when it first writes). Undefined when
+   * the engine has no data dir. Whatever is read back from it must be checked like untrusted input.
+   */
+  readonly cacheDir?: string;
 }
 
 /** Whatever compile() produced; only its own plugin looks inside. */
@@ -33,7 +39,10 @@ export type Artifact = unknown;
 
 /** A live instance of one function version. Owned by the engine, closed when the version is replaced or removed and idle. */
 export interface Sandbox {
-  /** Starts one invocation. Must not run guest code yet: the first run() does. */
+  /**
+   * Starts one invocation. Must not run guest code yet: the first run() does. The engine does not
+   * change `input` until the invocation ends, so a fiber may read it in place across slices.
+   */
   invoke (input: Uint8Array, context: InvocationContext): Fiber;
   /** Releases the instance. Idempotent. Called only when no fiber of it is live. */
   close (): Promise<void>;
@@ -104,12 +113,18 @@ export interface Slice {
  * - yield: the slice ran out; call run() again later.
  * - wait: the fiber is parked on host work (a network request, another thread); it uses no CPU slice
  *   until `until` settles, then run() is called again. Its wall-clock deadline still applies.
+ * - continue: the fiber's slice runs on this thread right after the scheduler gives the thread back
+ *   (a JSPI stack resumed by a promise reaction cannot run inside run()). The scheduler ends its turn
+ *   at once, so that slice is the next thing the thread does, and parks the fiber until `until`
+ *   settles (the guest suspended again or finished). The plugin bounds the slice to the time run()
+ *   was given and reports it through offThreadCpuMs.
  */
 export type SliceOutcome =
   | { readonly state: 'done', readonly output: Uint8Array }
   | { readonly state: 'failed', readonly error: ErrorRecord }
   | { readonly state: 'yield' }
-  | { readonly state: 'wait', readonly until: Promise<unknown> };
+  | { readonly state: 'wait', readonly until: Promise<unknown> }
+  | { readonly state: 'continue', readonly until: Promise<unknown> };
 
 /** Shared singletons so the hot path does not allocate an object per slice. */
 export const kYield: SliceOutcome = Object.freeze({ state: 'yield' });

@@ -75,6 +75,8 @@ export class Scheduler {
   /** The last turn served only fresh lanes while the ring had work: the next turn starts in the ring. */
   #ringOwed = false;
   #turnPending = false;
+  /** A fiber's slice will run as soon as this turn returns (outcome 'continue'): end the turn now. */
+  #yieldThread = false;
   #waiting = 0;
   #slices = 0;
   #turns = 0;
@@ -122,7 +124,8 @@ export class Scheduler {
       now = this.#visit(lane);
       if (lane.tasks.size > 0) this.#ring.push(lane);
       else lane.inRing = false;
-    } while (now < turnEndsAt);
+    } while (now < turnEndsAt && !this.#yieldThread);
+    this.#yieldThread = false;
     this.#ringOwed = !visitedRing && this.#ring.size > 0;
     if ((this.#ring.size > 0 || this.#fresh.size > 0) && !this.#turnPending) {
       this.#turnPending = true;
@@ -139,13 +142,18 @@ export class Scheduler {
       if (task === undefined) return performance.now();
       if (task.state !== 'queued') { now = performance.now(); continue; } // settled while queued (deadline, cancel)
       now = this.#runSlice(task);
-    } while (now < visitEndsAt);
+    } while (now < visitEndsAt && !this.#yieldThread);
     return now;
   }
 
   #runSlice (task: Task): number {
     const startedAt = performance.now();
     const cpuLeftMs = task.cpuBudgetMs - task.cpuMs - (task.fiber.offThreadCpuMs ?? 0);
+    if (cpuLeftMs <= 0) {
+      // Used up off this thread (or in a detached slice): the fiber gets no further slice.
+      this.#overBudget(task);
+      return startedAt;
+    }
     const endsAt = startedAt + (cpuLeftMs < this.#sliceMs ? cpuLeftMs : this.#sliceMs);
     let outcome;
     try {
@@ -170,22 +178,26 @@ export class Scheduler {
       case 'failed':
         this.#end(task, { ok: false, error: outcome.error });
         break;
-      case 'yield': {
-        const cpuMs = task.cpuMs + (task.fiber.offThreadCpuMs ?? 0);
-        if (cpuMs >= task.cpuBudgetMs) {
-          const error = { code: 'ERR_CPU_BUDGET', message: `CPU budget of ${task.cpuBudgetMs} ms used up (${cpuMs.toFixed(1)} ms)` } as const;
-          task.fiber.cancel(error);
-          this.#end(task, { ok: false, error });
-        } else {
-          task.lane.tasks.push(task);
-        }
+      case 'yield':
+        if (task.cpuMs + (task.fiber.offThreadCpuMs ?? 0) >= task.cpuBudgetMs) this.#overBudget(task);
+        else task.lane.tasks.push(task);
         break;
-      }
       case 'wait':
+        this.#park(task, outcome.until);
+        break;
+      case 'continue':
+        this.#yieldThread = true;
         this.#park(task, outcome.until);
         break;
     }
     return now;
+  }
+
+  #overBudget (task: Task): void {
+    const cpuMs = task.cpuMs + (task.fiber.offThreadCpuMs ?? 0);
+    const error = { code: 'ERR_CPU_BUDGET', message: `CPU budget of ${task.cpuBudgetMs} ms used up (${cpuMs.toFixed(1)} ms)` } as const;
+    task.fiber.cancel(error);
+    this.#end(task, { ok: false, error });
   }
 
   #park (task: Task, until: Promise<unknown>): void {
