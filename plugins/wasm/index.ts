@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Budget } from '../../engine/budget.ts';
+import { EngineError } from '../../engine/errors.ts';
+import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
+import { ArtifactCache } from './artifact-cache.ts';
+import { buildModule, type SourceKind } from './build.ts';
+import { instrument } from './instrument.ts';
+import { WasmSandbox } from './sandbox.ts';
+import { findToolchain, kProjectRoot } from './toolchain.ts';
+
+export interface WasmPluginOptions {
+  /** Time each compiler step may take, in ms. */
+  readonly compileStepTimeoutMs?: number;
+  /** Largest output an invocation may produce with sb_output, in bytes. */
+  readonly maxOutputBytes?: number;
+}
+
+interface WasmArtifact {
+  readonly module: WebAssembly.Module;
+  readonly minPages: number;
+}
+
+const kArtifacts = new WeakSet<WasmArtifact>();
+const kPageBytes = 65536;
+
+/** Changes whenever what a build produces could change: the runtime, and this plugin's own build and instrumentation code. */
+const kBuildFingerprint = createHash('sha256')
+  .update(['runtime/runtime.c', 'build.ts', 'instrument.ts'].map((file) => readFileSync(new URL(file, import.meta.url))).join('\0'))
+  .update(readFileSync(`${kProjectRoot}include/springbok.h`))
+  .digest('hex').slice(0, 16);
+
+/** `c`: C source compiled with clang to wasm32, metered, run as fibers (doc/c.md). */
+export function cPlugin (options: WasmPluginOptions = {}): LanguagePlugin {
+  return wasmPlugin('c', options);
+}
+
+/** `llvm`: LLVM IR (.ll text or .bc bitcode) for wasm32, built and run like `c`. */
+export function llvmPlugin (options: WasmPluginOptions = {}): LanguagePlugin {
+  return wasmPlugin('llvm', options);
+}
+
+function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlugin {
+  const stepTimeoutMs = options.compileStepTimeoutMs ?? 30_000;
+  const maxOutputBytes = options.maxOutputBytes ?? 8 * 2 ** 20;
+  return Object.freeze({
+    language: kind,
+    async compile (source: Uint8Array, compileOptions: CompileOptions): Promise<WasmArtifact> {
+      const cache = new ArtifactCache(compileOptions.cacheDir);
+      const key = createHash('sha256').update(`${kind}\0${kBuildFingerprint}\0`).update(source).digest('hex');
+      let linked = await cache.read(key);
+      if (linked === undefined) {
+        const found = findToolchain();
+        if ('missing' in found) throw new EngineError('ERR_COMPILE', found.missing);
+        linked = await buildModule(kind, source, found.toolchain, { timeoutMs: stepTimeoutMs, maxOutputBytes: 64 * 1024, signal: compileOptions.signal });
+        await cache.write(key, linked);
+      }
+      const instrumented = instrument(linked);
+      let module: WebAssembly.Module;
+      try {
+        module = await WebAssembly.compile(instrumented.bytes);
+      } catch (error) {
+        throw new EngineError('ERR_COMPILE', `the instrumented module does not validate: ${(error as Error).message}`);
+      }
+      const artifact = Object.freeze({ module, minPages: instrumented.minPages });
+      kArtifacts.add(artifact);
+      return artifact;
+    },
+    async instantiate (artifact: unknown, budget: Budget): Promise<Sandbox> {
+      if (!kArtifacts.has(artifact as WasmArtifact)) throw new EngineError('ERR_INTERNAL', `${kind}: instantiate() was given an artifact ${kind} did not compile`);
+      const { module, minPages } = artifact as WasmArtifact;
+      const maxPages = Math.min(65536, Math.floor(budget.memoryBytes / kPageBytes));
+      if (maxPages < minPages) {
+        throw new EngineError('ERR_MEMORY_BUDGET', `the module needs ${minPages * 64} KiB of memory to start; the budget is ${Math.floor(budget.memoryBytes / 1024)} KiB`);
+      }
+      return new WasmSandbox({ module, minPages, maxPages, maxOutputBytes });
+    },
+  });
+}

@@ -1,0 +1,228 @@
+import { EngineError } from '../../engine/errors.ts';
+import { ByteReader, encodeU32, readSections, WasmFormatError, type Section } from './wasm-bytes.ts';
+import { isAllowedImport, kSpringbokModule } from './host-interface.ts';
+
+/**
+ * Fuel metering. Every function entry and every loop header gets a check that decrements a fuel
+ * counter (a new mutable i32 global, invisible to the guest) and, when it goes negative, calls the
+ * host's `springbok.fuel`, which reads the clock and hands out more fuel — or 0 when the slice is
+ * over, in which case the code calls `springbok.suspend`, the JSPI-suspending import that parks the
+ * wasm stack until the scheduler resumes it. No loop can run and no recursion can go deep without
+ * passing a check, so a slice ends within one fuel allowance of its deadline.
+ *
+ * The module comes from our own link step, which links runtime.c and so already imports both fuel
+ * functions: the pass adds no import and renumbers nothing. It refuses instructions it cannot meter
+ * or does not know, imports outside the host interface, a start function and any memory but one
+ * imported `env.memory`.
+ */
+
+export interface InstrumentedModule {
+  readonly bytes: Uint8Array;
+  /** Initial pages of `env.memory` the module asks for (64 KiB each). */
+  readonly minPages: number;
+  readonly functions: number;
+  readonly loops: number;
+}
+
+const kOpcodeNames: Record<number, string> = {
+  0x06: 'try (exception handling)', 0x07: 'catch (exception handling)', 0x08: 'throw (exception handling)', 0x09: 'rethrow (exception handling)',
+  0x12: 'return_call (tail calls)', 0x13: 'return_call_indirect (tail calls)', 0x18: 'delegate (exception handling)', 0x19: 'catch_all (exception handling)',
+  0xfd: 'SIMD (0xFD prefix)', 0xfe: 'atomics (0xFE prefix)',
+};
+
+/**
+ * @throws {EngineError} ERR_COMPILE naming the reason a module cannot run under springbok.
+ */
+export function instrument (bytes: Uint8Array): InstrumentedModule {
+  try {
+    return rewrite(bytes);
+  } catch (error) {
+    if (error instanceof WasmFormatError) throw new EngineError('ERR_COMPILE', `the linked module is malformed: ${error.message}`);
+    throw error;
+  }
+}
+
+function refuse (message: string): never {
+  throw new EngineError('ERR_COMPILE', message);
+}
+
+function rewrite (bytes: Uint8Array): InstrumentedModule {
+  const sections = readSections(bytes);
+  let importedFunctions = 0;
+  let fuelImport = -1;
+  let suspendImport = -1;
+  let minPages = -1;
+  let definedGlobals = 0;
+
+  for (const section of sections) {
+    if (section.id === 8) refuse('the module has a start function, which would run outside any slice');
+    if (section.id === 5) refuse('the module defines its own memory; springbok functions import env.memory (link with --import-memory)');
+    if (section.id === 2) {
+      const reader = new ByteReader(bytes, section.start, section.end);
+      for (let count = reader.u32(); count > 0; count--) {
+        const module = reader.name();
+        const name = reader.name();
+        const kind = reader.u8();
+        if (kind === 0) {
+          reader.u32();
+          if (!isAllowedImport(module, name)) refuse(`the module imports ${module}.${name}, which springbok does not provide (see doc/c.md for the host functions)`);
+          if (module === kSpringbokModule && name === 'fuel') fuelImport = importedFunctions;
+          if (module === kSpringbokModule && name === 'suspend') suspendImport = importedFunctions;
+          importedFunctions++;
+        } else if (kind === 2) {
+          if (module !== 'env' || name !== 'memory') refuse(`the module imports memory ${module}.${name}; only env.memory is provided`);
+          const flags = reader.u8();
+          if (flags !== 0 && flags !== 1) refuse('the module asks for a shared or 64-bit memory, which springbok does not provide');
+          minPages = reader.u32();
+          if (flags === 1) reader.u32();
+        } else {
+          refuse(`the module imports ${kind === 1 ? 'a table' : kind === 3 ? 'a global' : 'something'} (${module}.${name}); only functions and env.memory are provided`);
+        }
+      }
+    }
+    if (section.id === 6) definedGlobals = new ByteReader(bytes, section.start, section.end).u32();
+  }
+  if (minPages < 0) refuse('the module does not import env.memory (link with --import-memory)');
+  if (fuelImport < 0 || suspendImport < 0) refuse('the module lacks the springbok runtime (springbok.fuel and springbok.suspend imports); build it with springbok deploy');
+  // Global imports are refused above, so the appended global's index is the count of defined ones.
+  const fuelGlobal = definedGlobals;
+  const check = fuelCheck(fuelGlobal, fuelImport, suspendImport);
+
+  const out: number[][] = [Array.from(bytes.subarray(0, 8))];
+  let globalsWritten = false;
+  let functions = 0;
+  let loops = 0;
+  const emitGlobals = (existing: Section | undefined): void => {
+    // The fuel global: (global (mut i32) (i32.const 0)), appended after the module's own.
+    const entries = existing === undefined ? [] : Array.from(bytes.subarray(existing.start + lebLength(bytes, existing.start), existing.end));
+    const content = [...encodeU32(definedGlobals + 1), ...entries, 0x7f, 0x01, 0x41, 0x00, 0x0b];
+    out.push([6, ...encodeU32(content.length), ...content]);
+    globalsWritten = true;
+  };
+  for (const section of sections) {
+    if (!globalsWritten && (section.id === 6 || [7, 9, 10, 11, 12].includes(section.id))) {
+      emitGlobals(section.id === 6 ? section : undefined);
+      if (section.id === 6) continue;
+    }
+    if (section.id === 10) {
+      const reader = new ByteReader(bytes, section.start, section.end);
+      const bodies: number[][] = [];
+      for (let count = reader.u32(); count > 0; count--) {
+        const size = reader.u32();
+        const body = instrumentBody(bytes, reader.pos, reader.pos + size, check);
+        reader.skip(size);
+        functions++;
+        loops += body.loops;
+        bodies.push([...encodeU32(body.bytes.length), ...body.bytes]);
+      }
+      const content = [...encodeU32(bodies.length), ...bodies.flat()];
+      out.push([10, ...encodeU32(content.length), ...content]);
+      continue;
+    }
+    out.push([section.id, ...encodeU32(section.end - section.start), ...bytes.subarray(section.start, section.end)]);
+  }
+  const result = new Uint8Array(out.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of out) { result.set(part, offset); offset += part.length; }
+  return { bytes: result, minPages, functions, loops };
+}
+
+function lebLength (bytes: Uint8Array, at: number): number {
+  let length = 1;
+  while ((bytes[at + length - 1]! & 0x80) !== 0) length++;
+  return length;
+}
+
+/** The bytes of one fuel check; see the module comment. */
+function fuelCheck (fuel: number, fuelFunction: number, suspendFunction: number): number[] {
+  const g = encodeU32(fuel);
+  return [
+    0x23, ...g, 0x41, 0x01, 0x6b, 0x24, ...g, // fuel -= 1
+    0x23, ...g, 0x41, 0x00, 0x48, 0x04, 0x40, // if (fuel < 0)
+    0x10, ...encodeU32(fuelFunction), 0x24, ...g, //   fuel = springbok.fuel()
+    0x23, ...g, 0x45, 0x04, 0x40, //   if (fuel == 0)
+    0x10, ...encodeU32(suspendFunction), 0x24, ...g, //     fuel = springbok.suspend()
+    0x0b, 0x0b,
+  ];
+}
+
+/** Copies one function body, inserting the check at its start and after every loop header. */
+function instrumentBody (bytes: Uint8Array, start: number, end: number, check: number[]): { bytes: number[], loops: number } {
+  const reader = new ByteReader(bytes, start, end);
+  for (let groups = reader.u32(); groups > 0; groups--) {
+    reader.u32();
+    reader.u8();
+  }
+  const out: number[] = [...bytes.subarray(start, reader.pos), ...check];
+  let copiedUpTo = reader.pos;
+  let loops = 0;
+  while (!reader.done) {
+    const opcode = reader.u8();
+    skipImmediates(reader, opcode);
+    if (opcode === 0x03) {
+      out.push(...bytes.subarray(copiedUpTo, reader.pos), ...check);
+      copiedUpTo = reader.pos;
+      loops++;
+    }
+  }
+  out.push(...bytes.subarray(copiedUpTo, end));
+  return { bytes: out, loops };
+}
+
+function skipBlockType (reader: ByteReader): void {
+  const first = reader.bytes[reader.pos];
+  if (first === 0x40 || (first !== undefined && first >= 0x6f && first <= 0x7f)) reader.u8();
+  else reader.skipSigned(33);
+}
+
+/** Advances past the immediates of `opcode`; refuses what the pass does not meter or know. */
+function skipImmediates (reader: ByteReader, opcode: number): void {
+  if (opcode >= 0x45 && opcode <= 0xc4) return; // numeric instructions, sign extension
+  switch (opcode) {
+    case 0x00: case 0x01: case 0x05: case 0x0b: case 0x0f: case 0x1a: case 0x1b: case 0xd1:
+      return;
+    case 0x02: case 0x03: case 0x04:
+      skipBlockType(reader);
+      return;
+    case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: case 0xd2:
+      reader.u32();
+      return;
+    case 0x0e:
+      for (let targets = reader.u32(); targets > 0; targets--) reader.u32();
+      reader.u32();
+      return;
+    case 0x11:
+      reader.u32();
+      reader.u32();
+      return;
+    case 0x1c:
+      for (let types = reader.u32(); types > 0; types--) reader.u8();
+      return;
+    case 0x3f: case 0x40: case 0xd0:
+      reader.u8();
+      return;
+    case 0x41:
+      reader.skipSigned(32);
+      return;
+    case 0x42:
+      reader.skipSigned(64);
+      return;
+    case 0x43:
+      reader.skip(4);
+      return;
+    case 0x44:
+      reader.skip(8);
+      return;
+    case 0xfc: {
+      const sub = reader.u32();
+      if (sub <= 7) return; // saturating float-to-int
+      refuse(`the module uses bulk memory or table instruction 0xFC ${sub}, which springbok does not meter (compile without -mbulk-memory)`);
+    }
+  }
+  if (opcode >= 0x28 && opcode <= 0x3e) { // loads and stores: memarg
+    reader.u32();
+    reader.u32();
+    return;
+  }
+  refuse(`the module uses ${kOpcodeNames[opcode] ?? `opcode 0x${opcode.toString(16)}`}, which springbok does not meter`);
+}
