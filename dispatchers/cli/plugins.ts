@@ -1,10 +1,11 @@
 import type { LanguagePlugin } from '../../engine/plugin.ts';
 import { smPlugin } from '../../plugins/sm/index.ts';
+import { cPlugin, llvmPlugin } from '../../plugins/wasm/index.ts';
 
 /**
  * The languages `springbok serve` loads. The engine imports no plugin: this list is the one place
  * where languages are wired in.
  */
 export function defaultPlugins (): LanguagePlugin[] {
-  return [smPlugin()];
+  return [smPlugin(), cPlugin(), llvmPlugin()];
 }
