@@ -24,10 +24,10 @@ export interface EngineProcess extends AsyncDisposable {
 }
 
 /** Starts `springbok serve` as a real child process and waits for its ready line. */
-export async function startEngineProcess (options: { dir: string, dataDir?: string, extraArgs?: string[] }): Promise<EngineProcess> {
+export async function startEngineProcess (options: { dir: string, dataDir?: string, extraArgs?: string[], env?: NodeJS.ProcessEnv }): Promise<EngineProcess> {
   const socketPath = join(options.dir, `engine-${Math.random().toString(36).slice(2)}.sock`);
   const dataDir = options.dataDir ?? join(options.dir, 'data');
-  const child = spawn(process.execPath, [kCli, 'serve', '--socket', socketPath, '--data-dir', dataDir, ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [kCli, 'serve', '--socket', socketPath, '--data-dir', dataDir, ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
