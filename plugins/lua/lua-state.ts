@@ -1,0 +1,124 @@
+import { EngineError } from '../../engine/errors.ts';
+import { kChunkName, kFengariHookInstructions, kPreludeChunkName } from '../lua-common/limits.ts';
+import { kPreludeSource } from '../lua-common/prelude.ts';
+import { fengariApi, jsString, luaString, type FengariApi, type Hook, type JsFunction, type LuaState } from './fengari-api.ts';
+import { walkLuaHeap } from './heap-walk.ts';
+import { FengariMemoryMeter } from './memory-meter.ts';
+
+/** What the state's host functions and hook call into: the fiber whose run() is on the stack. */
+export interface RunningFiber {
+  onHook (L: LuaState): void;
+  onLog (line: string): void;
+  onFetch (url: string, method: string, body: Uint8Array | undefined, headerPairs: string[]): void;
+  onBind (L: LuaState): void;
+  cpuSeconds (): number;
+  onNativeError (message: string): void;
+}
+
+const kTextMode = luaString('t');
+
+/**
+ * One fengari Lua state for one deployed function version: the libraries, the prelude (see
+ * lua-common/prelude.ts) and the function's chunk, loaded once. Invocations run as coroutines
+ * in it, one at a time (see fiber.ts); `current` is the one running.
+ */
+export class FengariState {
+  readonly api: FengariApi;
+  readonly L: LuaState;
+  readonly meter: FengariMemoryMeter;
+  /** Registry references: the prelude's start function, the chunk factory, the string metatable. */
+  readonly startRef: number;
+  readonly factoryRef: number;
+  readonly stringMetatableRef: number;
+  readonly hook: Hook;
+  current: RunningFiber | undefined;
+
+  /**
+   * @param wrappedChunk the function's source wrapped by wrapSource() (already syntax-checked).
+   * @throws {EngineError} ERR_COMPILE if the wrapped chunk does not load (it parsed on its own, so this is a springbok bug).
+   */
+  constructor (wrappedChunk: Uint8Array, memoryBudgetBytes: number) {
+    const api = fengariApi();
+    this.api = api;
+    const L = api.luaL_newstate();
+    this.L = L;
+    api.luaL_openlibs(L);
+    api.lua_atnativeerror(L, (L1) => {
+      const error = api.lua_touserdata(L1, -1);
+      const message = `the Lua engine failed: ${error instanceof Error ? error.message : String(error)}`;
+      this.current?.onNativeError(message);
+      api.lua_pushstring(L1, luaString(message));
+      return 1;
+    });
+
+    const hostFunctions: JsFunction[] = [
+      (L1) => { this.current?.onLog(jsString(api.lua_tolstring(L1, 1))); return 0; },
+      (L1) => {
+        const top = api.lua_gettop(L1);
+        const pairs: string[] = [];
+        for (let i = 4; i <= top; i++) pairs.push(jsString(api.lua_tolstring(L1, i)));
+        const body = api.lua_type(L1, 3) === api.LUA_TSTRING ? Uint8Array.from(api.lua_tolstring(L1, 3)!) : undefined;
+        this.current?.onFetch(jsString(api.lua_tolstring(L1, 1)), jsString(api.lua_tolstring(L1, 2)), body, pairs);
+        return 0;
+      },
+      (L1) => { api.lua_pushnumber(L1, this.current?.cpuSeconds() ?? 0); return 1; },
+      (L1) => { api.lua_pushnumber(L1, this.meter.estimateBytes / 1024); return 1; },
+      (L1) => { this.current?.onBind(L1); return 0; },
+    ];
+    this.startRef = this.#runTrusted(luaString(kPreludeSource), kPreludeChunkName, hostFunctions);
+
+    if (api.luaL_loadbufferx(L, wrappedChunk, wrappedChunk.length, luaString(kChunkName), kTextMode) !== api.LUA_OK) {
+      const message = jsString(api.lua_tolstring(L, -1));
+      throw new EngineError('ERR_COMPILE', message);
+    }
+    this.#call(0);
+    this.factoryRef = api.luaL_ref(L, api.LUA_REGISTRYINDEX);
+
+    api.lua_pushstring(L, luaString(''));
+    api.lua_getmetatable(L, -1);
+    this.stringMetatableRef = api.luaL_ref(L, api.LUA_REGISTRYINDEX);
+    api.lua_settop(L, 0);
+
+    this.hook = (L1) => { this.current?.onHook(L1); };
+
+    // Everything made so far is the state's own: the walk neither counts nor enters it, except
+    // the registry and the main thread, which will hold the invocations.
+    const registry = L.l_G.l_registry.value as object;
+    const skip = new WeakSet<object>();
+    walkLuaHeap([registry, L], new WeakSet(), skip);
+    skip.delete(registry);
+    skip.delete(L as object);
+    this.meter = new FengariMemoryMeter(memoryBudgetBytes, () => [registry, L], skip, L.l_G);
+    this.meter.walk();
+  }
+
+  /** Starts the coroutine of a new invocation, with its hook set; returns it and its registry reference. */
+  newThread (): { thread: LuaState, ref: number } {
+    const { api, L } = this;
+    const thread = api.lua_newthread(L);
+    const ref = api.luaL_ref(L, api.LUA_REGISTRYINDEX);
+    api.lua_sethook(thread, this.hook, api.LUA_MASKCOUNT, kFengariHookInstructions);
+    return { thread, ref };
+  }
+
+  unref (ref: number): void {
+    this.api.luaL_unref(this.L, this.api.LUA_REGISTRYINDEX, ref);
+  }
+
+  #runTrusted (source: Uint8Array, chunkName: string, args: JsFunction[]): number {
+    const { api, L } = this;
+    if (api.luaL_loadbufferx(L, source, source.length, luaString(chunkName), kTextMode) !== api.LUA_OK) {
+      throw new EngineError('ERR_INTERNAL', `lua: the prelude does not load: ${jsString(api.lua_tolstring(L, -1))}`);
+    }
+    for (const f of args) api.lua_pushjsfunction(L, f);
+    this.#call(args.length);
+    return api.luaL_ref(L, api.LUA_REGISTRYINDEX);
+  }
+
+  #call (nargs: number): void {
+    const { api, L } = this;
+    if (api.lua_pcall(L, nargs, 1, 0) !== api.LUA_OK) {
+      throw new EngineError('ERR_INTERNAL', `lua: state setup failed: ${jsString(api.lua_tolstring(L, -1))}`);
+    }
+  }
+}
