@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { findToolchain } from '../plugins/wasm/toolchain.ts';
 
 const root = new URL('../', import.meta.url).pathname;
 const cli = join(root, 'bin', 'springbok.ts');
@@ -17,6 +18,8 @@ interface Step {
   readonly args: string[];
   /** A step that is meant to fail (a budget demonstration) exits 1. */
   readonly expectExit?: number;
+  /** Needs the C/LLVM toolchain (Debian packages); skipped with a note when it is absent. */
+  readonly needsToolchain?: boolean;
 }
 
 const steps: Step[] = [
@@ -25,13 +28,26 @@ const steps: Step[] = [
   { args: ['deploy', 'sm', 'hello', 'examples/sm/hello.sm'] },
   { args: ['deploy', 'sm', 'spin', 'examples/sm/spin.sm', '--cpu-ms', '50'] },
   { args: ['deploy', 'sm', 'alloc-bomb', 'examples/sm/alloc-bomb.sm', '--memory-mb', '1'] },
+  { args: ['deploy', 'c', 'c-fib', 'examples/c/fib.c'], needsToolchain: true },
+  { args: ['deploy', 'c', 'c-primes', 'examples/c/primes.c'], needsToolchain: true },
+  { args: ['deploy', 'c', 'c-words', 'examples/c/words.c'], needsToolchain: true },
+  { args: ['deploy', 'c', 'c-spin', 'examples/c/spin.c', '--cpu-ms', '100'], needsToolchain: true },
+  { args: ['deploy', 'c', 'c-bomb', 'examples/c/malloc-bomb.c', '--memory-mb', '8'], needsToolchain: true },
+  { args: ['deploy', 'llvm', 'collatz', 'examples/llvm/collatz.ll'], needsToolchain: true },
   { args: ['list'] },
   { args: ['execute', 'hello', 'world'] },
   { args: ['execute', 'sum', '100'] },
   { args: ['execute', 'fib', '20'] },
   { args: ['execute', 'spin'], expectExit: 1 },
   { args: ['execute', 'alloc-bomb'], expectExit: 1 },
+  { args: ['execute', 'c-fib', '30'], needsToolchain: true },
+  { args: ['execute', 'c-primes', '1000000'], needsToolchain: true },
+  { args: ['execute', 'c-words', 'hello big world', '--logs'], needsToolchain: true },
+  { args: ['execute', 'collatz', '27'], needsToolchain: true },
+  { args: ['execute', 'c-spin'], expectExit: 1, needsToolchain: true },
+  { args: ['execute', 'c-bomb'], expectExit: 1, needsToolchain: true },
   { args: ['execute', 'sum', '1000', '-n', '2000', '--concurrency', '64'] },
+  { args: ['execute', 'c-fib', '20', '-n', '2000', '--concurrency', '64'], needsToolchain: true },
   { args: ['execute', 'fib', '15', '--json'] },
   { args: ['stats'] },
 ];
@@ -64,7 +80,12 @@ try {
     engine.stdout.on('data', onData);
     engine.once('exit', (code) => reject(new Error(`the engine exited with ${code} before it was ready`)));
   });
+  const toolchain = findToolchain();
   for (const step of steps) {
+    if (step.needsToolchain === true && 'missing' in toolchain) {
+      process.stdout.write(`$ springbok ${step.args.join(' ')}\n[skipped: ${toolchain.missing}]\n\n`);
+      continue;
+    }
     const { code, stdout, stderr } = await run(step.args, env);
     process.stdout.write(`$ springbok ${step.args.join(' ')}\n${stdout}${stdout.endsWith('\n') || stdout === '' ? '' : '\n'}${stderr}`);
     const expected = step.expectExit ?? 0;

@@ -21,7 +21,8 @@ export interface Toolchain {
 
 export const kProjectRoot = new URL('../../', import.meta.url).pathname;
 
-const kDebianPackages = 'clang lld wasi-libc libclang-rt-14-dev-wasm32';
+/** The Debian (bookworm) packages that provide the toolchain. */
+export const kDebianPackages = ['clang', 'lld', 'wasi-libc', 'libclang-rt-14-dev-wasm32'] as const;
 
 /** The tools, or a message saying exactly what to install. */
 export function findToolchain (env: NodeJS.ProcessEnv = process.env): { toolchain: Toolchain } | { missing: string } {
@@ -36,7 +37,7 @@ export function findToolchain (env: NodeJS.ProcessEnv = process.env): { toolchai
   };
   const absent = Object.entries({ clang: toolchain.clang, llc: toolchain.llc, 'wasm-ld': toolchain.wasmLd, 'wasi-libc': join(toolchain.libDir, 'libc.a'), 'compiler-rt wasm32 builtins': toolchain.builtins })
     .filter(([, path]) => path === '' || !existsSync(path)).map(([name]) => name);
-  if (absent.length > 0) return { missing: `the C/LLVM toolchain is incomplete (${absent.join(', ')} not found); on Debian: apt-get install -y ${kDebianPackages}` };
+  if (absent.length > 0) return { missing: `the C/LLVM toolchain is incomplete (${absent.join(', ')} not found); on Debian: apt-get install -y ${kDebianPackages.join(' ')}` };
   return { toolchain };
 }
 
