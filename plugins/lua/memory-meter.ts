@@ -112,6 +112,7 @@ export class FengariMemoryMeter implements StringAndSlotMeter {
   #refuse (L: unknown, pendingBytes: number): never {
     this.refused = true;
     if (pendingBytes > this.refusedBytes) this.refusedBytes = pendingBytes;
-    (fengari().ldo.luaD_throw as (L: unknown, status: number) => never)(L, kLuaErrMem);
+    (fengari().ldo.luaD_throw as (L: unknown, status: number) => void)(L, kLuaErrMem);
+    throw new Error('unreachable: luaD_throw returned');
   }
 }

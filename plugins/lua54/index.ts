@@ -1,0 +1,23 @@
+import type { Budget } from '../../engine/budget.ts';
+import { EngineError } from '../../engine/errors.ts';
+import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
+import { compileWasmoon, isWasmoonArtifact, type WasmoonArtifact } from './compile.ts';
+import { WasmoonSandbox } from './sandbox.ts';
+
+/**
+ * The `lua54` language: Lua 5.4 (the C implementation) compiled to WebAssembly by wasmoon,
+ * time-sliced by a count hook, with an exact memory limit through Lua's allocator. Each deployed
+ * function gets its own wasm module. See doc/lua.md.
+ */
+export function lua54Plugin (): LanguagePlugin {
+  return Object.freeze({
+    language: 'lua54',
+    async compile (source: Uint8Array, options: CompileOptions): Promise<WasmoonArtifact> {
+      return compileWasmoon(source, options.signal);
+    },
+    async instantiate (artifact: unknown, budget: Budget): Promise<Sandbox> {
+      if (!isWasmoonArtifact(artifact)) throw new EngineError('ERR_INTERNAL', 'lua54: instantiate() was given an artifact that lua54 did not compile');
+      return WasmoonSandbox.create(artifact, budget);
+    },
+  });
+}
