@@ -1,5 +1,7 @@
 import type { LanguagePlugin } from '../../engine/plugin.ts';
 import { smPlugin } from '../../plugins/sm/index.ts';
+import { luaPlugin } from '../../plugins/lua/index.ts';
+import { lua54Plugin } from '../../plugins/lua54/index.ts';
 import { cPlugin, llvmPlugin } from '../../plugins/wasm/index.ts';
 
 /**
@@ -7,5 +9,5 @@ import { cPlugin, llvmPlugin } from '../../plugins/wasm/index.ts';
  * where languages are wired in.
  */
 export function defaultPlugins (): LanguagePlugin[] {
-  return [smPlugin(), cPlugin(), llvmPlugin()];
+  return [smPlugin(), luaPlugin(), lua54Plugin(), cPlugin(), llvmPlugin()];
 }
