@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Engine, EngineError, type InvokeResult } from '../engine/index.ts';
@@ -140,4 +141,36 @@ test('compiled modules are cached in the data dir: a restart needs no compiler',
   assert.equal(fib.ok && fib.output.toString(), '55');
   const collatz = await client.invoke('collatz', '27');
   assert.equal(collatz.ok && collatz.output.toString(), '111');
+});
+
+test('metering covers recursion without loops, and refuses instructions it cannot meter', { skip }, async () => {
+  await using engine = await open();
+  await engine.deploy('fib', 'c', await readFile(example('c/fib.c')), { cpuMs: 100 });
+  const fib = await engine.invoke('fib', Buffer.from('60'));
+  assert.equal(failure(fib), 'ERR_CPU_BUDGET');
+  assert.ok(fib.usage.cpuMs <= 110, `recursion ran ${fib.usage.cpuMs} ms on a 100 ms budget`);
+  const spinIr = Buffer.from('target triple = "wasm32-unknown-wasi"\ndefine i32 @handler(i8* %p, i32 %n) {\nentry:\n  br label %loop\nloop:\n  br label %loop\n}\n');
+  await engine.deploy('ir-spin', 'llvm', spinIr, { cpuMs: 50 });
+  assert.equal(failure(await engine.invoke('ir-spin', new Uint8Array())), 'ERR_CPU_BUDGET');
+
+  if ('toolchain' in found) {
+    const { buildModule } = await import('../plugins/wasm/build.ts');
+    const { instrument } = await import('../plugins/wasm/instrument.ts');
+    const { execFileSync } = await import('node:child_process');
+    await using dir = await temporaryDir();
+    const linked = await buildModule('c', c('int handler(const char *in, size_t len) { return 0; }'), found.toolchain, { timeoutMs: 30_000, maxOutputBytes: 65536, signal: new AbortController().signal });
+    const { bytes, loops, functions } = instrument(linked);
+    assert.ok(functions > 0 && loops > 0, 'libc loops are metered too');
+    assert.ok(new WebAssembly.Module(bytes));
+    const simd = join(dir.path, 'simd.c');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(simd, '#include <wasm_simd128.h>\nstatic char out[16];\nint handler(const char *in, unsigned long len) { v128_t v = wasm_v128_load(in); wasm_v128_store(out, wasm_i8x16_add(v, v)); return out[(unsigned char)in[0] & 15]; }\n');
+    execFileSync(found.toolchain.clang, ['--target=wasm32-wasi', `--sysroot=${found.toolchain.sysroot}`, '-msimd128', '-O2', '-c', simd, '-o', join(dir.path, 'simd.o')]);
+    const runtimeObject = join(dir.path, 'runtime.o');
+    execFileSync(found.toolchain.clang, ['--target=wasm32-wasi', `--sysroot=${found.toolchain.sysroot}`, '-O2', '-c', new URL('../plugins/wasm/runtime/runtime.c', import.meta.url).pathname, '-o', runtimeObject]);
+    execFileSync(found.toolchain.wasmLd, [join(dir.path, 'simd.o'), runtimeObject, `-L${found.toolchain.libDir}`, '-lc', '--no-entry', '--import-memory', '-o', join(dir.path, 'simd.wasm')]);
+    assert.throws(() => instrument(new Uint8Array(readFileSync(join(dir.path, 'simd.wasm')))), /SIMD/);
+    assert.throws(() => instrument(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 200])), /malformed/);
+    assert.throws(() => instrument(Buffer.from('not wasm at all')), /malformed/);
+  }
 });

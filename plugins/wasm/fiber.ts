@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ErrorRecord } from '../../engine/errors.ts';
 import { kYield, type Fiber, type InvocationContext, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
 import { hostImports, type GuestExit } from './host-imports.ts';
+import type { MemoryPool } from './memory-pool.ts';
 
 /** Fuel handed out per clock check: one unit per loop iteration or call, so ~10–100 µs of work. */
 export const kFuelPerCheck = 20_000;
@@ -12,6 +13,7 @@ export interface WasmFunction {
   /** Maximum pages: the memory budget. */
   readonly maxPages: number;
   readonly maxOutputBytes: number;
+  readonly memories: MemoryPool;
 }
 
 type FiberState = 'new' | 'suspended' | 'resumed' | 'finished' | 'cancelled';
@@ -90,7 +92,7 @@ export class WasmFiber implements Fiber {
     this.#state = 'resumed'; // running: a suspension from here on parks the stack
     let entry: (length: number) => Promise<unknown>;
     try {
-      this.#memory = new WebAssembly.Memory({ initial: this.#fn.minPages, maximum: this.#fn.maxPages });
+      this.#memory = this.#fn.memories.acquire();
       const instance = new WebAssembly.Instance(this.#fn.module, hostImports(this.#memory, this.#input, this.#context, this.#fn.maxOutputBytes, this));
       entry = WebAssembly.promising(instance.exports.__sb_entry as (length: number) => void);
     } catch (error) {
@@ -196,8 +198,10 @@ export class WasmFiber implements Fiber {
 
   #release (): void {
     this.#memoryBytes = this.memoryBytes;
-    // The memory's address-space reservation goes back once nothing references it.
+    const memory = this.#memory;
     this.#memory = undefined;
+    // A stack still suspended (cancelled) may write to its memory while it unwinds: only a finished one is reused.
+    if (memory !== undefined && this.#state === 'finished') this.#fn.memories.release(memory);
   }
 }
 

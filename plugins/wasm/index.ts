@@ -6,6 +6,7 @@ import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugi
 import { ArtifactCache } from './artifact-cache.ts';
 import { buildModule, type SourceKind } from './build.ts';
 import { instrument } from './instrument.ts';
+import { MemoryPool } from './memory-pool.ts';
 import { WasmSandbox } from './sandbox.ts';
 import { findToolchain, kProjectRoot } from './toolchain.ts';
 
@@ -73,7 +74,7 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
       if (maxPages < minPages) {
         throw new EngineError('ERR_MEMORY_BUDGET', `the module needs ${minPages * 64} KiB of memory to start; the budget is ${Math.floor(budget.memoryBytes / 1024)} KiB`);
       }
-      return new WasmSandbox({ module, minPages, maxPages, maxOutputBytes });
+      return new WasmSandbox({ module, minPages, maxPages, maxOutputBytes, memories: new MemoryPool(minPages, maxPages) });
     },
   });
 }

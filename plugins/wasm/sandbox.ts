@@ -2,9 +2,9 @@ import type { Fiber, InvocationContext, Sandbox } from '../../engine/plugin.ts';
 import { WasmFiber, type WasmFunction } from './fiber.ts';
 
 /**
- * A deployed C/LLVM function: the compiled module and its limits. Every invocation instantiates
- * it afresh (about 10–30 µs, see doc/c.md) with a new memory capped at the budget, so no state
- * survives from one invocation to the next and an idle function holds no memory at all.
+ * A deployed C/LLVM function: the compiled module and its limits. Every invocation gets a new
+ * instance on an all-zero memory capped at the budget (a pooled one when available, see
+ * memory-pool.ts), so no state survives from one invocation to the next.
  */
 export class WasmSandbox implements Sandbox {
   readonly #fn: WasmFunction;
@@ -15,5 +15,7 @@ export class WasmSandbox implements Sandbox {
     return new WasmFiber(this.#fn, input, context);
   }
 
-  async close (): Promise<void> {}
+  async close (): Promise<void> {
+    this.#fn.memories.clear();
+  }
 }
