@@ -138,8 +138,9 @@ export class SpringbokClient {
     const pending = this.#pending.get(frame.id);
     if (pending === undefined) {
       if (frame.id === 0 && frame.type === MessageType.error) {
-        // The engine gave up on the connection as a whole.
-        this.#fail(new EngineError('ERR_PROTOCOL', errorFromHeader(safeHeader(frame)).message));
+        // The engine gave up on the connection as a whole (e.g. a frame over its size limit).
+        const error = errorFromHeader(safeHeader(frame));
+        this.#fail(new EngineError(error.code, error.message));
       }
       return;
     }

@@ -125,3 +125,17 @@ test('redeploy under load: every invocation answers, from the old version or the
   assert.ok(outputs.has('4:hello, 10'), [...outputs].join(' '));
   for (const seen of outputs) assert.match(seen, /^(1:55|2:hello, 10|3:55|4:hello, 10)$/);
 });
+
+test('a source larger than a frame is refused with a clear error, and the engine keeps serving', async () => {
+  await using dir = await temporaryDir();
+  await using engine = await startEngineProcess({ dir: dir.path });
+  const env = { SPRINGBOK_SOCKET: engine.socketPath };
+  const huge = join(dir.path, 'huge.sm');
+  await writeFile(huge, Buffer.alloc(50 * 2 ** 20, 0x20));
+  const refused = await runCli(['deploy', 'sm', 'huge', huge], { env });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^ERR_SOURCE_TOO_LARGE: the source \(52428800 bytes\)/);
+  const ok = await runCli(['deploy', 'sm', 'sum', example('sm/sum.sm')], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal((await runCli(['execute', 'sum', '3'], { env })).stdout, '6');
+});

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
-import { budgetFromFlags, ExitCode, kAddressHelp, kAddressOption, kBudgetHelp, kBudgetOptions, parse, requestFailed, resolveAddress, usageError, withClient, type CliIo, type Command } from './common.ts';
+import { EngineError } from '../../engine/errors.ts';
+import { budgetFromFlags, CliExit, ExitCode, kAddressHelp, kAddressOption, kBudgetHelp, kBudgetOptions, parse, requestFailed, resolveAddress, usageError, withClient, type CliIo, type Command } from './common.ts';
 
 const help = `Usage: springbok deploy <language> <name> <file> [options]
 
@@ -30,7 +31,12 @@ export const deployCommand: Command = {
       throw usageError(`cannot read ${file}: ${(error as Error).message}`, help);
     }
     const address = resolveAddress(values.socket, io.env, help);
-    const info = await withClient(address, (client) => client.deploy(name, language, source, budget)).catch((error: unknown) => { throw requestFailed(error); });
+    const info = await withClient(address, (client) => client.deploy(name, language, source, budget)).catch((error: unknown) => {
+      if (error instanceof EngineError && error.code === 'ERR_FRAME_TOO_LARGE') {
+        throw new CliExit(ExitCode.functionFailed, `ERR_SOURCE_TOO_LARGE: the source (${source.byteLength} bytes) is larger than this engine accepts (${error.message})`);
+      }
+      throw requestFailed(error);
+    });
     if (values.json === true) io.stdout.write(`${JSON.stringify(info)}\n`);
     else io.stdout.write(`deployed ${info.name} (${info.language}, version ${info.version}, ${info.sourceBytes} bytes, sha256 ${info.sourceSha256.slice(0, 12)})\n`);
     return ExitCode.ok;
