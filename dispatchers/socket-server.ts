@@ -53,7 +53,10 @@ export class SocketServer {
       if (options.listen !== undefined) {
         const tcp = await server.#listen(options.engine, limits, (s) => s.listen(options.listen!.port, options.listen!.host));
         const address = tcp.address();
-        if (address !== null && typeof address === 'object') server.#addresses.tcp = { host: address.address, port: address.port };
+        if (address !== null && typeof address === 'object') {
+          server.#addresses.tcp = { host: address.address, port: address.port };
+          options.engine.protectAddress(address.address, address.port);
+        }
       }
     } catch (error) {
       await server.close();

@@ -1,4 +1,5 @@
 import { EngineError } from './errors.ts';
+import { kAllowEntryPattern } from './network/allow-list.ts';
 
 /**
  * What one invocation of a function may consume. Set per function at deploy; every invocation
@@ -17,7 +18,7 @@ export interface Budget {
   readonly netBytes: number;
   /** Outbound bytes per second across all invocations of the function; 0 means no rate limit. */
   readonly netRateBytesPerSec: number;
-  /** Hosts the function may reach (`host` or `host:port`); empty means no network at all. */
+  /** Hosts the function may reach (`[http://|https://]host[:port]`, see network/allow-list.ts); empty means no network at all. */
   readonly allowHosts: readonly string[];
 }
 
@@ -53,7 +54,6 @@ const kMinBudget = { cpuMs: 1, wallMs: 1, memoryBytes: 64 * 1024, netRequests: 0
 
 type NumericBudgetField = keyof typeof kMaxBudget;
 const kNumericFields = Object.keys(kMaxBudget) as NumericBudgetField[];
-const kHostPattern = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
 
 /**
  * Fills a partial budget from the defaults and validates every field.
@@ -75,8 +75,8 @@ export function resolveBudget (partial: Partial<Budget> | undefined, defaults: B
   }
   const hosts = input.allowHosts;
   if (hosts !== undefined) {
-    if (!Array.isArray(hosts) || hosts.length > 256 || !hosts.every((h) => typeof h === 'string' && kHostPattern.test(h))) {
-      throw new EngineError('ERR_INVALID_ARGUMENT', `budget.allowHosts must be at most 256 host names, each "host" or "host:port": got ${JSON.stringify(hosts)}`);
+    if (!Array.isArray(hosts) || hosts.length > 256 || !hosts.every((h) => typeof h === 'string' && kAllowEntryPattern.test(h))) {
+      throw new EngineError('ERR_INVALID_ARGUMENT', `budget.allowHosts must be at most 256 host names, each "[http://|https://]host[:port]": got ${JSON.stringify(hosts)}`);
     }
     filled.allowHosts = Object.freeze(hosts.map((h: string) => h.toLowerCase()));
   }

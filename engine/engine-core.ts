@@ -9,6 +9,7 @@ import type { FilledEngineOptions } from './options.ts';
 import type { Artifact, LanguagePlugin, Sandbox } from './plugin.ts';
 import { Registry, sha256Hex, type FunctionRecord } from './registry.ts';
 import { Lane, Scheduler, type SchedulerStats } from './scheduler.ts';
+import type { NetworkPolicy } from './network/outbound-fetch.ts';
 
 export interface InvokeOptions {
   /** Aborting it cancels the invocation (ERR_CANCELLED), e.g. when the client disconnects. */
@@ -73,11 +74,26 @@ export class EngineCore {
   readonly #locks = new Map<string, Promise<void>>();
   #registry: Registry | undefined;
   #closed = false;
+  /** Addresses the engine listens on ("ip:port", or "*:port" for a wildcard listen): unreachable from functions. */
+  readonly #ownAddresses = new Set<string>();
+  readonly #networkPolicy: NetworkPolicy;
 
   constructor (options: FilledEngineOptions) {
     this.#options = options;
     this.#plugins = new Map(options.plugins.map((plugin) => [plugin.language, plugin]));
     this.#scheduler = new Scheduler({ sliceMs: options.sliceMs });
+    this.#networkPolicy = {
+      requestTimeoutMs: options.netRequestTimeoutMs,
+      maxResponseBytes: options.maxResponseBytes,
+      maxRedirects: 5,
+      isEngineAddress: (address, port) => this.#ownAddresses.has(`${normalizeAddress(address)}:${port}`) || this.#ownAddresses.has(`*:${port}`),
+    };
+  }
+
+  /** Marks an address the engine listens on, so no function can send requests to it. */
+  protectAddress (host: string, port: number): void {
+    const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+    this.#ownAddresses.add(wildcard ? `*:${port}` : `${normalizeAddress(host)}:${port}`);
   }
 
   /** Opens the data dir and brings back every stored function; one that no longer compiles is kept as 'unavailable'. */
@@ -166,7 +182,7 @@ export class EngineCore {
     }
     entry.inFlight++;
     version.live++;
-    const invocation = new Invocation(entry.lane, version.record.budget, version.record.version, this.#options, options, (settled, result) => {
+    const invocation = new Invocation(entry.lane, version.record.budget, version.record.version, this.#options, { policy: this.#networkPolicy, bucket: version.bucket }, options, (settled, result) => {
       this.#live.delete(settled);
       entry.inFlight--;
       version.release();
@@ -280,4 +296,9 @@ export class EngineCore {
   #assertOpen (): void {
     if (this.#closed) throw new EngineError('ERR_CLOSED', 'the engine is closed');
   }
+}
+
+function normalizeAddress (address: string): string {
+  const lower = address.toLowerCase().replace(/^\[|\]$/g, '');
+  return lower.startsWith('::ffff:') ? lower.slice(7) : lower;
 }

@@ -50,6 +50,11 @@ export class Engine {
     return this.#core.remove(name);
   }
 
+  /** Marks an address the engine listens on (a dispatcher's TCP port): functions can never send requests to it. */
+  protectAddress (host: string, port: number): void {
+    this.#core.protectAddress(host, port);
+  }
+
   /** The languages this engine runs, in plugin order. */
   get languages (): readonly string[] {
     return this.#core.languages;

@@ -32,6 +32,7 @@ export const BUDGET_ERROR_CODES = [
 export const FUNCTION_ERROR_CODES = [
   'ERR_FUNCTION', // the function raised an error or returned failure
   'ERR_TRAP', // the function's code faulted (stack underflow, bad jump, wasm trap, ...)
+  'ERR_NETWORK', // an outbound request failed: bad URL, DNS, connection, timeout (the function sees it and may go on)
   'ERR_INTERNAL', // a bug in springbok or a plugin; reported, never fatal to the engine
 ] as const;
 

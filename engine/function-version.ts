@@ -1,6 +1,7 @@
 import type { ErrorRecord } from './errors.ts';
 import type { Artifact, LanguagePlugin, Sandbox } from './plugin.ts';
 import type { FunctionRecord } from './registry.ts';
+import { TokenBucket } from './network/token-bucket.ts';
 
 /**
  * One deployed version of a function: its record, compiled artifact and (once invoked) its sandbox.
@@ -20,6 +21,8 @@ export class FunctionVersion {
   state: VersionState;
   /** Invocations that hold this version (accepted and not yet finished). */
   live = 0;
+  /** The function's outbound byte rate, shared by all invocations of this version. */
+  readonly bucket: TokenBucket | undefined;
   #sandbox: Sandbox | undefined;
   #starting: Promise<Sandbox> | undefined;
 
@@ -29,6 +32,7 @@ export class FunctionVersion {
     this.artifact = artifact;
     this.unavailable = unavailable;
     this.state = unavailable === undefined ? 'compiled' : 'unavailable';
+    this.bucket = record.budget.netRateBytesPerSec > 0 ? new TokenBucket(record.budget.netRateBytesPerSec) : undefined;
   }
 
   /** The sandbox when it is ready, so the hot path needs no promise. */

@@ -1,5 +1,7 @@
 import { emptyUsage, type Budget, type Usage } from './budget.ts';
 import { EngineError, type ErrorRecord } from './errors.ts';
+import { outboundFetch, type NetworkMeter, type NetworkPolicy } from './network/outbound-fetch.ts';
+import type { TokenBucket } from './network/token-bucket.ts';
 import type { FetchRequest, FetchResponse, Fiber, InvocationContext } from './plugin.ts';
 import type { Lane, Task, TaskOutcome, TaskState } from './scheduler.ts';
 
@@ -11,6 +13,12 @@ export type InvokeResult =
 export interface InvocationLimits {
   readonly maxOutputBytes: number;
   readonly maxLogBytes: number;
+}
+
+/** The network side of an invocation: the engine's policy and the function's shared rate limit. */
+export interface InvocationNetwork {
+  readonly policy: NetworkPolicy;
+  readonly bucket: TokenBucket | undefined;
 }
 
 /**
@@ -36,13 +44,17 @@ export class Invocation implements Task, InvocationContext {
   readonly #signal: AbortSignal | undefined;
   readonly #onResult: ((result: InvokeResult) => void) | undefined;
   readonly #onSettled: (invocation: Invocation, result: InvokeResult) => void;
+  readonly #network: InvocationNetwork;
+  /** Created by the first fetch, so invocations that make none pay nothing. */
+  #meter: (NetworkMeter & { readonly controller: AbortController }) | undefined;
 
-  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, caller: { readonly signal?: AbortSignal, readonly onResult?: (result: InvokeResult) => void }, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
+  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, network: InvocationNetwork, caller: { readonly signal?: AbortSignal, readonly onResult?: (result: InvokeResult) => void }, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
     this.lane = lane;
     this.budget = budget;
     this.cpuBudgetMs = budget.cpuMs;
     this.version = version;
     this.#limits = limits;
+    this.#network = network;
     this.#onSettled = onSettled;
     this.result = new Promise((resolve) => { this.#resolve = resolve; });
     this.#deadline = setTimeout(this.#expire, budget.wallMs);
@@ -62,8 +74,12 @@ export class Invocation implements Task, InvocationContext {
   }
 
   fetch (request: FetchRequest): Promise<FetchResponse> {
-    // TODO(#6): the engine's metered network path. Until then every request is refused, with the final calling convention.
-    return Promise.reject(new EngineError('ERR_NETWORK_BUDGET', `network access is not available in this engine yet (request to ${String(request.url).slice(0, 200)})`));
+    if (this.state === 'settled') return Promise.reject(new EngineError('ERR_CANCELLED', 'the invocation has ended'));
+    if (this.#meter === undefined) {
+      const controller = new AbortController();
+      this.#meter = { budget: this.budget, requests: 0, bytes: 0, bucket: this.#network.bucket, signal: controller.signal, breach: undefined, controller };
+    }
+    return outboundFetch(request, this.#meter, this.#network.policy);
   }
 
   /** Ends the invocation with an error from outside the scheduler (deadline, cancel, close). */
@@ -81,6 +97,16 @@ export class Invocation implements Task, InvocationContext {
     const usage = emptyUsage();
     usage.cpuMs = Math.round((this.cpuMs + (this.fiber?.offThreadCpuMs ?? 0)) * 1000) / 1000;
     usage.memoryBytes = this.peakMemoryBytes;
+    const meter = this.#meter;
+    if (meter !== undefined) {
+      meter.controller.abort();
+      usage.netRequests = meter.requests;
+      usage.netBytes = meter.bytes;
+      // A function that failed after a request was denied failed because of its network budget.
+      if (!outcome.ok && meter.breach !== undefined && (outcome.error.code === 'ERR_FUNCTION' || outcome.error.code === 'ERR_TRAP')) {
+        outcome = { ok: false, error: { code: 'ERR_NETWORK_BUDGET', message: `${meter.breach.message} (the function then failed: ${outcome.error.message})` } };
+      }
+    }
     let result: InvokeResult;
     if (outcome.ok && outcome.output.byteLength > this.#limits.maxOutputBytes) {
       result = { ok: false, error: { code: 'ERR_OUTPUT_TOO_LARGE', message: `output of ${outcome.output.byteLength} bytes is over the limit of ${this.#limits.maxOutputBytes}` }, usage, logs: this.#logs, version: this.version };

@@ -22,6 +22,10 @@ export interface EngineOptions {
   readonly maxLogBytes?: number;
   /** Time a plugin may take to compile one source, in ms. */
   readonly compileTimeoutMs?: number;
+  /** Time one outbound request may take, in ms (the invocation's wall clock applies too). */
+  readonly netRequestTimeoutMs?: number;
+  /** Largest outbound response body the engine holds for a function, whatever its byte budget, in bytes. */
+  readonly maxResponseBytes?: number;
   /** Budget fields a deploy leaves unset. */
   readonly defaultBudget?: Partial<Budget>;
   /** Where the engine reports problems that fail no request (a stored function that no longer loads). */
@@ -41,6 +45,8 @@ export const kDefaultOptions = Object.freeze({
   maxOutputBytes: 8 * 2 ** 20,
   maxLogBytes: 64 * 1024,
   compileTimeoutMs: 60_000,
+  netRequestTimeoutMs: 10_000,
+  maxResponseBytes: 16 * 2 ** 20,
 });
 
 /** @throws {EngineError} ERR_INVALID_ARGUMENT naming the option and its rule. */
@@ -71,6 +77,8 @@ export function fillEngineOptions (options: EngineOptions): FilledEngineOptions 
   checkNumber('maxOutputBytes', filled.maxOutputBytes, 0, 2 ** 30, true);
   checkNumber('maxLogBytes', filled.maxLogBytes, 0, 2 ** 30, true);
   checkNumber('compileTimeoutMs', filled.compileTimeoutMs, 1, 3_600_000, true);
+  checkNumber('netRequestTimeoutMs', filled.netRequestTimeoutMs, 1, 3_600_000, true);
+  checkNumber('maxResponseBytes', filled.maxResponseBytes, 0, 2 ** 30, true);
   return Object.freeze(filled);
 }
 
