@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * A function's outbound byte rate, shared by all its invocations. Bytes are taken after the fact
- * (a chunk's size is known once it arrives), so the balance may go negative; the next taker waits
- * until it is positive again. The burst is a tenth of a second's worth, so over any stretch longer
+ * (a chunk's size is known once it arrives), so the balance may go negative; the taker then waits
+ * until it is back to zero. The burst is a tenth of a second's worth, so over any stretch longer
  * than that the rate holds to within the burst.
  */
 export class TokenBucket {
@@ -18,14 +18,14 @@ export class TokenBucket {
     this.#tokens = this.#burstBytes;
   }
 
-  /** Charges `bytes`, first waiting while the balance is negative. Rejects if `signal` aborts. */
+  /** Charges `bytes`, then waits until the balance is back to zero, so the bytes are paid for before the caller goes on. Rejects if `signal` aborts. */
   async take (bytes: number, signal: AbortSignal): Promise<void> {
-    for (;;) {
-      this.#refill();
-      if (this.#tokens >= 0) break;
-      await sleep(Math.ceil((-this.#tokens / this.#bytesPerSecond) * 1000), undefined, { signal });
-    }
+    this.#refill();
     this.#tokens -= bytes;
+    while (this.#tokens < 0) {
+      await sleep(Math.ceil((-this.#tokens / this.#bytesPerSecond) * 1000), undefined, { signal });
+      this.#refill();
+    }
   }
 
   #refill (): void {
