@@ -29,8 +29,12 @@ export class SpringbokClient {
   #nextId = 1;
   #closedError: EngineError | undefined;
 
-  private constructor (socket: Socket) {
+  /** Sent with deploy and remove, for engines that require a deploy token. */
+  readonly #token: string | undefined;
+
+  private constructor (socket: Socket, token: string | undefined) {
     this.#socket = socket;
+    this.#token = token;
     socket.on('data', (chunk: Buffer) => {
       let frames: Frame[];
       try {
@@ -47,7 +51,7 @@ export class SpringbokClient {
   }
 
   /** @throws {EngineError} ERR_CONNECTION when nothing answers at `address`. */
-  static connect (address: EngineAddress): Promise<SpringbokClient> {
+  static connect (address: EngineAddress, options: { token?: string } = {}): Promise<SpringbokClient> {
     return new Promise((resolve, reject) => {
       const socket = 'socketPath' in address ? createConnection(address.socketPath) : createConnection(address.port, address.host);
       const where = 'socketPath' in address ? address.socketPath : `${address.host}:${address.port}`;
@@ -55,7 +59,7 @@ export class SpringbokClient {
       socket.once('connect', () => {
         socket.removeAllListeners('error');
         socket.setNoDelay?.(true);
-        resolve(new SpringbokClient(socket));
+        resolve(new SpringbokClient(socket, options.token));
       });
     });
   }
@@ -64,7 +68,7 @@ export class SpringbokClient {
   get inFlight (): number { return this.#pending.size; }
 
   async deploy (name: string, language: string, source: Uint8Array, budget?: Partial<Budget>): Promise<FunctionInfo> {
-    const header = decodeHeader(await this.#request(MessageType.deploy, { name, language, ...(budget !== undefined ? { budget } : {}) }, source));
+    const header = decodeHeader(await this.#request(MessageType.deploy, { name, language, ...(budget !== undefined ? { budget } : {}), ...this.#tokenField() }, source));
     return header.function as FunctionInfo;
   }
 
@@ -81,7 +85,7 @@ export class SpringbokClient {
   }
 
   async remove (name: string): Promise<boolean> {
-    return decodeHeader(await this.#request(MessageType.remove, { name })).removed === true;
+    return decodeHeader(await this.#request(MessageType.remove, { name, ...this.#tokenField() })).removed === true;
   }
 
   async list (): Promise<FunctionInfo[]> {
@@ -107,6 +111,10 @@ export class SpringbokClient {
 
   [Symbol.asyncDispose] (): Promise<void> {
     return this.close();
+  }
+
+  #tokenField (): { token?: string } {
+    return this.#token === undefined ? {} : { token: this.#token };
   }
 
   #request (type: MessageTypeCode, header: unknown, payload?: Uint8Array, signal?: AbortSignal): Promise<Frame> {

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Engine, InvokeResult } from '../engine/index.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from '../engine/errors.ts';
@@ -10,6 +11,8 @@ export interface ConnectionLimits {
   readonly maxInFlightPerConnection: number;
   /** Answer bytes queued for a client that is not reading, past which we stop reading its requests. */
   readonly maxPendingWriteBytes: number;
+  /** When set, deploy and remove must carry it as header field "token" (execute, list and stats need none). */
+  readonly deployToken: string | undefined;
 }
 
 /**
@@ -113,6 +116,7 @@ export class Connection {
           this.#send(encodeResult(id, result));
         } }).then(() => undefined);
       case MessageType.deploy: {
+        this.#authorize(header);
         const budget = header.budget;
         if (budget !== undefined && (budget === null || typeof budget !== 'object' || Array.isArray(budget))) throw new EngineError('ERR_PROTOCOL', 'header field "budget" must be an object');
         // The payload is a view into a receive buffer; the registry keeps the source, so it gets its own copy.
@@ -121,6 +125,7 @@ export class Connection {
           .then((info) => encodeFrame(MessageType.ok, id, { function: info }));
       }
       case MessageType.remove:
+        this.#authorize(header);
         return this.#engine.remove(stringField(header, 'name')).then((removed) => encodeFrame(MessageType.ok, id, { removed }));
       case MessageType.list:
         return Promise.resolve(encodeFrame(MessageType.ok, id, { functions: this.#engine.list() }));
@@ -130,6 +135,17 @@ export class Connection {
         return Promise.resolve(encodeFrame(MessageType.ok, id, { protocol: kProtocolVersion, languages: this.#engine.languages }));
       default:
         throw new EngineError('ERR_PROTOCOL', `unknown message type 0x${frame.type.toString(16).padStart(2, '0')}`);
+    }
+  }
+
+  /** @throws {EngineError} ERR_UNAUTHORIZED when a deploy token is set and the request lacks it. */
+  #authorize (header: Record<string, unknown>): void {
+    const expected = this.#limits.deployToken;
+    if (expected === undefined) return;
+    const given = Buffer.from(typeof header.token === 'string' ? header.token : '');
+    const wanted = Buffer.from(expected);
+    if (given.byteLength !== wanted.byteLength || !timingSafeEqual(given, wanted)) {
+      throw new EngineError('ERR_UNAUTHORIZED', 'deploy and remove need the engine\'s deploy token (--token or SPRINGBOK_TOKEN)');
     }
   }
 

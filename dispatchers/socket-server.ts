@@ -14,6 +14,8 @@ export interface SocketServerOptions {
   readonly maxFrameBytes?: number;
   readonly maxInFlightPerConnection?: number;
   readonly maxPendingWriteBytes?: number;
+  /** Required on deploy and remove when set. */
+  readonly deployToken?: string;
 }
 
 export interface ServerAddresses {
@@ -41,6 +43,7 @@ export class SocketServer {
       maxFrameBytes: options.maxFrameBytes ?? kDefaultMaxFrameBytes,
       maxInFlightPerConnection: options.maxInFlightPerConnection ?? 4096,
       maxPendingWriteBytes: options.maxPendingWriteBytes ?? 8 * 2 ** 20,
+      deployToken: options.deployToken,
     };
     const server = new SocketServer();
     try {

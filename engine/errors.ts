@@ -16,6 +16,7 @@ export const REQUEST_ERROR_CODES = [
   'ERR_CLOSED', // the engine is shutting down
   'ERR_PROTOCOL', // a malformed frame or message on the wire
   'ERR_FRAME_TOO_LARGE', // a frame declared a length over the maximum frame size
+  'ERR_UNAUTHORIZED', // deploy or remove without the engine's deploy token
   'ERR_CONNECTION', // client side: the engine could not be reached, or the connection dropped mid-request
 ] as const;
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SpringbokClient } from '../dispatchers/client.ts';
 import { example, runCli, startEngineProcess, temporaryDir } from './support/engine-process.ts';
@@ -138,4 +138,21 @@ test('a source larger than a frame is refused with a clear error, and the engine
   const ok = await runCli(['deploy', 'sm', 'sum', example('sm/sum.sm')], { env });
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal((await runCli(['execute', 'sum', '3'], { env })).stdout, '6');
+});
+
+test('access control: owner-only socket, deploy token for deploy and remove, execute without it', async () => {
+  await using dir = await temporaryDir();
+  await using engine = await startEngineProcess({ dir: dir.path, extraArgs: ['--deploy-token', 's3cret'] });
+  assert.equal((await stat(engine.socketPath)).mode & 0o777, 0o600);
+  const env = { SPRINGBOK_SOCKET: engine.socketPath };
+  const refused = await runCli(['deploy', 'sm', 'sum', example('sm/sum.sm')], { env });
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /^ERR_UNAUTHORIZED: /);
+  assert.equal((await runCli(['deploy', 'sm', 'sum', example('sm/sum.sm'), '--token', 'wrong'], { env })).code, 2);
+  assert.equal((await runCli(['deploy', 'sm', 'sum', example('sm/sum.sm'), '--token', 's3cret'], { env })).code, 0);
+  assert.equal((await runCli(['deploy', 'sm', 'hello', example('sm/hello.sm')], { env: { ...env, SPRINGBOK_TOKEN: 's3cret' } })).code, 0);
+  assert.equal((await runCli(['execute', 'sum', '4'], { env })).stdout, '10');
+  assert.equal((await runCli(['remove', 'sum'], { env })).code, 2);
+  assert.equal((await runCli(['remove', 'sum', '--token', 's3cret'], { env })).code, 0);
+  assert.match((await runCli(['list'], { env })).stdout, /^hello /m);
 });

@@ -43,9 +43,10 @@ export function parse<T extends ParseArgsConfig['options']> (args: string[], opt
   }
 }
 
-export const kAddressOption = { socket: { type: 'string' } } as const;
+export const kAddressOption = { socket: { type: 'string' }, token: { type: 'string' } } as const;
 
-export const kAddressHelp = `  --socket PATH          the engine's unix socket, or tcp://HOST:PORT (default: $SPRINGBOK_SOCKET, else ${defaultSocketPath({})})`;
+export const kAddressHelp = `  --socket PATH          the engine's unix socket, or tcp://HOST:PORT (default: $SPRINGBOK_SOCKET, else ${defaultSocketPath({})})
+  --token TOKEN          the engine's deploy token, for deploy and remove (default: $SPRINGBOK_TOKEN)`;
 
 /** The default unix socket: per user, so two users on one machine do not meet. */
 export function defaultSocketPath (env: NodeJS.ProcessEnv): string {
@@ -118,10 +119,10 @@ export function integerFlag (values: Record<string, unknown>, flag: string, fall
 }
 
 /** Connects, runs `work`, closes; an unreachable engine is a usage-class failure (exit 2). */
-export async function withClient<T> (address: EngineAddress, work: (client: SpringbokClient) => Promise<T>): Promise<T> {
+export async function withClient<T> (address: EngineAddress, work: (client: SpringbokClient) => Promise<T>, token?: string): Promise<T> {
   let client: SpringbokClient;
   try {
-    client = await SpringbokClient.connect(address);
+    client = await SpringbokClient.connect(address, token === undefined ? {} : { token });
   } catch (error) {
     throw new CliExit(ExitCode.usage, `${(error as Error).message}\n(is the engine running? start it with: springbok serve)`);
   }
@@ -132,10 +133,15 @@ export async function withClient<T> (address: EngineAddress, work: (client: Spri
   }
 }
 
+/** `--token`, else SPRINGBOK_TOKEN. */
+export function resolveToken (value: unknown, env: NodeJS.ProcessEnv): string | undefined {
+  return typeof value === 'string' ? value : env.SPRINGBOK_TOKEN;
+}
+
 /** A request error from the engine (unknown function, bad argument, ...) as a command failure. */
 export function requestFailed (error: unknown): CliExit {
   if (error instanceof EngineError) {
-    const exitCode = error.code === 'ERR_CONNECTION' || error.code === 'ERR_INVALID_ARGUMENT' || error.code === 'ERR_UNKNOWN_LANGUAGE' ? ExitCode.usage : ExitCode.functionFailed;
+    const exitCode = error.code === 'ERR_CONNECTION' || error.code === 'ERR_INVALID_ARGUMENT' || error.code === 'ERR_UNKNOWN_LANGUAGE' || error.code === 'ERR_UNAUTHORIZED' ? ExitCode.usage : ExitCode.functionFailed;
     return new CliExit(exitCode, `${error.code}: ${error.message}`);
   }
   return error instanceof CliExit ? error : new CliExit(ExitCode.functionFailed, String(error));

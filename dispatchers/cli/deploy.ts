@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { EngineError } from '../../engine/errors.ts';
-import { budgetFromFlags, CliExit, ExitCode, kAddressHelp, kAddressOption, kBudgetHelp, kBudgetOptions, parse, requestFailed, resolveAddress, usageError, withClient, type CliIo, type Command } from './common.ts';
+import { budgetFromFlags, CliExit, ExitCode, kAddressHelp, kAddressOption, kBudgetHelp, kBudgetOptions, parse, requestFailed, resolveAddress, resolveToken, usageError, withClient, type CliIo, type Command } from './common.ts';
 
 const help = `Usage: springbok deploy <language> <name> <file> [options]
 
@@ -31,7 +31,7 @@ export const deployCommand: Command = {
       throw usageError(`cannot read ${file}: ${(error as Error).message}`, help);
     }
     const address = resolveAddress(values.socket, io.env, help);
-    const info = await withClient(address, (client) => client.deploy(name, language, source, budget)).catch((error: unknown) => {
+    const info = await withClient(address, (client) => client.deploy(name, language, source, budget), resolveToken(values.token, io.env)).catch((error: unknown) => {
       if (error instanceof EngineError && error.code === 'ERR_FRAME_TOO_LARGE') {
         throw new CliExit(ExitCode.functionFailed, `ERR_SOURCE_TOO_LARGE: the source (${source.byteLength} bytes) is larger than this engine accepts (${error.message})`);
       }

@@ -1,4 +1,4 @@
-import { ExitCode, kAddressHelp, kAddressOption, parse, requestFailed, resolveAddress, usageError, withClient, type CliIo, type Command } from './common.ts';
+import { ExitCode, kAddressHelp, kAddressOption, parse, requestFailed, resolveAddress, resolveToken, usageError, withClient, type CliIo, type Command } from './common.ts';
 
 const help = `Usage: springbok remove <name> [options]
 
@@ -16,7 +16,7 @@ export const removeCommand: Command = {
     const { values, positionals } = parse(args, kAddressOption, help);
     const [name, ...extra] = positionals;
     if (name === undefined || extra.length > 0) throw usageError('remove needs exactly <name>', help);
-    const removed = await withClient(resolveAddress(values.socket, io.env, help), (client) => client.remove(name)).catch((error: unknown) => { throw requestFailed(error); });
+    const removed = await withClient(resolveAddress(values.socket, io.env, help), (client) => client.remove(name), resolveToken(values.token, io.env)).catch((error: unknown) => { throw requestFailed(error); });
     if (!removed) {
       io.stderr.write(`ERR_UNKNOWN_FUNCTION: no function named ${JSON.stringify(name)} is deployed\n`);
       return ExitCode.functionFailed;

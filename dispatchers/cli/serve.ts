@@ -13,6 +13,7 @@ Runs the engine: loads the stored functions, then serves deploy/execute/... on a
 Options:
   --socket PATH                 unix socket to serve on, created owner-only (default: $SPRINGBOK_SOCKET, else ${defaultSocketPath({})})
   --listen HOST:PORT            also serve on TCP; HOST defaults to 127.0.0.1 when only a port is given
+  --deploy-token TOKEN          require this token on deploy and remove (default: $SPRINGBOK_DEPLOY_TOKEN; none)
   --data-dir DIR                where deployed functions are stored (default: $SPRINGBOK_DATA_DIR, else ${defaultDataDir({})})
   --slice-ms MS                 scheduler time slice (default ${kDefaultOptions.sliceMs})
   --max-in-flight N             invocations in flight in the engine (default ${kDefaultOptions.maxInFlight})
@@ -34,6 +35,7 @@ export const serveCommand: Command = {
       socket: { type: 'string' },
       listen: { type: 'string' },
       'data-dir': { type: 'string' },
+      'deploy-token': { type: 'string' },
       'slice-ms': { type: 'string' },
       'max-in-flight': { type: 'string' },
       'max-in-flight-per-function': { type: 'string' },
@@ -60,7 +62,8 @@ export const serveCommand: Command = {
     }).catch((error: Error) => { throw usageError(`cannot start the engine: ${error.message}`, help); });
     let server: SocketServer;
     try {
-      server = await SocketServer.start({ engine, socketPath, listen, maxFrameBytes: integerFlag(values, 'max-frame-bytes', kDefaultMaxFrameBytes, 64, help) });
+      const deployToken = typeof values['deploy-token'] === 'string' ? values['deploy-token'] : io.env.SPRINGBOK_DEPLOY_TOKEN;
+      server = await SocketServer.start({ engine, socketPath, listen, ...(deployToken !== undefined && deployToken !== '' ? { deployToken } : {}), maxFrameBytes: integerFlag(values, 'max-frame-bytes', kDefaultMaxFrameBytes, 64, help) });
     } catch (error) {
       await engine.close();
       throw usageError(`cannot listen: ${(error as Error).message}`, help);
