@@ -31,6 +31,7 @@ export class Connection {
   readonly #inFlight = new Map<number, AbortController>();
   #ending = false;
   #readPaused = false;
+  readonly #deferred: Frame[] = [];
 
   constructor (socket: Socket, engine: Engine, limits: ConnectionLimits) {
     this.#socket = socket;
@@ -60,7 +61,9 @@ export class Connection {
     }
     for (const frame of frames) {
       if (this.#ending) return;
-      this.#handle(frame);
+      // While the client is not reading its answers, requests already read wait here instead of running.
+      if (this.#readPaused) this.#deferred.push(frame);
+      else this.#handle(frame);
     }
   };
 
@@ -173,18 +176,23 @@ export class Connection {
   #send (bytes: Buffer): void {
     if (this.#socket.destroyed || !this.#socket.writable) return;
     this.#socket.write(bytes);
-    // A client that sends but does not read would make us buffer answers without end: stop reading it until it drains.
-    if (!this.#readPaused && this.#socket.writableLength > this.#limits.maxPendingWriteBytes) {
+    const pending = this.#socket.writableLength;
+    // A client that sends but does not read would make us buffer answers without end. Past the soft
+    // limit, stop reading it and running its requests until it drains; answers of requests already
+    // running still arrive, and past four times the limit the client is dropped.
+    if (pending > 4 * this.#limits.maxPendingWriteBytes) {
+      this.#socket.destroy();
+    } else if (!this.#readPaused && pending > this.#limits.maxPendingWriteBytes) {
       this.#readPaused = true;
       this.#socket.pause();
     }
   }
 
   readonly #onDrain = (): void => {
-    if (this.#readPaused) {
-      this.#readPaused = false;
-      this.#socket.resume();
-    }
+    if (!this.#readPaused) return;
+    this.#readPaused = false;
+    while (this.#deferred.length > 0 && !this.#readPaused && !this.#ending) this.#handle(this.#deferred.shift()!);
+    if (!this.#readPaused) this.#socket.resume();
   };
 
   /** Answers a fatal framing error and ends the connection; what is in flight is cancelled. */
