@@ -1,0 +1,213 @@
+/**
+ * The guest side of both JavaScript engines: a script each engine evaluates in a function's context
+ * before the function's module. It is the only code that talks to the host, through three host
+ * functions that it takes off the global object and hides in its closure:
+ *
+ *   __sbHostLog(line)                                         console.log and friends
+ *   __sbHostFetch(invocationId, fetchId, url, method, headersJson, body)   starts ctx.fetch; body is a string, a Uint8Array or undefined
+ *   __sbHostSettled(invocationId, ok, payload)                an async function finished (payload: output, or [code, message])
+ *
+ * and it returns the entry points the host calls (see {@link GuestApi}). Everything the guest sees
+ * (ctx, console, the fetch response) is created here, inside the guest, from plain strings and bytes:
+ * no host object ever reaches guest code, so there is no host constructor chain or prototype to reach.
+ *
+ * Output rules (DESIGN §2): a string is returned as is; a Uint8Array as its bytes; anything else is
+ * JSON-encoded (undefined, a function or a symbol give empty output). Payloads are encoded here so the
+ * cost of JSON.stringify is charged to the function that asked for it.
+ */
+
+/** Error codes the prelude reports in a failure payload `[code, message]`. */
+export type GuestFailureCode = 'ERR_FUNCTION' | 'ERR_MEMORY_BUDGET' | 'ERR_OUTPUT_TOO_LARGE';
+
+/** What the host calls in the guest, in order: bind once, then start per invocation and deliver per settled fetch. */
+export interface GuestApi {
+  /** bind(defaultExport): checks that the module's default export is a function. */
+  readonly bind: unknown;
+  /**
+   * start(invocationId, input): calls the function. Returns `[1, output]` or `[0, [code, message]]`
+   * when it finished synchronously, or `undefined` when it returned a promise (its end comes
+   * through __sbHostSettled).
+   */
+  readonly start: unknown;
+  /** deliver(list): settles fetches; list is `[[fetchId, ok, value], ...]`, value `[status, headersJson, body]` or `[code, message]`. */
+  readonly deliver: unknown;
+  /** forget(invocationId): drops what the guest holds for an invocation that was cancelled. */
+  readonly forget: unknown;
+}
+
+export interface PreludeLimits {
+  /**
+   * Largest array length `Array(n)`, `new Array(n)` and `Array.prototype.fill` accept. Past it they
+   * throw a RangeError that fails the invocation with ERR_MEMORY_BUDGET when uncaught. It exists
+   * because V8 allocates `new Array(n)` (n < 2^25) in one piece, before any heap limit can object.
+   */
+  readonly maxArrayElements: number;
+  /** Largest output in characters or bytes; past it ERR_OUTPUT_TOO_LARGE, before anything is copied out. */
+  readonly maxOutputUnits: number;
+  /** Longest console line kept, in characters; longer lines are cut so a log call copies a bounded amount. */
+  readonly maxLogLineChars: number;
+}
+
+/**
+ * The prelude's source: a script whose completion value is the {@link GuestApi} object.
+ * @param limits numbers inlined into the script (validated integers only).
+ */
+export function guestPreludeSource (limits: PreludeLimits): string {
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`prelude limit ${name} must be a non-negative integer: got ${value}`);
+  }
+  return `(() => {
+'use strict';
+const g = globalThis;
+const hostLog = g.__sbHostLog, hostFetch = g.__sbHostFetch, hostSettled = g.__sbHostSettled;
+delete g.__sbHostLog; delete g.__sbHostFetch; delete g.__sbHostSettled;
+// Things that could block or escape the engine's accounting are not offered (doc/js.md lists the globals).
+for (const name of ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'std', 'os']) delete g[name];
+
+const kMaxArrayElements = ${limits.maxArrayElements};
+const kMaxOutputUnits = ${limits.maxOutputUnits};
+const kMaxLogLineChars = ${limits.maxLogLineChars};
+const NativeArray = Array, NativeError = Error, NativeRangeError = RangeError, NativeUint8Array = Uint8Array, NativePromise = Promise;
+const stringify = JSON.stringify, apply = Reflect.apply, construct = Reflect.construct, isArray = Array.isArray;
+const nativeFill = Array.prototype.fill, nativeMap = Array.prototype.map, nativeJoin = Array.prototype.join;
+const nativeThen = Promise.prototype.then, freeze = Object.freeze, WeakSetNative = WeakSet, MapNative = Map;
+const weakAdd = WeakSet.prototype.add, weakHas = WeakSet.prototype.has;
+const mapGet = Map.prototype.get, mapSet = Map.prototype.set, mapDelete = Map.prototype.delete;
+const budgetErrors = new WeakSetNative();
+
+function memoryError (what) {
+  const error = new NativeRangeError(what + ' is over the memory budget');
+  apply(weakAdd, budgetErrors, [error]);
+  return error;
+}
+function checkLength (n, what) {
+  if (typeof n === 'number' && n > kMaxArrayElements) throw memoryError(what + ' of ' + n + ' elements');
+}
+// Guards against one huge allocation that would pass the engine's heap limit (doc/js.md, "memory").
+const GuardedArray = function Array (...args) {
+  if (args.length === 1) checkLength(args[0], 'Array');
+  return new.target === undefined ? apply(NativeArray, undefined, args) : construct(NativeArray, args, new.target === GuardedArray ? NativeArray : new.target);
+};
+GuardedArray.prototype = NativeArray.prototype;
+for (const key of ['isArray', 'from', 'of', 'fromAsync']) if (key in NativeArray) GuardedArray[key] = NativeArray[key];
+g.Array = GuardedArray;
+NativeArray.prototype.fill = function fill (...args) {
+  checkLength(this == null ? 0 : this.length, 'Array.prototype.fill');
+  return apply(nativeFill, this, args);
+};
+
+function text (value) {
+  if (typeof value === 'string') return value;
+  try {
+    const json = stringify(value);
+    return json === undefined ? String(value) : json;
+  } catch { return String(value); }
+}
+// Each entry from the host may send at most this many lines, so a logging loop cannot keep the host thread busy.
+let linesLeft = 1024;
+function logLine (args) {
+  if (linesLeft <= 0) return;
+  linesLeft--;
+  let line = apply(nativeJoin, apply(nativeMap, args, [text]), [' ']);
+  if (line.length > kMaxLogLineChars) line = line.slice(0, kMaxLogLineChars) + '…';
+  hostLog(line);
+}
+const console = freeze({
+  log: (...args) => logLine(args), info: (...args) => logLine(args), warn: (...args) => logLine(args),
+  error: (...args) => logLine(args), debug: (...args) => logLine(args),
+});
+Object.defineProperty(g, 'console', { value: console, writable: true, configurable: true, enumerable: false });
+
+function describe (error) {
+  try {
+    if (error instanceof NativeError) return (error.name && error.name !== 'Error' ? error.name + ': ' : '') + String(error.message);
+    return 'uncaught ' + text(error);
+  } catch { return 'uncaught exception'; }
+}
+// The engines' own refusals of an allocation, as V8 and QuickJS word them.
+const kOutOfMemory = /^(Invalid string length|Array buffer allocation failed|Invalid array length|Invalid typed array length|Array too large|out of memory)/;
+function failure (error) {
+  if (typeof error === 'object' && error !== null && apply(weakHas, budgetErrors, [error])) return ['ERR_MEMORY_BUDGET', String(error.message)];
+  try {
+    if (error instanceof NativeError && (error.name === 'RangeError' || error.name === 'InternalError') && kOutOfMemory.test(String(error.message))) return ['ERR_MEMORY_BUDGET', 'the function ran out of memory: ' + String(error.message)];
+  } catch {}
+  return ['ERR_FUNCTION', describe(error)];
+}
+function encode (value) {
+  if (typeof value === 'string') {
+    if (value.length > kMaxOutputUnits) return [0, ['ERR_OUTPUT_TOO_LARGE', 'output of ' + value.length + ' characters is over the limit of ' + kMaxOutputUnits]];
+    return [1, value];
+  }
+  if (value instanceof NativeUint8Array) {
+    if (value.byteLength > kMaxOutputUnits) return [0, ['ERR_OUTPUT_TOO_LARGE', 'output of ' + value.byteLength + ' bytes is over the limit of ' + kMaxOutputUnits]];
+    return [1, value];
+  }
+  const json = stringify(value);
+  return encode(json === undefined ? '' : json);
+}
+function encodeOrFail (value) {
+  try { return encode(value); } catch (error) { return [0, failure(error)]; }
+}
+
+const pending = new MapNative(); // fetchId -> [invocationId, resolve, reject]
+let nextFetchId = 1;
+function makeContext (invocationId) {
+  return freeze({
+    fetch (url, init) {
+      return new NativePromise((resolve, reject) => {
+        const options = init == null ? {} : init;
+        const headers = options.headers == null ? {} : options.headers;
+        const body = options.body;
+        if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof NativeUint8Array)) throw new TypeError('ctx.fetch: body must be a string or a Uint8Array');
+        const fetchId = nextFetchId++;
+        apply(mapSet, pending, [fetchId, [invocationId, resolve, reject]]);
+        hostFetch(invocationId, fetchId, String(url), options.method == null ? 'GET' : String(options.method), stringify(headers), body == null ? undefined : body);
+      });
+    },
+  });
+}
+
+let entry;
+return freeze({
+  bind (fn) {
+    if (typeof fn !== 'function') throw new TypeError('the default export is not a function: export default function (input, ctx) { ... }');
+    entry = fn;
+  },
+  start (invocationId, input) {
+    linesLeft = 1024;
+    let result;
+    try {
+      result = entry(input, makeContext(invocationId));
+    } catch (error) {
+      return [0, failure(error)];
+    }
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof result.then !== 'function') return encodeOrFail(result);
+    const settle = (outcome) => { hostSettled(invocationId, outcome[0] === 1, outcome[1]); };
+    try {
+      apply(nativeThen, NativePromise.resolve(result), [(value) => settle(encodeOrFail(value)), (error) => settle([0, failure(error)])]);
+    } catch (error) {
+      return [0, failure(error)];
+    }
+    return undefined;
+  },
+  deliver (list) {
+    linesLeft = 1024;
+    for (const [fetchId, ok, value] of list) {
+      const waiter = apply(mapGet, pending, [fetchId]);
+      if (waiter === undefined) continue;
+      apply(mapDelete, pending, [fetchId]);
+      if (ok) {
+        waiter[1](freeze({ status: value[0], headers: freeze(JSON.parse(value[1])), body: value[2] }));
+      } else {
+        const error = new NativeError(value[1]);
+        error.code = value[0];
+        waiter[2](error);
+      }
+    }
+  },
+  forget (invocationId) {
+    for (const [fetchId, waiter] of pending) if (waiter[0] === invocationId) apply(mapDelete, pending, [fetchId]);
+  },
+});
+})()`;
+}

@@ -1,0 +1,39 @@
+import { kDefaultBudget, type Budget } from '../../engine/budget.ts';
+import { EngineError } from '../../engine/errors.ts';
+import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
+import { checkModule, isCheckedModule, type CheckedModule } from '../js-common/check-module.ts';
+import { IsolateGate } from './isolate-gate.ts';
+import { IsolatePool } from './isolate-pool.ts';
+import { JsSandbox } from './sandbox.ts';
+
+export interface JsPluginOptions {
+  /** Isolates that may run guest code at once (each on its own isolated-vm thread); default: the machine's cores. */
+  readonly maxRunningIsolates?: number;
+}
+
+/**
+ * The `js` language: JavaScript modules in V8 isolates through isolated-vm (doc/js.md). One isolate
+ * per deployed function version, pooled ahead of the cold start; guest code runs on isolated-vm's
+ * threads, at most `maxRunningIsolates` at a time, so the engine's thread only starts entries and
+ * collects results.
+ */
+export function jsPlugin (options: JsPluginOptions = {}): LanguagePlugin {
+  const gate = new IsolateGate(options.maxRunningIsolates);
+  const pool = new IsolatePool(gate);
+  return Object.freeze({
+    language: 'js',
+    async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {
+      const checked = checkModule(source);
+      // Most functions run with the default budget: have an isolate of that size ready for the first cold start.
+      pool.warm(kDefaultBudget.memoryBytes);
+      return checked;
+    },
+    async instantiate (artifact: unknown, budget: Budget): Promise<Sandbox> {
+      if (!isCheckedModule(artifact)) throw new EngineError('ERR_INTERNAL', 'js: instantiate() was given an artifact that js did not compile');
+      const sandbox = new JsSandbox(artifact, budget, pool);
+      // The cold start happens here, so a module that throws at load fails its first invocation with its own error.
+      await sandbox.acquire();
+      return sandbox;
+    },
+  });
+}
