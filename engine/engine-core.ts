@@ -236,6 +236,7 @@ export class EngineCore {
     for (const invocation of [...this.#live]) invocation.abandon({ code: 'ERR_CLOSED', message: 'the engine is closing' });
     for (const entry of this.#functions.values()) entry.current.close();
     await Promise.allSettled([...this.#locks.values()]);
+    await Promise.allSettled([...this.#plugins.values()].map((plugin) => plugin.close?.()));
   }
 
   #startFiber (invocation: Invocation, sandbox: Sandbox, input: Uint8Array): void {

@@ -22,6 +22,8 @@ export interface LanguagePlugin {
   compile (source: Uint8Array, options: CompileOptions): Promise<Artifact>;
   /** Makes a runnable instance of an artifact under a budget. The engine keeps it while the function is deployed. */
   instantiate (artifact: Artifact, budget: Budget): Promise<Sandbox>;
+  /** Releases what the plugin holds beyond its sandboxes (pools, threads). Called once by Engine.close, after every sandbox is closed. */
+  close? (): Promise<void>;
 }
 
 export interface CompileOptions {

@@ -83,6 +83,8 @@ export const serveCommand: Command = {
     await server.close();
     await engine.close();
     io.stdout.write('springbok stopped\n');
+    // A runtime thread that does not wind down (a V8 isolate stuck in a guest allocation) must not keep the process alive.
+    setTimeout(() => process.exit(0), 2000).unref();
     return ExitCode.ok;
   },
 };
