@@ -16,9 +16,12 @@
  *   host_memory()                        the function's accounted memory, in KB (collectgarbage "count")
  *   host_bind(string_table, string_metatable_view)  the invocation's string library, for the host to
  *                                        install as the string metatable's __index while it runs
+ *   host_killed()                        the message of a CPU or memory kill, or nil: every place a guest
+ *                                        can catch an error (pcall, xpcall, coroutine.resume) raises it
+ *                                        again, so a killed invocation cannot keep itself alive
  */
 export const kPreludeSource = String.raw`
-local host_log, host_fetch, host_clock, host_memory, host_bind = ...
+local host_log, host_fetch, host_clock, host_memory, host_bind, host_killed = ...
 local G = _G
 local type, tostring, error, select, pairs, rawget, setmetatable = type, tostring, error, select, pairs, rawget, setmetatable
 local co_create, co_resume, co_yield, co_running, co_status, co_wrap, co_isyieldable, co_close =
@@ -26,6 +29,7 @@ local co_create, co_resume, co_yield, co_running, co_status, co_wrap, co_isyield
 local raw_load, concat, pack, unpack, string_sub = load, table.concat, table.pack, table.unpack, string.sub
 local os_time, os_date, os_difftime = os.time, os.date, os.difftime
 local libs = { string = string, table = table, math = math, utf8 = utf8 }
+local raw_pcall, raw_xpcall = pcall, xpcall
 local base = {}
 for _, name in pairs({ 'assert', 'error', 'getmetatable', 'ipairs', 'next', 'pairs', 'pcall', 'rawequal',
                        'rawget', 'rawlen', 'rawset', 'select', 'tonumber', 'tostring', 'type', 'xpcall', '_VERSION' }) do
@@ -55,6 +59,23 @@ end
 local function no_dump()
   error('string.dump is not available in springbok functions: they run source text only', 2)
 end
+
+-- After a kill, an error caught by the guest is raised again as soon as the catch returns.
+local function unless_killed(...)
+  local killed = host_killed()
+  if killed then error(killed, 0) end
+  return ...
+end
+local function pcall(f, ...) return unless_killed(raw_pcall(f, ...)) end
+-- A kill is raised from the count hook, where hooks are off: a guest message handler called
+-- then could loop forever unpreempted, so after a kill it is not called.
+local function xpcall(f, handler, ...)
+  return unless_killed(raw_xpcall(f, function(m)
+    if host_killed() then return m end
+    return handler(m)
+  end, ...))
+end
+local function resume(co, ...) return unless_killed(co_resume(co, ...)) end
 
 local function safe_setmetatable(t, mt)
   -- Finalizers run inside the collector, where hooks are off: no time limit could stop them.
@@ -108,7 +129,7 @@ end
 
 local function make_coroutine(main)
   return {
-    create = co_create, resume = co_resume, status = co_status, wrap = co_wrap, close = co_close,
+    create = co_create, resume = resume, status = co_status, wrap = co_wrap, close = co_close,
     -- The invocation's own coroutine is the guest's main thread: it cannot yield from it.
     running = function()
       local co = co_running()
@@ -169,6 +190,7 @@ end
 local function new_env(main)
   local env = copy(base)
   env.print, env.setmetatable, env.collectgarbage = print, safe_setmetatable, safe_collectgarbage
+  env.pcall, env.xpcall = pcall, xpcall
   env.load = make_load(env)
   env.string, env.table, env.math, env.utf8 = copy(libs.string), copy(libs.table), copy(libs.math), copy(libs.utf8)
   env.string.dump = no_dump

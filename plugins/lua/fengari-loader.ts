@@ -33,6 +33,11 @@ const kPatches: readonly Patch[] = [
   { file: 'lauxlib.js', find: '        let newbuff = new Uint8Array(newsize);  /* create larger buffer */', replace: '        if (__sb.meter !== undefined) __sb.meter.reserve(B.L, newsize);\n        let newbuff = new Uint8Array(newsize);  /* create larger buffer */' },
   // A new table slot.
   { file: 'ltable.js', find: '    t.strong.set(hash, entry);\n    t.l = entry;', replace: '    t.strong.set(hash, entry);\n    t.l = entry;\n    if (__sb.meter !== undefined) __sb.meter.chargeSlot();' },
+  // fengari bug: a yieldable pcall records the caller's 'allowhook' with `&=`, which never sets the
+  // bit, so after any error that pcall catches the thread's hooks stay off for good, and with them
+  // preemption and the CPU budget (`pcall(error) while true do end` would hold the engine forever).
+  // Lua 5.3's setoah() sets the bit.
+  { file: 'lapi.js', find: '        ci.callstatus &= ~lstate.CIST_OAH | L.allowhook;', replace: '        ci.callstatus = (ci.callstatus & ~lstate.CIST_OAH) | L.allowhook;' },
   // Pattern matching backtracks inside one instruction, for as long as the pattern makes it:
   // count its steps so the CPU budget still applies there.
   { file: 'lstrlib.js', find: '    if (ms.matchdepth-- === 0)\n        luaL_error(ms.L, to_luastring("pattern too complex"));', replace: '    if (ms.matchdepth-- === 0)\n        luaL_error(ms.L, to_luastring("pattern too complex"));\n    if (__sb.steps !== undefined && --__sb.steps.left <= 0) __sb.steps.onExhausted(ms.L);' },

@@ -124,6 +124,10 @@ export class FengariFiber implements Fiber, RunningFiber {
     return this.#clock.usedAt(performance.now()) / 1000;
   }
 
+  killMessage (): string | undefined {
+    return this.#killMessage ?? (this.#state.meter.refused ? 'not enough memory' : undefined);
+  }
+
   onNativeError (message: string): void {
     this.#nativeError = message;
   }

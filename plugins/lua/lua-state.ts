@@ -13,6 +13,8 @@ export interface RunningFiber {
   onBind (L: LuaState): void;
   cpuSeconds (): number;
   onNativeError (message: string): void;
+  /** Why the invocation was killed (CPU or memory), or undefined. */
+  killMessage (): string | undefined;
 }
 
 const kTextMode = luaString('t');
@@ -64,6 +66,12 @@ export class FengariState {
       (L1) => { api.lua_pushnumber(L1, this.current?.cpuSeconds() ?? 0); return 1; },
       (L1) => { api.lua_pushnumber(L1, this.meter.estimateBytes / 1024); return 1; },
       (L1) => { this.current?.onBind(L1); return 0; },
+      (L1) => {
+        const message = this.current?.killMessage();
+        if (message === undefined) return 0;
+        api.lua_pushstring(L1, luaString(message));
+        return 1;
+      },
     ];
     this.startRef = this.#runTrusted(luaString(kPreludeSource), kPreludeChunkName, hostFunctions);
 

@@ -15,6 +15,8 @@ export class LimitedAllocator {
   exhausted = false;
   /** The size of the request that exhausted it. */
   exhaustedRequestBytes = 0;
+  /** Requests refused since {@link LimitedAllocator.markPeak}. */
+  refusals = 0;
   readonly pointer: number;
   #lastRefusal = '';
 
@@ -36,6 +38,7 @@ export class LimitedAllocator {
           this.exhaustedRequestBytes = newSize;
         }
         this.#lastRefusal = request;
+        this.refusals++;
         return 0;
       }
       const result = m._realloc(block, newSize);
@@ -50,5 +53,6 @@ export class LimitedAllocator {
   /** Starts a new high-water mark at the current use. */
   markPeak (): void {
     this.peakBytes = this.usedBytes;
+    this.refusals = 0;
   }
 }

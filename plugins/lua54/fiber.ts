@@ -124,6 +124,10 @@ export class WasmoonFiber implements Fiber, RunningFiber {
     return this.#clock.usedAt(performance.now()) / 1000;
   }
 
+  killMessage (): string | undefined {
+    return this.#killMessage ?? (this.#memoryExceeded || this.#state.allocator.exhausted ? 'not enough memory' : undefined);
+  }
+
   // --- internals ---
 
   /** Raises a Lua error from the hook (a longjmp through this JavaScript frame, as wasmoon's own timeout does). */
@@ -169,6 +173,9 @@ export class WasmoonFiber implements Fiber, RunningFiber {
       return { state: 'done', output: lua.toBytes(thread, -1) ?? new Uint8Array() };
     }
     if (this.#killMessage !== undefined) return { state: 'failed', error: { code: 'ERR_CPU_BUDGET', message: this.#killMessage } };
+    // A library buffer (string.rep, table.concat...) asks the allocator once, with no collection
+    // and retry: a refusal there surfaces as this error and is the budget's doing too.
+    if (this.#state.allocator.refusals > 0 && m._lua_type(thread, -1) === LUA_TSTRING && lua.toText(thread, -1) === 'not enough memory') return this.#memoryFailure();
     return { state: 'failed', error: { code: 'ERR_FUNCTION', message: this.#errorMessage(thread) } };
   }
 

@@ -11,6 +11,8 @@ export interface RunningFiber {
   onFetch (url: string, method: string, body: Uint8Array | undefined, headerPairs: string[]): void;
   onBind (L: number): void;
   cpuSeconds (): number;
+  /** Why the invocation was killed (CPU or memory), or undefined. */
+  killMessage (): string | undefined;
 }
 
 const kEncoder = new TextEncoder();
@@ -69,6 +71,12 @@ export class WasmoonState {
       host((L1) => { m._lua_pushnumber(L1, this.current?.cpuSeconds() ?? 0); return 1; }),
       host((L1) => { m._lua_pushnumber(L1, Math.max(0, this.allocator.usedBytes - this.baselineBytes) / 1024); return 1; }),
       host((L1) => { this.current?.onBind(L1); return 0; }),
+      host((L1) => {
+        const message = this.current?.killMessage();
+        if (message === undefined) return 0;
+        lua.pushText(L1, message);
+        return 1;
+      }),
     ];
     if (lua.load(L, kEncoder.encode(kPreludeSource), kPreludeChunkName) !== LUA_OK) {
       throw new EngineError('ERR_INTERNAL', `lua54: the prelude does not load: ${lua.toText(L, -1)}`);
