@@ -35,5 +35,8 @@ export function jsPlugin (options: JsPluginOptions = {}): LanguagePlugin {
       await sandbox.acquire();
       return sandbox;
     },
+    async close (): Promise<void> {
+      pool.close();
+    },
   });
 }
