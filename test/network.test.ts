@@ -5,6 +5,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { Engine, type InvokeResult } from '../engine/index.ts';
 import { cPlugin } from '../plugins/wasm/index.ts';
+import { jsPlugin } from '../plugins/js/index.ts';
+import type { LanguagePlugin } from '../engine/plugin.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
 import { SocketServer } from '../dispatchers/socket-server.ts';
 import { temporaryDir } from './support/engine-process.ts';
@@ -59,52 +61,60 @@ async function rawHttpServer (): Promise<{ port: number, requestBytes: number[],
 
 const text = (result: InvokeResult): string => result.ok ? Buffer.from(result.output).toString() : `${result.error.code}: ${result.error.message}`;
 
-test('network budgets through sb_fetch: allowed, refused, counted to the byte, redirects, rate', { skip }, async () => {
-  await using http = await rawHttpServer();
-  const base = `http://127.0.0.1:${http.port}`;
-  await using engine = await Engine.open({ plugins: [cPlugin()] });
-  const source = await readFile(kFixture);
-  const deploy = (name: string, budget: Record<string, unknown>): Promise<unknown> => engine.deploy(name, 'c', source, { allowHosts: [`127.0.0.1:${http.port}`], ...budget });
+/** Each language's fetch fixture: same input and output format, the language's own fetch surface. */
+const kLanguages: { readonly language: string, readonly fixture: string, readonly refused: string, readonly plugin: () => LanguagePlugin, readonly skip: string | false }[] = [
+  { language: 'c', fixture: 'fetch.c', refused: 'error -1\n', plugin: cPlugin, skip },
+  { language: 'js', fixture: 'fetch.js', refused: 'error ERR_NETWORK_BUDGET\n', plugin: jsPlugin, skip: false },
+];
 
-  await deploy('ok', {});
-  const ok = await engine.invoke('ok', Buffer.from(`strict 1 ${base}/hello`));
-  assert.equal(text(ok), '200 5\n');
-  assert.equal(ok.usage.netRequests, 1);
-  assert.equal(ok.usage.netBytes, http.requestBytes.at(-1)! + http.responseBytes.at(-1)!, 'every byte on the wire, both directions, counted exactly');
+for (const { language, fixture, refused: refusedLine, plugin, skip: skipLanguage } of kLanguages) {
+  test(`${language}: allowed, refused, counted to the byte, request and byte budgets, redirects, rate`, { skip: skipLanguage }, async () => {
+    await using http = await rawHttpServer();
+    const base = `http://127.0.0.1:${http.port}`;
+    await using engine = await Engine.open({ plugins: [plugin()] });
+    const source = await readFile(new URL(`./fixtures/${fixture}`, import.meta.url));
+    const deploy = (name: string, budget: Record<string, unknown>): Promise<unknown> => engine.deploy(name, language, source, { allowHosts: [`127.0.0.1:${http.port}`], ...budget });
 
-  await engine.deploy('nobody', 'c', source);
-  const refused = await engine.invoke('nobody', Buffer.from(`lenient 1 ${base}/hello`));
-  assert.equal(text(refused), 'error -1\n', 'a host not on the list is refused inside the function, which may go on');
-  assert.equal(refused.usage.netRequests, 0);
-  const strict = await engine.invoke('nobody', Buffer.from(`strict 1 ${base}/hello`));
-  assert.equal(!strict.ok && strict.error.code, 'ERR_NETWORK_BUDGET');
-  assert.match(!strict.ok ? strict.error.message : '', /127\.0\.0\.1:\d+ is not on the function's allow-list/);
+    await deploy('ok', {});
+    const ok = await engine.invoke('ok', Buffer.from(`strict 1 ${base}/hello`));
+    assert.equal(text(ok), '200 5\n');
+    assert.equal(ok.usage.netRequests, 1);
+    assert.equal(ok.usage.netBytes, http.requestBytes.at(-1)! + http.responseBytes.at(-1)!, 'every byte on the wire, both directions, counted exactly');
 
-  await deploy('counted', { netRequests: 2 });
-  const counted = await engine.invoke('counted', Buffer.from(`strict 3 ${base}/hello`));
-  assert.equal(!counted.ok && counted.error.code, 'ERR_NETWORK_BUDGET');
-  assert.equal(counted.usage.netRequests, 2, 'the third request was refused before it was made');
+    await engine.deploy('nobody', language, source);
+    const refused = await engine.invoke('nobody', Buffer.from(`lenient 1 ${base}/hello`));
+    assert.equal(text(refused), refusedLine, 'a host not on the list is refused inside the function, which may go on');
+    assert.equal(refused.usage.netRequests, 0);
+    const strict = await engine.invoke('nobody', Buffer.from(`strict 1 ${base}/hello`));
+    assert.equal(!strict.ok && strict.error.code, 'ERR_NETWORK_BUDGET');
+    assert.match(!strict.ok ? strict.error.message : '', /127\.0\.0\.1:\d+ is not on the function's allow-list/);
 
-  await deploy('bytes', { netBytes: 10_000 });
-  const bytes = await engine.invoke('bytes', Buffer.from(`strict 1 ${base}/big/100000`));
-  assert.equal(!bytes.ok && bytes.error.code, 'ERR_NETWORK_BUDGET');
-  assert.ok(bytes.usage.netBytes > 10_000 && bytes.usage.netBytes <= 10_000 + 65_536, `stopped at ${bytes.usage.netBytes} bytes, within one read of the budget`);
+    await deploy('counted', { netRequests: 2 });
+    const counted = await engine.invoke('counted', Buffer.from(`strict 3 ${base}/hello`));
+    assert.equal(!counted.ok && counted.error.code, 'ERR_NETWORK_BUDGET');
+    assert.equal(counted.usage.netRequests, 2, 'the third request was refused before it was made');
 
-  await deploy('redirects', {});
-  const local = await engine.invoke('redirects', Buffer.from(`strict 1 ${base}/redirect-local`));
-  assert.equal(text(local), '200 5\n');
-  assert.equal(local.usage.netRequests, 2, 'each hop is a request');
-  const away = await engine.invoke('redirects', Buffer.from(`strict 1 ${base}/redirect-away`));
-  assert.equal(!away.ok && away.error.code, 'ERR_NETWORK_BUDGET');
-  assert.match(!away.ok ? away.error.message : '', /redirect to 127\.0\.0\.2:\d+ is not on the function's allow-list/);
+    await deploy('bytes', { netBytes: 10_000 });
+    const bytes = await engine.invoke('bytes', Buffer.from(`strict 1 ${base}/big/100000`));
+    assert.equal(!bytes.ok && bytes.error.code, 'ERR_NETWORK_BUDGET');
+    assert.ok(bytes.usage.netBytes > 10_000 && bytes.usage.netBytes <= 10_000 + 65_536, `stopped at ${bytes.usage.netBytes} bytes, within one read of the budget`);
 
-  await deploy('rate', { netRateBytesPerSec: 100_000, netBytes: 2 * 2 ** 20, wallMs: 30_000 });
-  const startedAt = performance.now();
-  const rated = await engine.invoke('rate', Buffer.from(`strict 1 ${base}/big/300000`));
-  const seconds = (performance.now() - startedAt) / 1000;
-  assert.equal(text(rated), '200 300000\n');
-  assert.ok(seconds > 2 && seconds < 8, `300 kB at 100 kB/s took ${seconds.toFixed(2)} s`);
-});
+    await deploy('redirects', {});
+    const local = await engine.invoke('redirects', Buffer.from(`strict 1 ${base}/redirect-local`));
+    assert.equal(text(local), '200 5\n');
+    assert.equal(local.usage.netRequests, 2, 'each hop is a request');
+    const away = await engine.invoke('redirects', Buffer.from(`strict 1 ${base}/redirect-away`));
+    assert.equal(!away.ok && away.error.code, 'ERR_NETWORK_BUDGET');
+    assert.match(!away.ok ? away.error.message : '', /redirect to 127\.0\.0\.2:\d+ is not on the function's allow-list/);
+
+    await deploy('rate', { netRateBytesPerSec: 100_000, netBytes: 2 * 2 ** 20, wallMs: 30_000 });
+    const startedAt = performance.now();
+    const rated = await engine.invoke('rate', Buffer.from(`strict 1 ${base}/big/300000`));
+    const seconds = (performance.now() - startedAt) / 1000;
+    assert.equal(text(rated), '200 300000\n');
+    assert.ok(seconds > 2 && seconds < 8, `300 kB at 100 kB/s took ${seconds.toFixed(2)} s`);
+  });
+}
 
 test('names must resolve to public addresses, and the engine\'s own port is never reachable', { skip }, async () => {
   await using http = await rawHttpServer();
