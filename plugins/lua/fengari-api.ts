@@ -22,6 +22,7 @@ export interface FengariApi {
   luaL_unref (L: LuaState, t: number, ref: number): void;
   luaL_traceback (L: LuaState, L1: LuaState, message: Uint8Array | null, level: number): void;
   luaL_error (L: LuaState, format: Uint8Array): never;
+  lua_dump (L: LuaState, writer: (L: LuaState, bytes: Uint8Array, size: number, data: unknown) => number, data: unknown, strip: boolean): number;
   lua_pcall (L: LuaState, nargs: number, nresults: number, handler: number): number;
   lua_resume (L: LuaState, from: LuaState | null, nargs: number): number;
   lua_newthread (L: LuaState): LuaState;
