@@ -73,4 +73,26 @@ export const kEscapeAttempts: EscapeAttempt[] = [
   { language: 'js', attempt: 'infinite loop', source: 'export default function () { for (;;) {} }', budget: { cpuMs: 100 }, code: 'ERR_CPU_BUDGET' },
   { language: 'js', attempt: 'single huge allocation', source: 'export default function () { return new Array(5e7).fill(0).length; }', budget: { memoryBytes: 16 << 20 }, code: 'ERR_MEMORY_BUDGET' },
   { language: 'js', attempt: 'ctx.fetch to cloud metadata (169.254.169.254)', source: 'export default async function (input, ctx) { try { await ctx.fetch("http://169.254.169.254/"); return "reached"; } catch (error) { return error.code; } }', output: 'ERR_NETWORK_BUDGET' },
+  ...bothLuaEngines([
+    { attempt: "os.execute('id')", source: "return function () return os.execute('id') end", code: 'ERR_FUNCTION', message: /os\.execute is not available/ },
+    { attempt: "io.open('/etc/passwd')", source: "return function () return io.open('/etc/passwd'):read('a') end", code: 'ERR_FUNCTION', message: /io.* not available/ },
+    { attempt: "require('os') / package.loadlib", source: "return function () return require('os') end", code: 'ERR_FUNCTION', message: /require.* not available/ },
+    { attempt: 'dofile / loadfile', source: "return function () return dofile('/etc/passwd') end", code: 'ERR_FUNCTION', message: /dofile.* not available/ },
+    { attempt: "os.getenv('HOME')", source: "return function () return os.getenv('HOME') end", code: 'ERR_FUNCTION', message: /os\.getenv is not available/ },
+    { attempt: 'debug.sethook to switch off the meter', source: 'return function () debug.sethook() while true do end end', budget: { cpuMs: 100 }, code: 'ERR_FUNCTION', message: /debug.* not available/ },
+    { attempt: 'string.dump to make bytecode', source: 'return function () return string.dump(print) end', code: 'ERR_FUNCTION', message: /string\.dump.* not available/ },
+    { attempt: 'load of a binary chunk', source: "return function () local f = load('\\27Lua\\84\\0') return f == nil and 'blocked' or 'open' end", output: 'blocked' },
+    { attempt: 'string metatable __index changed by another function', before: { source: "return function () getmetatable('').__index = function () return function () return 'pwned' end end return 'done' end" }, source: "return function () return ('x'):upper() end", output: 'X' },
+    { attempt: 'globals left by an earlier invocation', before: { source: '', sameFunction: true }, source: "return function () local previous = leaked leaked = 'yes' return tostring(previous) end", output: 'nil' },
+    { attempt: 'infinite loop inside pcall, caught and retried', source: 'return function () while true do pcall(function () while true do end end) end end', budget: { cpuMs: 100 }, code: 'ERR_CPU_BUDGET' },
+    { attempt: 'infinite loop in a guest coroutine', source: 'return function () local co = coroutine.create(function () while true do end end) coroutine.resume(co) end', budget: { cpuMs: 100 }, code: 'ERR_CPU_BUDGET' },
+    { attempt: 'infinite loop in a table.sort comparator', source: 'return function () table.sort({ 3, 2, 1 }, function () while true do end end) end', budget: { cpuMs: 100 }, code: 'ERR_CPU_BUDGET' },
+    { attempt: 'infinite loop in a gsub callback', source: "return function () return (('abc'):gsub('.', function () while true do end end)) end", budget: { cpuMs: 100 }, code: 'ERR_CPU_BUDGET' },
+    { attempt: 'string doubling bomb', source: "return function () local s = 'x' while true do s = s .. s end end", budget: { memoryBytes: 16 << 20 }, code: 'ERR_MEMORY_BUDGET' },
+    { attempt: 'ctx.fetch to cloud metadata (169.254.169.254)', source: "return function (input, ctx) local ok, err = pcall(ctx.fetch, 'http://169.254.169.254/') return ok and 'reached' or tostring(err):match('ERR_[A-Z_]+') end", output: 'ERR_NETWORK_BUDGET' },
+  ]),
 ];
+
+function bothLuaEngines (attempts: Omit<EscapeAttempt, 'language'>[]): EscapeAttempt[] {
+  return ['lua', 'lua54'].flatMap((language) => attempts.map((attempt) => ({ ...attempt, language })));
+}
