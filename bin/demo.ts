@@ -20,6 +20,8 @@ interface Step {
   readonly expectExit?: number;
   /** Needs the C/LLVM toolchain (Debian packages); skipped with a note when it is absent. */
   readonly needsToolchain?: boolean;
+  /** Given on standard input (a deploy of `-`): the small runaway functions are written inline. */
+  readonly stdin?: string;
 }
 
 const steps: Step[] = [
@@ -34,12 +36,30 @@ const steps: Step[] = [
   { args: ['deploy', 'c', 'c-spin', 'examples/c/spin.c', '--cpu-ms', '100'], needsToolchain: true },
   { args: ['deploy', 'c', 'c-bomb', 'examples/c/malloc-bomb.c', '--memory-mb', '8'], needsToolchain: true },
   { args: ['deploy', 'llvm', 'collatz', 'examples/llvm/collatz.ll'], needsToolchain: true },
+  { args: ['deploy', 'lua', 'lua-fib', 'examples/lua/fib.lua'] },
+  { args: ['deploy', 'lua54', 'lua54-fib', 'examples/lua/fib.lua'] },
+  { args: ['deploy', 'lua', 'lua-generator', 'examples/lua/generator.lua'] },
+  { args: ['deploy', 'lua54', 'lua54-sort', 'examples/lua/sort.lua'] },
+  { args: ['deploy', 'lua', 'lua-spin', '-', '--cpu-ms', '100'], stdin: 'return function () while true do pcall(function () while true do end end) end end' },
+  { args: ['deploy', 'lua54', 'lua54-bomb', '-', '--memory-mb', '16'], stdin: "return function () local s = 'x' while true do s = s .. s end end" },
+  { args: ['deploy', 'js', 'js-sha256', 'examples/js/sha256.js'] },
+  { args: ['deploy', 'js', 'js-shapes', 'examples/js/shapes.js'] },
+  { args: ['deploy', 'js', 'js-spin', '-', '--cpu-ms', '100'], stdin: 'export default function () { for (;;) {} }' },
   { args: ['list'] },
   { args: ['execute', 'hello', 'world'] },
   { args: ['execute', 'sum', '100'] },
   { args: ['execute', 'fib', '20'] },
   { args: ['execute', 'spin'], expectExit: 1 },
   { args: ['execute', 'alloc-bomb'], expectExit: 1 },
+  { args: ['execute', 'lua-fib', '20'] },
+  { args: ['execute', 'lua54-fib', '20'] },
+  { args: ['execute', 'lua-generator', '10'] },
+  { args: ['execute', 'lua54-sort', '5 3 9 1'] },
+  { args: ['execute', 'lua-spin'], expectExit: 1 },
+  { args: ['execute', 'lua54-bomb'], expectExit: 1 },
+  { args: ['execute', 'js-sha256', 'abc'] },
+  { args: ['execute', 'js-shapes', '[{"kind":"circle","r":1},{"kind":"rectangle","w":2,"h":3},{"kind":"square","side":2}]'] },
+  { args: ['execute', 'js-spin'], expectExit: 1 },
   { args: ['execute', 'c-fib', '30'], needsToolchain: true },
   { args: ['execute', 'c-primes', '1000000'], needsToolchain: true },
   { args: ['execute', 'c-words', 'hello big world', '--logs'], needsToolchain: true },
@@ -52,12 +72,13 @@ const steps: Step[] = [
   { args: ['stats'] },
 ];
 
-function run (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function run (args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: root, env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (stdin !== undefined) child.stdin!.end(stdin);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   return once(child, 'close').then(([code]) => ({ code: code as number | null, stdout, stderr }));
 }
 
@@ -86,8 +107,8 @@ try {
       process.stdout.write(`$ springbok ${step.args.join(' ')}\n[skipped: ${toolchain.missing}]\n\n`);
       continue;
     }
-    const { code, stdout, stderr } = await run(step.args, env);
-    process.stdout.write(`$ springbok ${step.args.join(' ')}\n${stdout}${stdout.endsWith('\n') || stdout === '' ? '' : '\n'}${stderr}`);
+    const { code, stdout, stderr } = await run(step.args, env, step.stdin);
+    process.stdout.write(`${step.stdin === undefined ? '' : `$ cat <<'EOF' | `}${step.stdin === undefined ? '$ ' : ''}springbok ${step.args.join(' ')}\n${step.stdin === undefined ? '' : `${step.stdin}\nEOF\n`}${stdout}${stdout.endsWith('\n') || stdout === '' ? '' : '\n'}${stderr}`);
     const expected = step.expectExit ?? 0;
     process.stdout.write(`[exit ${code}${code === expected ? '' : `, expected ${expected}`}]\n\n`);
     if (code !== expected) failures++;
