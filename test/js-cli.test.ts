@@ -4,11 +4,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { example, runCli, startEngineProcess, temporaryDir } from './support/engine-process.ts';
 
-test('js through the real CLI and a `springbok serve` process: examples, budgets, and the engine serves on', async () => {
+test('js and quickjs through the real CLI and a `springbok serve` process: examples, budgets, and the engine serves on', async () => {
   await using dir = await temporaryDir();
   await using engine = await startEngineProcess({ dir: dir.path });
   const env = { SPRINGBOK_SOCKET: engine.socketPath };
-  for (const language of ['js']) {
+  for (const language of ['js', 'quickjs']) {
     const deployed = await runCli(['deploy', language, 'fib', example('js/fib.js'), '--cpu-ms', '2000'], { env });
     assert.equal(deployed.code, 0, deployed.stderr);
     const fib = await runCli(['execute', 'fib', '20'], { env });

@@ -6,6 +6,7 @@ import { Engine, EngineError, type InvokeResult } from '../engine/index.ts';
 import type { Budget } from '../engine/budget.ts';
 import type { LanguagePlugin } from '../engine/plugin.ts';
 import { jsPlugin } from '../plugins/js/index.ts';
+import { quickjsPlugin } from '../plugins/quickjs/index.ts';
 import { example } from './support/engine-process.ts';
 
 /**
@@ -14,7 +15,7 @@ import { example } from './support/engine-process.ts';
  */
 
 /** Every JavaScript engine the contract runs against. */
-const kJsEngines: (() => LanguagePlugin)[] = [() => jsPlugin()];
+const kJsEngines: (() => LanguagePlugin)[] = [() => jsPlugin(), () => quickjsPlugin()];
 
 const bytes = (text: string): Uint8Array => Buffer.from(text);
 const text = (result: InvokeResult): string => {
@@ -147,7 +148,8 @@ for (const makePlugin of kJsEngines) {
       arrayBuffer: 'const keep = []; for (;;) keep.push(new ArrayBuffer(1 << 20));',
       hugeArray: 'return new Array(5e7).fill(0).length;',
       hugeArrayBuffer: 'return new ArrayBuffer(1e9).byteLength;',
-      hugeDenseArray: 'return [].constructor(3e7).length;',
+      // V8 allocates this array in one piece; QuickJS makes it sparse, so the loop is what fills its memory.
+      hugeDenseArray: 'const a = [].constructor(3e7); for (let i = 0; i < a.length; i++) a[i] = i; return a.length;',
     };
     await using engine = await Engine.open({ plugins: [makePlugin()] });
     await engine.deploy('echo', language, bytes('export default (input) => input'));

@@ -1,0 +1,64 @@
+/**
+ * QuickJS's side of the guest boundary, evaluated in a function's context before the shared
+ * prelude (js-common/guest-prelude.ts). The prelude expects three host functions taking plain
+ * values; the host functions here take only strings, numbers and ArrayBuffers (what the host can
+ * read from a QuickJS handle without running guest code), so this script installs guest wrappers
+ * under the prelude's names that convert a Uint8Array to a fresh ArrayBuffer and a failure
+ * `[code, message]` to two strings.
+ *
+ * The host cannot pass arguments to a call it enters through JSPI (the raw QTS_Call is called with
+ * none), so it writes them into `box` (a null-prototype object: writing to it runs no guest
+ * setter, even with Object.prototype polluted) and calls `step`, which reads them, calls the
+ * prelude's API and reports through `result(kind, ...)`:
+ *   result(1, output)              start finished: output a string or ArrayBuffer
+ *   result(0, code, message)       start failed (or a step threw where nothing should)
+ *   result(2)                      start returned a promise; its end comes through settled()
+ *   result(3)                      deliver or forget done
+ * A step that never calls result was interrupted (CPU budget, cancel) or ran out of memory.
+ *
+ * Script completion value: `function (hostLog, hostFetch, hostSettled, hostResult, box)` that
+ * installs the wrappers and returns `function (api)`, which binds the prelude's API and returns `step`.
+ */
+export const kGuestBridgeSource = `(function (hostLog, hostFetch, hostSettled, hostResult, box) {
+'use strict';
+const g = globalThis, apply = Reflect.apply, NativeUint8Array = Uint8Array, NativeString = String;
+const slice = Uint8Array.prototype.slice;
+const bufferOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer').get;
+function wire (value) {
+  return value instanceof NativeUint8Array ? apply(bufferOf, apply(slice, value, []), []) : value;
+}
+g.__sbHostLog = (line) => { hostLog(NativeString(line)); };
+g.__sbHostFetch = (id, fetchId, url, method, headers, body) => { hostFetch(id, fetchId, url, method, headers, wire(body)); };
+g.__sbHostSettled = (id, ok, payload) => {
+  if (ok) hostSettled(id, 1, wire(payload));
+  else hostSettled(id, 0, NativeString(payload[0]), NativeString(payload[1]));
+};
+return function (api) {
+  const start = api.start, deliver = api.deliver, forget = api.forget, bind = api.bind;
+  return function step () {
+    try {
+      switch (box.op) {
+        case 'start': {
+          const result = apply(start, undefined, [box.id, box.input]);
+          box.input = undefined;
+          if (result === undefined) return hostResult(2);
+          if (result[0] === 1) return hostResult(1, wire(result[1]));
+          return hostResult(0, NativeString(result[1][0]), NativeString(result[1][1]));
+        }
+        case 'deliver': {
+          const value = box.ok ? [box.a, box.b, new NativeUint8Array(box.c)] : [box.a, box.b];
+          box.c = undefined;
+          apply(deliver, undefined, [[[box.fetchId, box.ok, value]]]);
+          return hostResult(3);
+        }
+        case 'forget': apply(forget, undefined, [box.id]); return hostResult(3);
+        case 'bind': apply(bind, undefined, [box.fn]); box.fn = undefined; return hostResult(3);
+      }
+    } catch (error) {
+      let message = 'the function failed';
+      try { message = NativeString(error && error.message); } catch {}
+      return hostResult(0, 'ERR_FUNCTION', message);
+    }
+  };
+};
+})`;

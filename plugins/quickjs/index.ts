@@ -1,0 +1,28 @@
+import type { Budget } from '../../engine/budget.ts';
+import { EngineError } from '../../engine/errors.ts';
+import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
+import { checkModule, isCheckedModule, type CheckedModule } from '../js-common/check-module.ts';
+import { QuickJsSandbox } from './sandbox.ts';
+
+/**
+ * The `quickjs` language: the same JavaScript modules as `js` (doc/js.md), run by QuickJS compiled
+ * to wasm (quickjs-emscripten's release-sync build) on the engine's own thread. Each function
+ * version gets its own build instance with a capped wasm memory (the memory budget), and its
+ * invocations are time-sliced like every other fiber: QuickJS's interrupt poll parks the wasm stack
+ * through JSPI when the slice is over (interrupt-trampoline.ts).
+ */
+export function quickjsPlugin (): LanguagePlugin {
+  return Object.freeze({
+    language: 'quickjs',
+    async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {
+      return checkModule(source);
+    },
+    async instantiate (artifact: unknown, budget: Budget): Promise<Sandbox> {
+      if (!isCheckedModule(artifact)) throw new EngineError('ERR_INTERNAL', 'quickjs: instantiate() was given an artifact that quickjs did not compile');
+      const sandbox = new QuickJsSandbox(artifact, budget);
+      // The cold start happens here, so a module that throws at load fails its first invocation with its own error.
+      await sandbox.acquire();
+      return sandbox;
+    },
+  });
+}

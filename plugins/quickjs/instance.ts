@@ -1,0 +1,418 @@
+import { performance } from 'node:perf_hooks';
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
+import type { ErrorRecord } from '../../engine/errors.ts';
+import { guestPreludeSource } from '../js-common/guest-prelude.ts';
+import { clip } from '../js-common/host-values.ts';
+import { kGuestBridgeSource } from './guest-bridge.ts';
+import { kGoOn, kInterrupt, kSuspend } from './interrupt-trampoline.ts';
+import { loadQuickJs, type LoadedQuickJs } from './quickjs-module.ts';
+
+/** What an invocation hears from the guest while its steps run (the prelude's host functions). */
+export interface InvocationHooks {
+  log (line: string): void;
+  fetch (fetchId: number, url: unknown, method: unknown, headersJson: unknown, body: unknown): void;
+  settled (ok: boolean, payload: unknown): void;
+}
+
+/** The fiber whose step is running: asked at every interrupt poll, told when its stack parks. */
+export interface StepOwner {
+  /** {@link kGoOn}, {@link kInterrupt} (cancelled) or {@link kSuspend} (the slice is over). */
+  checkSlice (): number;
+  /** The stack parked at the end of a slice; it resumes when the promise settles (kGoOn, or kInterrupt to unwind). */
+  parked (): Promise<number>;
+}
+
+/** What a step's `step()` call in the guest reported (see guest-bridge.ts), or why it reported nothing. */
+export type StepEnd =
+  | { readonly kind: 'output', readonly output: unknown }
+  | { readonly kind: 'failed', readonly error: ErrorRecord }
+  | { readonly kind: 'pending' }
+  | { readonly kind: 'ok' };
+
+/** A step in progress: `end` is set once it has finished (at once when it did not suspend). */
+export interface Step {
+  end: StepEnd | undefined;
+  readonly finished: Promise<StepEnd>;
+}
+
+export type StepInput =
+  | { readonly op: 'start', readonly id: number, readonly input: string }
+  | { readonly op: 'deliver', readonly fetchId: number, readonly ok: boolean, readonly a: unknown, readonly b: string, readonly c: Uint8Array | undefined }
+  | { readonly op: 'forget', readonly id: number };
+
+/** A deadline for guest code run outside a fiber's step (module load), in ms. */
+const kLoadSliceFloorMs = 1;
+
+/**
+ * One QuickJS build instance (own capped wasm memory), one runtime and one context holding one
+ * function version: the bridge, the shared prelude, then the module, bound once and reused by every
+ * invocation of that version (the same choice as `js`, doc/js.md).
+ *
+ * Guest code of an invocation runs in *steps* entered through `WebAssembly.promising`: a step calls
+ * the guest's `step()` (start, deliver or forget) and then drains QuickJS's job queue (promise
+ * reactions). At every interrupt poll the owner fiber says go on, interrupt or suspend; a suspended
+ * step keeps its wasm stack parked until the fiber resumes it. One step at a time per instance:
+ * two parked stacks would share QuickJS's C stack and frame list, so a second fiber waits for
+ * {@link QuickJsInstance.idle} — the function's own invocations take turns, other functions do not wait.
+ */
+export class QuickJsInstance {
+  readonly memoryBytes: number;
+  #loaded: LoadedQuickJs | undefined;
+  #runtime: QuickJSRuntime | undefined;
+  #context: QuickJSContext | undefined;
+  readonly #handles: QuickJSHandle[] = [];
+  #box: QuickJSHandle | undefined;
+  #step: QuickJSHandle | undefined;
+  #ctxPtr = 0;
+  #rtPtr = 0;
+  #undefinedPtr = 0;
+  #jobContextOut = 0;
+  readonly #hooks = new Map<number, InvocationHooks>();
+  #owner: StepOwner | undefined;
+  #report: StepEnd | undefined;
+  #parkedInEntry = false;
+  #hostDepth = 0;
+  /** Guest code run outside a step (module load) is interrupted at this performance.now() time. */
+  #loadDeadline = Infinity;
+  #idle: { promise: Promise<void>, resolve: () => void } | undefined;
+  #death: ErrorRecord | undefined;
+  #trapped = false;
+  /** The wasm memory refused to grow during the current step (or the load): a failure then is the memory budget's. */
+  #refusedInStep = false;
+
+  private constructor (memoryBytes: number) {
+    this.memoryBytes = memoryBytes;
+  }
+
+  /**
+   * Makes an instance and loads a function's module into it. Top-level code runs under `cpuMs`.
+   * @returns the instance, or the module's failure (ERR_FUNCTION, ERR_CPU_BUDGET, ERR_MEMORY_BUDGET).
+   */
+  static async create (source: string, memoryBytes: number, cpuMs: number): Promise<QuickJsInstance | ErrorRecord> {
+    const instance = new QuickJsInstance(memoryBytes);
+    instance.#loaded = await loadQuickJs(memoryBytes, () => instance.#check(), () => instance.#park(), () => { instance.#refusedInStep = true; });
+    const failure = instance.#load(source, cpuMs);
+    if (failure === undefined) return instance;
+    instance.close();
+    return failure;
+  }
+
+  /** Bytes of wasm memory the instance holds (the function's footprint: at least the build's 16 MiB, mostly untouched pages). */
+  get heapBytes (): number { return this.#loaded?.memory.buffer.byteLength ?? 0; }
+
+  /** Why the instance died, once dead (a trap or an out-of-memory: it is not used again). */
+  get death (): ErrorRecord | undefined { return this.#death; }
+
+  /** Settles when no step runs (at once when none does). */
+  idle (): Promise<void> {
+    if (this.#owner === undefined) return Promise.resolve();
+    this.#idle ??= deferred();
+    return this.#idle.promise;
+  }
+
+  get busy (): boolean { return this.#owner !== undefined; }
+
+  attach (invocationId: number, hooks: InvocationHooks): void { this.#hooks.set(invocationId, hooks); }
+  detach (invocationId: number): void { this.#hooks.delete(invocationId); }
+
+  #load (source: string, cpuMs: number): ErrorRecord | undefined {
+    const { module } = this.#loaded!;
+    const runtime = this.#runtime = module.newRuntime();
+    // No QuickJS malloc limit: the wasm memory's cap is the budget (16 MiB at least, the build's initial size),
+    // and its refusals are what tells an out-of-memory apart from a function's own `throw null`.
+    runtime.setMaxStackSize(256 * 1024);
+    // Turns the C side's polling on; the poll itself goes to the trampoline (quickjs-module.ts), not to this callback.
+    runtime.setInterruptHandler(() => false);
+    const context = this.#context = runtime.newContext();
+    this.#ctxPtr = (context as unknown as { ctx: { value: number } }).ctx.value;
+    this.#rtPtr = (runtime as unknown as { rt: { value: number } }).rt.value;
+    this.#undefinedPtr = context.undefined.value as unknown as number;
+    this.#jobContextOut = this.#loaded!.raw.malloc(8);
+    this.#loadDeadline = performance.now() + Math.max(cpuMs, kLoadSliceFloorMs);
+    try {
+      const box = this.#own(context.unwrapResult(context.evalCode('Object.create(null)')));
+      this.#box = box;
+      const makeBridge = this.#own(context.unwrapResult(context.evalCode(kGuestBridgeSource, 'springbok-bridge.js')));
+      const hostFunctions = [
+        this.#hostFunction('log', (args) => this.#hooks.get(this.#entryInvocation)?.log(this.#string(args[0]))),
+        this.#hostFunction('fetch', (args) => this.#hooks.get(this.#number(args[0]))?.fetch(this.#number(args[1]), this.#value(args[2]), this.#value(args[3]), this.#value(args[4]), this.#value(args[5]))),
+        this.#hostFunction('settled', (args) => {
+          const ok = this.#number(args[1]) === 1;
+          const code = !ok && this.#refusedInStep ? 'ERR_MEMORY_BUDGET' : this.#string(args[2]);
+          this.#hooks.get(this.#number(args[0]))?.settled(ok, ok ? this.#value(args[2]) : [code, this.#string(args[3])]);
+        }),
+        this.#hostFunction('result', (args) => { this.#report = this.#stepEnd(args); }),
+      ];
+      const bindApi = this.#own(context.unwrapResult(context.callFunction(makeBridge, context.undefined, ...hostFunctions, box)));
+      const prelude = guestPreludeSource({ maxArrayElements: Math.floor(this.memoryBytes / 8), maxOutputUnits: this.memoryBytes, maxLogLineChars: 8192 });
+      const api = this.#own(context.unwrapResult(context.evalCode(prelude, 'springbok-prelude.js')));
+      this.#step = this.#own(context.unwrapResult(context.callFunction(bindApi, context.undefined, api)));
+      const loaded = context.evalCode(source, 'function.js', { type: 'module' });
+      if (loaded.error !== undefined) {
+        const error = this.#own(loaded.error);
+        return this.#failure(error, 'loading the module failed');
+      }
+      const namespace = this.#own(loaded.value);
+      const fn = this.#own(context.getProp(namespace, 'default'));
+      const bindOp = context.newString('bind');
+      context.setProp(box, 'op', bindOp);
+      bindOp.dispose();
+      context.setProp(box, 'fn', fn);
+      this.#report = undefined;
+      this.#own(context.unwrapResult(context.callFunction(this.#step, context.undefined)));
+      const report = this.#report as StepEnd | undefined;
+      if (report?.kind === 'failed') return { code: report.error.code, message: `loading the module failed: ${report.error.message}` };
+      return undefined;
+    } catch (error) {
+      return { code: this.#refusedInStep ? 'ERR_MEMORY_BUDGET' : 'ERR_FUNCTION', message: `loading the module failed: ${clip(String((error as Error)?.message ?? error))}` };
+    } finally {
+      this.#loadDeadline = Infinity;
+    }
+  }
+
+  /** The invocation whose step is running (console lines belong to it). */
+  #entryInvocation = 0;
+
+  /**
+   * Runs one step for `owner`: the guest's step() with `input`, then the job queue. Runs synchronously
+   * until it finishes or the owner's slice ends (owner.parked() is then called and the stack waits).
+   * The caller must wait for {@link idle} first when the instance is busy.
+   */
+  run (owner: StepOwner, invocationId: number, input: StepInput): Step {
+    if (this.#owner !== undefined) throw new Error('quickjs: a step is already running in this instance');
+    const done = deferred<StepEnd>();
+    const step: Step = { end: undefined, finished: done.promise as Promise<StepEnd> };
+    if (this.#death !== undefined) {
+      step.end = { kind: 'failed', error: this.#death };
+      done.resolve(step.end);
+      return step;
+    }
+    this.#owner = owner;
+    this.#entryInvocation = invocationId;
+    this.#report = undefined;
+    this.#refusedInStep = false;
+    const finish = (end: StepEnd): void => {
+      this.#owner = undefined;
+      this.#entryInvocation = 0;
+      step.end = end;
+      done.resolve(end);
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle?.resolve();
+    };
+    try {
+      this.#fillBox(input);
+    } catch (error) {
+      finish({ kind: 'failed', error: this.#kill(error) });
+      return step;
+    }
+    const raw = this.#loaded!.raw;
+    this.#enter(() => raw.call(this.#ctxPtr, this.#step!.value as unknown as number, this.#undefinedPtr, 0, 0), (ptr) => {
+      const exception = raw.resolveException(this.#ctxPtr, ptr);
+      raw.freeValue(this.#ctxPtr, ptr);
+      if (exception !== 0) raw.freeValue(this.#ctxPtr, exception);
+      return exception !== 0;
+    }, (threw) => {
+      const report = this.#report;
+      if (this.#death !== undefined) return finish({ kind: 'failed', error: this.#death });
+      if (report === undefined || threw) return finish({ kind: 'failed', error: this.#unreported(owner) });
+      // The guest's reactions (its awaits) run now, in the same step.
+      this.#enter(() => raw.executePendingJobs(this.#rtPtr, -1, this.#jobContextOut), (ptr) => {
+        raw.freeValueRuntime(this.#rtPtr, ptr);
+        return false;
+      }, () => {
+        if (this.#death !== undefined) return finish({ kind: 'failed', error: this.#death });
+        if (owner.checkSlice() === kInterrupt) return finish({ kind: 'failed', error: this.#unreported(owner) });
+        finish(report);
+      }, () => true);
+    }, () => this.#report !== undefined);
+    return step;
+  }
+
+  /**
+   * Enters the guest through a promising export. `then(threw)` runs once the stack has finished: at
+   * once when it finished without parking and `knownGood()` says its outcome is already known,
+   * otherwise when the entry's promise settles (after `cleanup` freed its result).
+   */
+  #enter (start: () => Promise<number>, cleanup: (ptr: number) => boolean, then: (threw: boolean) => void, knownGood: () => boolean): void {
+    this.#parkedInEntry = false;
+    let ended = false;
+    const promise = start();
+    promise.then((ptr) => {
+      let threw = false;
+      try { threw = cleanup(ptr); } catch (error) { this.#kill(error); }
+      if (!ended) { ended = true; then(threw); }
+    }, (error: unknown) => {
+      this.#kill(error, true);
+      if (!ended) { ended = true; then(true); }
+    });
+    if (!this.#parkedInEntry && knownGood()) {
+      ended = true;
+      then(false);
+    }
+  }
+
+  /** The interrupt poll (through the trampoline): go on, interrupt, or park the stack. */
+  #check (): number {
+    const owner = this.#owner;
+    if (owner === undefined) return performance.now() > this.#loadDeadline ? kInterrupt : kGoOn;
+    const verdict = owner.checkSlice();
+    // Inside a host callback the stack has JavaScript frames and cannot park: go on to the next poll.
+    return verdict === kSuspend && this.#hostDepth > 0 ? kGoOn : verdict;
+  }
+
+  #park (): Promise<number> {
+    this.#parkedInEntry = true;
+    const owner = this.#owner;
+    if (owner === undefined) return Promise.resolve(kInterrupt);
+    return owner.parked();
+  }
+
+  #fillBox (input: StepInput): void {
+    const context = this.#context!;
+    const box = this.#box!;
+    const set = (key: string, value: unknown): void => {
+      if (typeof value === 'boolean' || value === undefined) {
+        context.setProp(box, key, value === undefined ? context.undefined : value ? context.true : context.false);
+        return;
+      }
+      const handle = typeof value === 'string' ? context.newString(value)
+        : typeof value === 'number' ? context.newNumber(value)
+          : context.newArrayBuffer((value as Uint8Array).slice().buffer);
+      context.setProp(box, key, handle);
+      handle.dispose();
+    };
+    set('op', input.op);
+    for (const [key, value] of Object.entries(input)) if (key !== 'op') set(key, value);
+  }
+
+  /** Why a step reported nothing: interrupted (cancel / budget), or the guest hit the memory cap. */
+  #unreported (owner: StepOwner): ErrorRecord {
+    if (owner.checkSlice() === kInterrupt) return { code: 'ERR_CPU_BUDGET', message: 'the function was interrupted' };
+    if (this.#refusedInStep) return this.#kill(new Error('out of memory'));
+    return { code: 'ERR_FUNCTION', message: 'the function failed inside the engine\'s bridge' };
+  }
+
+  #stepEnd (args: QuickJSHandle[]): StepEnd {
+    const kind = this.#number(args[0]);
+    if (kind === 1) return { kind: 'output', output: this.#value(args[1]) };
+    if (kind === 2) return { kind: 'pending' };
+    if (kind === 3) return { kind: 'ok' };
+    const code = this.#string(args[1]);
+    const message = clip(this.#string(args[2]));
+    if (this.#refusedInStep && code === 'ERR_FUNCTION') return { kind: 'failed', error: { code: 'ERR_MEMORY_BUDGET', message: `the function ran out of memory (${message})` } };
+    if (code === 'ERR_MEMORY_BUDGET' || code === 'ERR_OUTPUT_TOO_LARGE') return { kind: 'failed', error: { code, message } };
+    return { kind: 'failed', error: { code: 'ERR_FUNCTION', message } };
+  }
+
+  #hostFunction (name: string, body: (args: QuickJSHandle[]) => void): QuickJSHandle {
+    return this.#own(this.#context!.newFunction(name, (...args) => {
+      this.#hostDepth++;
+      try { body(args); } finally { this.#hostDepth--; }
+    }));
+  }
+
+  /** A string, number, boolean, undefined or ArrayBuffer (as a Uint8Array copy) from a guest handle; anything else undefined. */
+  #value (handle: QuickJSHandle | undefined): unknown {
+    if (handle === undefined) return undefined;
+    const context = this.#context!;
+    const type = context.typeof(handle);
+    if (type === 'string') return context.getString(handle);
+    if (type === 'number') return context.getNumber(handle);
+    if (type === 'boolean') return context.dump(handle) === true;
+    if (type === 'object') {
+      try {
+        const bytes = context.getArrayBuffer(handle);
+        const copy = bytes.value.slice();
+        bytes.dispose();
+        return copy;
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  #string (handle: QuickJSHandle | undefined): string {
+    const value = this.#value(handle);
+    return typeof value === 'string' ? value : String(value);
+  }
+
+  #number (handle: QuickJSHandle | undefined): number {
+    const value = this.#value(handle);
+    return typeof value === 'number' ? value : NaN;
+  }
+
+  #failure (error: QuickJSHandle, prefix: string): ErrorRecord {
+    const context = this.#context!;
+    let message = 'uncaught exception';
+    let name = '';
+    try {
+      const nameHandle = context.getProp(error, 'name');
+      const messageHandle = context.getProp(error, 'message');
+      name = this.#string(nameHandle);
+      message = this.#string(messageHandle);
+      nameHandle.dispose();
+      messageHandle.dispose();
+    } catch {}
+    const text = name && name !== 'Error' && name !== 'undefined' ? `${name}: ${message}` : message;
+    if (/out of memory/i.test(message) || this.#refusedInStep) return { code: 'ERR_MEMORY_BUDGET', message: `${prefix}: ${clip(text)}` };
+    if (/interrupted/i.test(message)) return { code: 'ERR_CPU_BUDGET', message: `${prefix}: top-level code used up the CPU budget` };
+    return { code: 'ERR_FUNCTION', message: `${prefix}: ${clip(text)}` };
+  }
+
+  #own (handle: QuickJSHandle): QuickJSHandle {
+    this.#handles.push(handle);
+    return handle;
+  }
+
+  /**
+   * Marks the instance dead after a wasm trap (its C state may be half-updated) or an out-of-memory:
+   * nothing runs in it again. A trap on the native stack (V8's stack for the JSPI entry ran out
+   * before QuickJS's own stack check, e.g. deep recursion inside a C builtin) is the guest's fault.
+   */
+  #kill (error: unknown, trapped = false): ErrorRecord {
+    if (this.#death === undefined) {
+      this.#trapped = trapped;
+      const message = error instanceof Error ? error.message : String(error);
+      this.#death = /Maximum call stack size/.test(message)
+        ? { code: 'ERR_FUNCTION', message: 'RangeError: stack overflow (the function recursed too deeply); its instance was discarded' }
+        : /out of memory/i.test(message) || this.#refusedInStep
+          ? { code: 'ERR_MEMORY_BUDGET', message: `the function ran out of its memory budget of ${this.memoryBytes} bytes (${clip(message)}); its instance was discarded` }
+          : { code: 'ERR_INTERNAL', message: `quickjs: the instance failed: ${clip(message)}` };
+    }
+    return this.#death;
+  }
+
+  /** Marks the instance as not to be used again (an out-of-memory left it full); it is closed when idle. */
+  retire (error: ErrorRecord): void {
+    this.#death ??= error;
+  }
+
+  /**
+   * Disposes every handle, the context and the runtime. Only when no step runs. A dead instance
+   * (trap) is dropped without disposal: its heap may be inconsistent, and the wasm memory is freed
+   * with the instance by the garbage collector.
+   */
+  close (): void {
+    if (this.#loaded === undefined) return;
+    if (!this.#trapped && this.#owner === undefined) {
+      try {
+        for (const handle of this.#handles.splice(0).reverse()) if (handle.alive) handle.dispose();
+        this.#context?.dispose();
+        this.#runtime?.dispose();
+      } catch {
+        // QuickJS asserts when something leaked; the memory goes with the instance anyway.
+      }
+    }
+    this.#loaded = undefined;
+    this.#context = undefined;
+    this.#runtime = undefined;
+  }
+}
+
+function deferred<T = void> (): { promise: Promise<T>, resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => { resolve = r; });
+  return { promise, resolve };
+}
