@@ -87,9 +87,9 @@ export async function fuzzProtocol (socketPath: string, options: { seed: number,
       frames++;
       // Interleaved partial writes: the frame goes out in up to four pieces with a turn in between.
       let offset = 0;
-      while (offset < frame.length && !socket.destroyed) {
+      while (offset < frame.length && !socket.destroyed && socket.writable && !engineClosed) {
         const piece = 1 + Math.floor(random() * (frame.length - offset));
-        socket.write(frame.subarray(offset, offset + piece));
+        socket.write(frame.subarray(offset, offset + piece), () => {});
         offset += piece;
         if (random() < 0.3) await new Promise((resolve) => setImmediate(resolve));
       }
