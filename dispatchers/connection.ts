@@ -59,12 +59,16 @@ export class Connection {
       this.#endWith(toErrorRecord(error));
       return;
     }
+    // Answers given at once (errors, list, refusals under overload) leave in one write per read, not one each.
+    this.#socket.cork();
     for (const frame of frames) {
-      if (this.#ending) return;
+      if (this.#ending) break;
       // While the client is not reading its answers, requests already read wait here instead of running.
       if (this.#readPaused) this.#deferred.push(frame);
       else this.#handle(frame);
     }
+    // After the promise reactions of the requests just handled (queued before this one), so their answers are in the batch.
+    queueMicrotask(() => this.#socket.uncork());
   };
 
   #handle (frame: Frame): void {
