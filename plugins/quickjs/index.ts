@@ -1,7 +1,8 @@
-import type { Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
 import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
 import { checkModule, isCheckedModule, type CheckedModule } from '../js-common/check-module.ts';
+import { kDefaultBudget, type Budget } from '../../engine/budget.ts';
+import { InstancePool } from './instance-pool.ts';
 import { QuickJsSandbox } from './sandbox.ts';
 
 /**
@@ -9,17 +10,22 @@ import { QuickJsSandbox } from './sandbox.ts';
  * to wasm (quickjs-emscripten's release-sync build) on the engine's own thread. Each function
  * version gets its own build instance with a capped wasm memory (the memory budget), and its
  * invocations are time-sliced like every other fiber: QuickJS's interrupt poll parks the wasm stack
- * through JSPI when the slice is over (interrupt-trampoline.ts).
+ * through JSPI when the slice is over (interrupt-trampoline.ts). Prepared instances are pooled per
+ * memory budget, so a cold start only evaluates the function's module.
  */
 export function quickjsPlugin (): LanguagePlugin {
+  const pool = new InstancePool();
   return Object.freeze({
     language: 'quickjs',
     async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {
-      return checkModule(source);
+      const checked = checkModule(source);
+      // Most functions run with the default budget: have an instance of that size ready for the first cold start.
+      pool.warm(kDefaultBudget.memoryBytes);
+      return checked;
     },
     async instantiate (artifact: unknown, budget: Budget): Promise<Sandbox> {
       if (!isCheckedModule(artifact)) throw new EngineError('ERR_INTERNAL', 'quickjs: instantiate() was given an artifact that quickjs did not compile');
-      const sandbox = new QuickJsSandbox(artifact, budget);
+      const sandbox = new QuickJsSandbox(artifact, budget, pool);
       // The cold start happens here, so a module that throws at load fails its first invocation with its own error.
       await sandbox.acquire();
       return sandbox;

@@ -85,16 +85,16 @@ export class QuickJsInstance {
   }
 
   /**
-   * Makes an instance and loads a function's module into it. Top-level code runs under `cpuMs`.
-   * @returns the instance, or the module's failure (ERR_FUNCTION, ERR_CPU_BUDGET, ERR_MEMORY_BUDGET).
+   * Makes an instance with its runtime, context, bridge and prelude, ready for
+   * {@link QuickJsInstance.load}: the part of a cold start that does not depend on the function,
+   * so a pool can do it ahead of time (instance-pool.ts).
+   * @param memoryBytes the function's memory budget: the wasm memory's cap (at least 16 MiB).
    */
-  static async create (source: string, memoryBytes: number, cpuMs: number): Promise<QuickJsInstance | ErrorRecord> {
+  static async prepare (memoryBytes: number): Promise<QuickJsInstance> {
     const instance = new QuickJsInstance(memoryBytes);
     instance.#loaded = await loadQuickJs(memoryBytes, () => instance.#check(), () => instance.#park(), () => { instance.#refusedInStep = true; });
-    const failure = instance.#load(source, cpuMs);
-    if (failure === undefined) return instance;
-    instance.close();
-    return failure;
+    instance.#installPrelude();
+    return instance;
   }
 
   /** Bytes of wasm memory the instance holds (the function's footprint: at least the build's 16 MiB, mostly untouched pages). */
@@ -115,7 +115,7 @@ export class QuickJsInstance {
   attach (invocationId: number, hooks: InvocationHooks): void { this.#hooks.set(invocationId, hooks); }
   detach (invocationId: number): void { this.#hooks.delete(invocationId); }
 
-  #load (source: string, cpuMs: number): ErrorRecord | undefined {
+  #installPrelude (): void {
     const { module } = this.#loaded!;
     const runtime = this.#runtime = module.newRuntime();
     // No QuickJS malloc limit: the wasm memory's cap is the budget (16 MiB at least, the build's initial size),
@@ -128,7 +128,8 @@ export class QuickJsInstance {
     this.#rtPtr = (runtime as unknown as { rt: { value: number } }).rt.value;
     this.#undefinedPtr = context.undefined.value as unknown as number;
     this.#jobContextOut = this.#loaded!.raw.malloc(8);
-    this.#loadDeadline = performance.now() + Math.max(cpuMs, kLoadSliceFloorMs);
+    // The prelude is springbok's own code: a generous deadline only guards against a broken build.
+    this.#loadDeadline = performance.now() + 5_000;
     try {
       const box = this.#own(context.unwrapResult(context.evalCode('Object.create(null)')));
       this.#box = box;
@@ -147,6 +148,22 @@ export class QuickJsInstance {
       const prelude = guestPreludeSource({ maxArrayElements: Math.floor(this.memoryBytes / 8), maxOutputUnits: this.memoryBytes, maxLogLineChars: 8192 });
       const api = this.#own(context.unwrapResult(context.evalCode(prelude, 'springbok-prelude.js')));
       this.#step = this.#own(context.unwrapResult(context.callFunction(bindApi, context.undefined, api)));
+    } finally {
+      this.#loadDeadline = Infinity;
+    }
+  }
+
+  /**
+   * Evaluates the function's module and binds its default export. Top-level code runs under `cpuMs`
+   * (not sliced: a cold start is one piece of work).
+   * @returns the module's failure (ERR_FUNCTION, ERR_CPU_BUDGET, ERR_MEMORY_BUDGET), or undefined.
+   */
+  load (source: string, cpuMs: number): ErrorRecord | undefined {
+    const context = this.#context!;
+    const box = this.#box!;
+    this.#refusedInStep = false;
+    this.#loadDeadline = performance.now() + Math.max(cpuMs, kLoadSliceFloorMs);
+    try {
       const loaded = context.evalCode(source, 'function.js', { type: 'module' });
       if (loaded.error !== undefined) {
         const error = this.#own(loaded.error);
@@ -159,7 +176,7 @@ export class QuickJsInstance {
       bindOp.dispose();
       context.setProp(box, 'fn', fn);
       this.#report = undefined;
-      this.#own(context.unwrapResult(context.callFunction(this.#step, context.undefined)));
+      this.#own(context.unwrapResult(context.callFunction(this.#step!, context.undefined)));
       const report = this.#report as StepEnd | undefined;
       if (report?.kind === 'failed') return { code: report.error.code, message: `loading the module failed: ${report.error.message}` };
       return undefined;

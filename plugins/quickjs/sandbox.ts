@@ -4,7 +4,8 @@ import type { Fiber, InvocationContext, Sandbox } from '../../engine/plugin.ts';
 import type { CheckedModule } from '../js-common/check-module.ts';
 import { decodeInput } from '../js-common/host-values.ts';
 import { QuickJsFiber } from './fiber.ts';
-import { QuickJsInstance } from './instance.ts';
+import type { QuickJsInstance } from './instance.ts';
+import type { InstancePool } from './instance-pool.ts';
 
 /**
  * A deployed `quickjs` function version: one live QuickJS instance at a time, shared by its
@@ -14,11 +15,13 @@ import { QuickJsInstance } from './instance.ts';
 export class QuickJsSandbox implements Sandbox {
   readonly budget: Budget;
   readonly #module: CheckedModule;
+  readonly #pool: InstancePool;
   #current: Promise<QuickJsInstance> | undefined;
   #closed = false;
 
-  constructor (module: CheckedModule, budget: Budget) {
+  constructor (module: CheckedModule, budget: Budget, pool: InstancePool) {
     this.#module = module;
+    this.#pool = pool;
     this.budget = budget;
   }
 
@@ -33,13 +36,15 @@ export class QuickJsSandbox implements Sandbox {
   }
 
   async #load (): Promise<QuickJsInstance> {
-    const created = await QuickJsInstance.create(this.#module.source, this.budget.memoryBytes, this.budget.cpuMs);
-    if (!(created instanceof QuickJsInstance)) {
+    const instance = await this.#pool.take(this.budget.memoryBytes);
+    const failure = instance.load(this.#module.source, this.budget.cpuMs);
+    if (failure !== undefined) {
+      instance.close();
       this.#current = undefined;
-      throw new EngineError(created.code, created.message);
+      throw new EngineError(failure.code, failure.message);
     }
-    if (this.#closed) created.close();
-    return created;
+    if (this.#closed) instance.close();
+    return instance;
   }
 
   /** Drops a dead instance so the next acquire() loads a new one; it is closed once its step ends. */
