@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Engine, EngineError, type InvokeResult } from '../engine/index.ts';
 import type { Budget } from '../engine/budget.ts';
 import type { LanguagePlugin } from '../engine/plugin.ts';
@@ -120,6 +122,31 @@ for (const makePlugin of kJsEngines) {
     }`, {}, async (invoke) => {
       assert.equal(text(await invoke('')), '{"code":"ERR_NETWORK_BUDGET","caught":true}');
     });
+  });
+
+  test(`${language}: ctx.fetch to an allowed host delivers status, headers and body bytes; the request carries its body`, async () => {
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        response.setHeader('x-echo', String(request.headers['x-test']));
+        response.end(Buffer.concat([Buffer.from(`${request.method} `), ...chunks, Buffer.from([0xff])]));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await withFunction(makePlugin(), `export default async function (input, ctx) {
+        const response = await ctx.fetch(input, { method: 'POST', headers: { 'x-test': 'yes' }, body: new Uint8Array([104, 105]) });
+        const again = await ctx.fetch(input, { method: 'PUT', body: 'ok' });
+        return JSON.stringify({ status: response.status, echo: response.headers['x-echo'], bytes: [...response.body], again: again.body.length, isBytes: response.body instanceof Uint8Array });
+      }`, { allowHosts: [`127.0.0.1:${port}`] }, async (invoke) => {
+        assert.deepEqual(JSON.parse(text(await invoke(`http://127.0.0.1:${port}/x`))), { status: 200, echo: 'yes', bytes: [80, 79, 83, 84, 32, 104, 105, 255], again: 7, isBytes: true });
+      });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   test(`${language}: while(true){} stops with ERR_CPU_BUDGET near its 100 ms budget, also after an await`, async () => {
