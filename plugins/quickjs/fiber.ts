@@ -103,6 +103,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
   #acquire (): SliceOutcome {
     this.#acquiring ??= this.#sandbox.acquire().then((instance) => {
       this.#instance = instance;
+      if (this.#outcome !== undefined) return; // cancelled while the instance loaded
       instance.attach(this.#id, {
         log: (line) => this.#context.log(line),
         fetch: (fetchId, url, method, headers, body) => this.#relay.start(fetchId, url, method, headers, body),
