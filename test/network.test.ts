@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { Engine, type InvokeResult } from '../engine/index.ts';
 import { cPlugin } from '../plugins/wasm/index.ts';
 import { jsPlugin } from '../plugins/js/index.ts';
+import { quickjsPlugin } from '../plugins/quickjs/index.ts';
 import { luaPlugin } from '../plugins/lua/index.ts';
 import { lua54Plugin } from '../plugins/lua54/index.ts';
 import type { LanguagePlugin } from '../engine/plugin.ts';
@@ -67,6 +68,7 @@ const text = (result: InvokeResult): string => result.ok ? Buffer.from(result.ou
 const kLanguages: { readonly language: string, readonly fixture: string, readonly refused: string, readonly plugin: () => LanguagePlugin, readonly skip: string | false }[] = [
   { language: 'c', fixture: 'fetch.c', refused: 'error -1\n', plugin: cPlugin, skip },
   { language: 'js', fixture: 'fetch.js', refused: 'error ERR_NETWORK_BUDGET\n', plugin: jsPlugin, skip: false },
+  { language: 'quickjs', fixture: 'fetch.js', refused: 'error ERR_NETWORK_BUDGET\n', plugin: quickjsPlugin, skip: false },
   { language: 'lua', fixture: 'fetch.lua', refused: 'error ERR_NETWORK_BUDGET\n', plugin: luaPlugin, skip: false },
   { language: 'lua54', fixture: 'fetch.lua', refused: 'error ERR_NETWORK_BUDGET\n', plugin: lua54Plugin, skip: false },
 ];

@@ -30,5 +30,8 @@ export function quickjsPlugin (): LanguagePlugin {
       await sandbox.acquire();
       return sandbox;
     },
+    async close (): Promise<void> {
+      pool.close();
+    },
   });
 }

@@ -15,20 +15,21 @@ const kRefillDelayMs = 20;
  */
 export class InstancePool {
   readonly #spares = new Map<number, Promise<QuickJsInstance> | undefined>();
+  #closed = false;
 
   /** A prepared instance for a function of this memory budget, from the pool when one is ready. */
   async take (memoryBytes: number): Promise<QuickJsInstance> {
     const spare = this.#spares.get(memoryBytes);
     this.#spares.delete(memoryBytes);
     this.#spares.set(memoryBytes, undefined); // most recently used goes last
-    setTimeout(() => this.warm(memoryBytes), kRefillDelayMs).unref();
+    if (!this.#closed) setTimeout(() => this.warm(memoryBytes), kRefillDelayMs).unref();
     const instance = await spare?.catch(() => undefined);
     return instance ?? QuickJsInstance.prepare(memoryBytes);
   }
 
   /** Starts preparing a spare for this memory budget unless one exists. */
   warm (memoryBytes: number): void {
-    if (this.#spares.get(memoryBytes) !== undefined) return;
+    if (this.#closed || this.#spares.get(memoryBytes) !== undefined) return;
     const spare = QuickJsInstance.prepare(memoryBytes);
     spare.catch(() => { if (this.#spares.get(memoryBytes) === spare) this.#spares.set(memoryBytes, undefined); });
     this.#spares.delete(memoryBytes);
@@ -38,5 +39,12 @@ export class InstancePool {
       this.#spares.delete(oldest);
       void dropped?.then((instance) => instance.close(), () => {});
     }
+  }
+
+  /** Disposes every spare; later takes still work but nothing is pooled. */
+  close (): void {
+    this.#closed = true;
+    for (const spare of this.#spares.values()) void spare?.then((instance) => instance.close(), () => {});
+    this.#spares.clear();
   }
 }

@@ -57,22 +57,24 @@ export const kEscapeAttempts: EscapeAttempt[] = [
   { language: 'llvm', attempt: 'IR for the host\'s own architecture', source: 'target triple = "x86_64-pc-linux-gnu"\ndefine i32 @handler(i8* %p, i32 %n) {\n  ret i32 0\n}\n', deployError: /targets "x86_64-pc-linux-gnu"/ },
   { language: 'llvm', attempt: 'IR reading outside memory', source: 'target triple = "wasm32-unknown-wasi"\ndefine i32 @handler(i8* %p, i32 %n) {\n  %a = inttoptr i32 4294967280 to i32*\n  %v = load volatile i32, i32* %a\n  ret i32 %v\n}\n', code: 'ERR_TRAP' },
 
-  // JavaScript (V8 isolates).
-  { language: 'js', attempt: 'process, require, module', source: 'export default function () { return [typeof process, typeof require, typeof module].join(","); }', output: 'undefined,undefined,undefined' },
-  { language: 'js', attempt: 'Function("return this")() to the host global', source: 'export default function () { const g = Function("return this")(); return [typeof g.process, typeof g.require, typeof g.Buffer].join(","); }', output: 'undefined,undefined,undefined' },
-  { language: 'js', attempt: 'constructor chain from ctx.fetch to a host Function', source: 'export default function (input, ctx) { return ctx.fetch.constructor("return typeof process")(); }', output: 'undefined' },
-  { language: 'js', attempt: 'constructor chain from console.log', source: 'export default function () { return console.log.constructor("return typeof require")(); }', output: 'undefined' },
-  { language: 'js', attempt: 'dynamic import("fs")', source: 'export default async function () { return await import("fs"); }', deployError: /import/ },
-  { language: 'js', attempt: 'static import of node:child_process', source: 'import { execSync } from "node:child_process";\nexport default function () { return execSync("id"); }', deployError: /import/ },
-  { language: 'js', attempt: 'SharedArrayBuffer / Atomics.wait to block the host', source: 'export default function () { return [typeof SharedArrayBuffer, typeof Atomics].join(","); }', output: 'undefined,undefined' },
-  { language: 'js', attempt: 'WebAssembly inside the isolate', source: 'export default function () { return typeof WebAssembly; }', output: 'undefined' },
-  { language: 'js', attempt: 'timers beyond the budget (setTimeout)', source: 'export default function () { return typeof setTimeout + "," + typeof setInterval; }', output: 'undefined,undefined' },
-  { language: 'js', attempt: 'prototype pollution seen by another function', before: { source: 'export default function () { Object.prototype.polluted = "yes"; Array.prototype.map = null; return "done"; }' }, source: 'export default function () { return String(({}).polluted) + "," + typeof [].map; }', output: 'undefined,function' },
-  { language: 'js', attempt: 'replace JSON.stringify to forge the output encoding', source: 'export default function () { JSON.stringify = () => "forged"; return { real: 1 }; }', output: '{"real":1}' },
-  { language: 'js', attempt: 'deep recursion', source: 'export default function () { const f = (n) => f(n + 1) + 1; return f(0); }', code: 'ERR_FUNCTION', message: /call stack/i },
-  { language: 'js', attempt: 'infinite loop', source: 'export default function () { for (;;) {} }', budget: { cpuMs: 100 }, code: 'ERR_CPU_BUDGET' },
-  { language: 'js', attempt: 'single huge allocation', source: 'export default function () { return new Array(5e7).fill(0).length; }', budget: { memoryBytes: 16 << 20 }, code: 'ERR_MEMORY_BUDGET' },
-  { language: 'js', attempt: 'ctx.fetch to cloud metadata (169.254.169.254)', source: 'export default async function (input, ctx) { try { await ctx.fetch("http://169.254.169.254/"); return "reached"; } catch (error) { return error.code; } }', output: 'ERR_NETWORK_BUDGET' },
+  // JavaScript, on both engines (V8 isolates and QuickJS).
+  ...bothJsEngines([
+    { attempt: 'process, require, module', source: 'export default function () { return [typeof process, typeof require, typeof module].join(","); }', output: 'undefined,undefined,undefined' },
+    { attempt: 'Function("return this")() to the host global', source: 'export default function () { const g = Function("return this")(); return [typeof g.process, typeof g.require, typeof g.Buffer].join(","); }', output: 'undefined,undefined,undefined' },
+    { attempt: 'constructor chain from ctx.fetch to a host Function', source: 'export default function (input, ctx) { return ctx.fetch.constructor("return typeof process")(); }', output: 'undefined' },
+    { attempt: 'constructor chain from console.log', source: 'export default function () { return console.log.constructor("return typeof require")(); }', output: 'undefined' },
+    { attempt: 'dynamic import("fs")', source: 'export default async function () { return await import("fs"); }', deployError: /import/ },
+    { attempt: 'static import of node:child_process', source: 'import { execSync } from "node:child_process";\nexport default function () { return execSync("id"); }', deployError: /import/ },
+    { attempt: 'SharedArrayBuffer / Atomics.wait to block the host', source: 'export default function () { return [typeof SharedArrayBuffer, typeof Atomics].join(","); }', output: 'undefined,undefined' },
+    { attempt: 'WebAssembly inside the engine', source: 'export default function () { return typeof WebAssembly; }', output: 'undefined' },
+    { attempt: 'timers beyond the budget (setTimeout)', source: 'export default function () { return typeof setTimeout + "," + typeof setInterval; }', output: 'undefined,undefined' },
+    { attempt: 'prototype pollution seen by another function', before: { source: 'export default function () { Object.prototype.polluted = "yes"; Array.prototype.map = null; return "done"; }' }, source: 'export default function () { return String(({}).polluted) + "," + typeof [].map; }', output: 'undefined,function' },
+    { attempt: 'replace JSON.stringify to forge the output encoding', source: 'export default function () { JSON.stringify = () => "forged"; return { real: 1 }; }', output: '{"real":1}' },
+    { attempt: 'deep recursion', source: 'export default function () { const f = (n) => f(n + 1) + 1; return f(0); }', code: 'ERR_FUNCTION', message: /stack/i },
+    { attempt: 'infinite loop', source: 'export default function () { for (;;) {} }', budget: { cpuMs: 100 }, code: 'ERR_CPU_BUDGET' },
+    { attempt: 'single huge allocation', source: 'export default function () { return new Array(5e7).fill(0).length; }', budget: { memoryBytes: 16 << 20 }, code: 'ERR_MEMORY_BUDGET' },
+    { attempt: 'ctx.fetch to cloud metadata (169.254.169.254)', source: 'export default async function (input, ctx) { try { await ctx.fetch("http://169.254.169.254/"); return "reached"; } catch (error) { return error.code; } }', output: 'ERR_NETWORK_BUDGET' },
+  ]),
   ...bothLuaEngines([
     { attempt: "os.execute('id')", source: "return function () return os.execute('id') end", code: 'ERR_FUNCTION', message: /os\.execute is not available/ },
     { attempt: "io.open('/etc/passwd')", source: "return function () return io.open('/etc/passwd'):read('a') end", code: 'ERR_FUNCTION', message: /io.* not available/ },
@@ -95,4 +97,8 @@ export const kEscapeAttempts: EscapeAttempt[] = [
 
 function bothLuaEngines (attempts: Omit<EscapeAttempt, 'language'>[]): EscapeAttempt[] {
   return ['lua', 'lua54'].flatMap((language) => attempts.map((attempt) => ({ ...attempt, language })));
+}
+
+function bothJsEngines (attempts: Omit<EscapeAttempt, 'language'>[]): EscapeAttempt[] {
+  return ['js', 'quickjs'].flatMap((language) => attempts.map((attempt) => ({ ...attempt, language })));
 }
