@@ -49,7 +49,7 @@ export interface EngineStats {
   readonly scheduler: SchedulerStats;
   readonly totals: FunctionStats;
   readonly perFunction: Readonly<Record<string, FunctionStats & { inFlight: number }>>;
-  readonly process: { readonly rssBytes: number, readonly heapUsedBytes: number };
+  readonly process: { readonly rssBytes: number, readonly heapUsedBytes: number, readonly externalBytes: number };
 }
 
 /** Everything the engine knows about one function name: current version, its run lane, counters. */
@@ -225,7 +225,7 @@ export class EngineCore {
       scheduler: this.#scheduler.stats(),
       totals: { ...this.#totals, errors: { ...this.#totals.errors } },
       perFunction,
-      process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
+      process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external },
     };
   }
 
@@ -251,20 +251,34 @@ export class EngineCore {
   }
 
   async #compile (plugin: LanguagePlugin, source: Uint8Array, signal: AbortSignal | undefined): Promise<Artifact> {
-    const signals = [this.#closing.signal, AbortSignal.timeout(this.#options.compileTimeoutMs)];
-    if (signal !== undefined) signals.push(signal);
-    const combined = AbortSignal.any(signals);
+    // A controller of our own, a timer we clear and listeners we remove: once the compile settles
+    // nothing may keep its artifact or source alive (an AbortSignal.timeout would, for a minute).
+    const controller = new AbortController();
+    const stop = (reason: unknown): void => controller.abort(reason);
+    const onClose = (): void => stop(this.#closing.signal.reason);
+    const onCaller = (): void => stop(signal?.reason);
+    const timer = setTimeout(() => stop(new Error(`compilation took longer than ${this.#options.compileTimeoutMs} ms`)), this.#options.compileTimeoutMs);
+    this.#closing.signal.addEventListener('abort', onClose, { once: true });
+    signal?.addEventListener('abort', onCaller, { once: true });
+    let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-      combined.addEventListener('abort', () => reject(new EngineError('ERR_COMPILE', `compilation stopped: ${combined.reason instanceof Error ? combined.reason.message : String(combined.reason)}`)), { once: true });
+      onAbort = () => reject(new EngineError('ERR_COMPILE', `compilation stopped: ${controller.signal.reason instanceof Error ? controller.signal.reason.message : String(controller.signal.reason)}`));
+      controller.signal.addEventListener('abort', onAbort, { once: true });
     });
     aborted.catch(() => {});
+    if (signal?.aborted === true) onCaller();
     try {
       const cacheDir = this.#options.dataDir === undefined ? undefined : join(this.#options.dataDir, 'cache', plugin.language);
-      return await Promise.race([plugin.compile(source, { signal: combined, ...(cacheDir !== undefined ? { cacheDir } : {}) }), aborted]);
+      return await Promise.race([plugin.compile(source, { signal: controller.signal, ...(cacheDir !== undefined ? { cacheDir } : {}) }), aborted]);
     } catch (error) {
       if (error instanceof EngineError) throw error;
       // Anything else a compiler throws is still a verdict on the source, not an engine failure.
       throw new EngineError('ERR_COMPILE', error instanceof Error ? error.message : String(error), { cause: error });
+    } finally {
+      clearTimeout(timer);
+      this.#closing.signal.removeEventListener('abort', onClose);
+      signal?.removeEventListener('abort', onCaller);
+      controller.signal.removeEventListener('abort', onAbort!);
     }
   }
 
