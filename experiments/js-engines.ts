@@ -28,7 +28,7 @@ console.log(JSON.stringify(header));
 const kTrivial = 'export default (input) => input;';
 const kLoop = 'export default function (input) { const n = Number(input); let x = 0; for (let i = 0; i < n; i++) x = (x + i) % 1000003; return String(x); }';
 const makers: Record<string, () => LanguagePlugin> = { js: () => jsPlugin(), quickjs: () => quickjsPlugin() };
-const results: Record<string, unknown> = { header, quick: q };
+const results: Record<string, unknown> = { experiment: 'js-engines', quick: q, machine: header };
 
 function ok (result: InvokeResult, what: string): void {
   if (!result.ok) throw new Error(`${what}: ${result.error.code}: ${result.error.message}`);

@@ -43,7 +43,7 @@ function runToEnd (sandbox: Sandbox, input: string, budget: Budget = kDefaultBud
 
 const kTrivial = 'return function (input) return input end';
 const kLoop = 'return function (input) local x = 0 for i = 1, tonumber(input) do x = x + i end return x end';
-const results: Record<string, unknown> = { header };
+const results: Record<string, unknown> = { experiment: 'lua-engines', quick: args.quick, machine: header };
 
 for (const language of ['lua', 'lua54']) {
   const row: Record<string, unknown> = {};
