@@ -39,5 +39,6 @@ declare namespace WebAssembly {
   class LinkError extends Error {}
   function promising<A extends unknown[], R> (fn: (...args: A) => R): (...args: A) => Promise<R>;
   function compile (bytes: Uint8Array | ArrayBuffer): Promise<Module>;
+  function instantiate (source: Uint8Array | ArrayBuffer | Module, imports?: Imports): Promise<unknown>;
   function validate (bytes: Uint8Array | ArrayBuffer): boolean;
 }

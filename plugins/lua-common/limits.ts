@@ -24,3 +24,19 @@ export const kMaxTracebackChars = 2_000;
 
 /** Most response headers handed to a guest, and most request headers it may send. */
 export const kMaxHeaders = 100;
+
+/**
+ * lua54's metered wasm (plugins/lua54/wasm-lua.ts): metering units it may spend per ms of CPU it is
+ * allowed. The wasm passes about 190,000 checks per ms in a runaway pattern match here (one per C
+ * loop iteration or Lua instruction), so the counter runs out close to the time it stands for;
+ * code that passes checks faster is stopped sooner (a call of that kind is cut at ~50 ms, not 100).
+ */
+export const kLua54FuelUnitsPerMs = 200_000;
+
+/**
+ * Longest a single call into Lua's C library (a pattern match, a sort with the default comparator,
+ * string.rep) may run without coming back to Lua code where the count hook can see it, in ms (or
+ * the rest of the CPU budget, if less). Past it the wasm traps: ERR_CPU_BUDGET, and the function's
+ * Lua state is rebuilt. It bounds how long such a call can hold the engine's thread.
+ */
+export const kLua54MaxUninterruptibleMs = 100;

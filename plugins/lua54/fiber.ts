@@ -3,6 +3,7 @@ import { kYield, type Fiber, type FetchRequest, type InvocationContext, type Sli
 import { describeErrorValue, errorWithTraceback } from '../lua-common/error-text.ts';
 import { fetchRequestFrom, PendingFetch } from '../lua-common/fetch-bridge.ts';
 import { cpuBudgetMessage, SliceClock } from '../lua-common/slice-clock.ts';
+import { kLua54FuelUnitsPerMs, kLua54MaxUninterruptibleMs } from '../lua-common/limits.ts';
 import type { RunningFiber, WasmoonState } from './lua-state.ts';
 import { LUA_MASKCOUNT, LUA_OK, LUA_REGISTRYINDEX, LUA_TNUMBER, LUA_TSTRING, LUA_YIELD } from './wasm-lua.ts';
 
@@ -41,6 +42,11 @@ export class WasmoonFiber implements Fiber, RunningFiber {
   run (slice: Slice): SliceOutcome {
     if (this.#phase === 'ended') return { state: 'failed', error: { code: 'ERR_INTERNAL', message: 'lua54: run() after the invocation ended' } };
     const state = this.#state;
+    if (state.broken) {
+      // Another invocation trapped in this state while this one was between slices.
+      this.#release();
+      return { state: 'failed', error: { code: 'ERR_TRAP', message: 'the function\'s Lua state was discarded after a trap in another invocation' } };
+    }
     const { lua } = state;
     const m = lua.m;
     this.#clock.begin(slice);
@@ -62,10 +68,15 @@ export class WasmoonFiber implements Fiber, RunningFiber {
         this.#installStringLibrary();
         if (this.#fetch !== undefined) nargs = this.#pushFetchReply();
       }
+      this.#refuel();
       const status = lua.resume(this.#thread, nargs);
       outcome = this.#outcomeOf(status);
     } catch (error) {
-      outcome = { state: 'failed', error: { code: 'ERR_TRAP', message: `the Lua engine failed: ${error instanceof Error ? error.message : String(error)}` } };
+      // A trap leaves the wasm Lua state in an unknown place: no invocation may use it again.
+      state.broken = true;
+      outcome = lua.fuelSpent
+        ? { state: 'failed', error: { code: 'ERR_CPU_BUDGET', message: `a call into Lua's library ran ${kLua54MaxUninterruptibleMs} ms (or the rest of the CPU budget) without returning to Lua code, and was stopped (${this.#clock.usedAt(performance.now()).toFixed(1)} ms of ${this.#clock.budgetMs} ms used)` } }
+        : { state: 'failed', error: { code: 'ERR_TRAP', message: `the Lua engine failed: ${error instanceof Error ? error.message : String(error)}` } };
     } finally {
       this.#clock.end();
       state.current = undefined;
@@ -76,6 +87,12 @@ export class WasmoonFiber implements Fiber, RunningFiber {
     return outcome;
   }
 
+  /** What the wasm may spend before it traps: the CPU left, but at most kLua54MaxUninterruptibleMs. */
+  #refuel (): void {
+    const leftMs = this.#clock.budgetMs - this.#clock.usedAt(performance.now());
+    this.#state.lua.setFuel(kLua54FuelUnitsPerMs * Math.max(1, Math.min(leftMs, kLua54MaxUninterruptibleMs)));
+  }
+
   cancel (_reason: ErrorRecord): void {
     this.#release();
   }
@@ -84,6 +101,7 @@ export class WasmoonFiber implements Fiber, RunningFiber {
 
   onHook (L: number): void {
     const m = this.#state.lua.m;
+    this.#refuel(); // back in Lua code: not stuck in a C routine
     if (this.#killMessage !== undefined) this.#raise(L, this.#killMessage);
     if (this.#state.allocator.exhausted) {
       this.#memoryExceeded = true;

@@ -36,6 +36,8 @@ export class WasmoonState {
   readonly hookPointer: number;
   readonly #functionPointers: number[] = [];
   current: RunningFiber | undefined;
+  /** Set after a trap inside the wasm (fuel or fault): the state must be replaced, never used again. */
+  broken = false;
   #closed = false;
 
   /** @throws {EngineError} ERR_COMPILE if the wrapped chunk does not load. */
@@ -117,13 +119,15 @@ export class WasmoonState {
   }
 
   unref (ref: number): void {
-    if (!this.#closed) this.lua.m._luaL_unref(this.L, LUA_REGISTRYINDEX, ref);
+    if (!this.#closed && !this.broken) this.lua.m._luaL_unref(this.L, LUA_REGISTRYINDEX, ref);
   }
 
   /** Frees the state and the host functions. The wasm memory goes with the module. Idempotent. */
   close (): void {
     if (this.#closed) return;
     this.#closed = true;
+    // A broken state is not walked again: its module and memory go with the last reference.
+    if (this.broken) return;
     this.lua.m._lua_close(this.L);
     for (const pointer of this.#functionPointers) this.lua.m.removeFunction(pointer);
   }

@@ -4,6 +4,7 @@ import type { Fiber, InvocationContext, Sandbox } from '../../engine/plugin.ts';
 import type { WasmoonArtifact } from './compile.ts';
 import { WasmoonFiber } from './fiber.ts';
 import { WasmoonState } from './lua-state.ts';
+import { PendingFiber } from './pending-fiber.ts';
 
 /**
  * A deployed lua54 function: its own wasm module and Lua 5.4 state (libraries, prelude and chunk
@@ -12,23 +13,44 @@ import { WasmoonState } from './lua-state.ts';
  * the function together.
  */
 export class WasmoonSandbox implements Sandbox {
-  readonly #state: WasmoonState;
+  readonly #artifact: WasmoonArtifact;
+  readonly #budget: Budget;
+  #state: WasmoonState;
+  /** The replacement of a state broken by a trap, while it is being built. */
+  #replacing: Promise<WasmoonState> | undefined;
   #closed = false;
 
-  private constructor (state: WasmoonState) {
+  private constructor (artifact: WasmoonArtifact, budget: Budget, state: WasmoonState) {
+    this.#artifact = artifact;
+    this.#budget = budget;
     this.#state = state;
   }
 
   static async create (artifact: WasmoonArtifact, budget: Budget): Promise<WasmoonSandbox> {
-    return new WasmoonSandbox(await WasmoonState.create(artifact.wrapped, budget.memoryBytes));
+    return new WasmoonSandbox(artifact, budget, await WasmoonState.create(artifact.wrapped, budget.memoryBytes));
   }
 
   /**
-   * Starts an invocation; no Lua runs until the fiber's first run().
+   * Starts an invocation; no Lua runs until the fiber's first run(). After a trap broke the
+   * function's state, a new one is built (one module instantiation, ~10 ms) and invocations wait for it.
    * @throws {EngineError} ERR_INTERNAL after {@link WasmoonSandbox.close}.
    */
   invoke (input: Uint8Array, context: InvocationContext): Fiber {
     if (this.#closed) throw new EngineError('ERR_INTERNAL', 'lua54: invoke() on a closed sandbox');
+    if (this.#state.broken && this.#replacing === undefined) {
+      const broken = this.#state;
+      this.#replacing = WasmoonState.create(this.#artifact.wrapped, this.#budget.memoryBytes).then((state) => {
+        this.#replacing = undefined;
+        if (this.#closed) state.close();
+        else this.#state = state;
+        broken.close();
+        return state;
+      }, (error: unknown) => {
+        this.#replacing = undefined;
+        throw error;
+      });
+    }
+    if (this.#replacing !== undefined) return new PendingFiber(this.#replacing.then((state) => new WasmoonFiber(state, input, context)));
     return new WasmoonFiber(this.#state, input, context);
   }
 

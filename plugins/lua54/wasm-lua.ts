@@ -1,6 +1,37 @@
+import { createHash } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kRuntimeFuelExport, meterRuntime } from '../wasm/instrument.ts';
 
 const kRequire = createRequire(import.meta.url);
+
+/**
+ * wasmoon's Lua 5.4 wasm with springbok's fuel metering added (plugins/wasm/instrument.ts,
+ * trap mode), written once per process to a file wasmoon can load. Lua's count hook cannot run
+ * inside a C routine (a pattern match, a sort with the default comparator), so without it such a
+ * routine could hold the engine's thread for as long as it likes.
+ */
+let meteredGlue: Promise<string> | undefined;
+function meteredGluePath (): Promise<string> {
+  meteredGlue ??= (async () => {
+    const original = await readFile(kRequire.resolve('wasmoon/dist/glue.wasm'));
+    const metered = meterRuntime(original);
+    const path = join(tmpdir(), `springbok-wasmoon-${createHash('sha256').update(metered).digest('hex').slice(0, 16)}.wasm`);
+    if (!existsSync(path)) {
+      const temporary = `${path}.tmp-${process.pid}`;
+      await writeFile(temporary, metered);
+      await rename(temporary, path);
+    }
+    return path;
+  })();
+  return meteredGlue;
+}
+
+/** Module creations one at a time, so the instance whose exports are captured is the one being created. */
+let creating: Promise<unknown> = Promise.resolve();
 
 /** The raw exports of wasmoon's Lua 5.4 wasm module that the plugin calls (pointers are numbers). */
 export interface LuaExports {
@@ -59,16 +90,49 @@ export class WasmLua {
   readonly #scratch: number;
   readonly #cstrings = new Map<string, number>();
 
-  private constructor (m: LuaExports) {
+  readonly #fuel: { value: number };
+
+  private constructor (m: LuaExports, fuel: { value: number }) {
     this.m = m;
+    this.#fuel = fuel;
     this.#scratch = m._malloc(8);
   }
 
   /** A new module instance (~8–16 ms: the wasm is compiled and instantiated). */
   static async create (): Promise<WasmLua> {
-    const { LuaFactory } = kRequire('wasmoon') as { LuaFactory: new () => { getLuaModule (): Promise<{ module: LuaExports }> } };
-    const wasm = await new LuaFactory().getLuaModule();
-    return new WasmLua(wasm.module);
+    const path = await meteredGluePath();
+    const { LuaFactory } = kRequire('wasmoon') as { LuaFactory: new (wasmUri: string) => { getLuaModule (): Promise<{ module: LuaExports }> } };
+    const created = creating.then(async () => {
+      // wasmoon keeps the raw instance to itself; the fuel counter is caught on its way out.
+      const api = WebAssembly as unknown as { instantiate: (...args: unknown[]) => Promise<{ instance?: { exports: Record<string, unknown> }, exports?: Record<string, unknown> }> };
+      const instantiate = api.instantiate;
+      let exports: Record<string, unknown> | undefined;
+      api.instantiate = async (...args: unknown[]) => {
+        const result = await instantiate(...args);
+        exports = result.instance?.exports ?? result.exports;
+        return result;
+      };
+      try {
+        const wasm = await new LuaFactory(path).getLuaModule();
+        const fuel = exports?.[kRuntimeFuelExport] as { value: number } | undefined;
+        if (fuel === undefined) throw new Error('lua54: the metered Lua module exposes no fuel counter');
+        return new WasmLua(wasm.module, fuel);
+      } finally {
+        api.instantiate = instantiate;
+      }
+    });
+    creating = created.catch(() => {});
+    return created;
+  }
+
+  /** Sets how many metering units the wasm may spend before it traps (see meteredGluePath). */
+  setFuel (units: number): void {
+    this.#fuel.value = Math.max(0, Math.min(0x7fff_ffff, Math.floor(units)));
+  }
+
+  /** True when the last trap was the fuel counter running out. */
+  get fuelSpent (): boolean {
+    return this.#fuel.value < 0;
   }
 
   /** A NUL-terminated copy of `text` in the wasm heap, kept for the life of the module. */

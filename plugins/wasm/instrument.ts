@@ -41,20 +41,42 @@ const kOpcodeNames: Record<number, string> = {
  */
 export function instrument (bytes: Uint8Array): InstrumentedModule {
   try {
-    return rewrite(bytes);
+    return rewrite(bytes, 'suspend');
   } catch (error) {
     if (error instanceof WasmFormatError) throw new EngineError('ERR_COMPILE', `the linked module is malformed: ${error.message}`);
     throw error;
   }
 }
 
+/**
+ * The same metering for a trusted runtime module that springbok runs but did not build (wasmoon's
+ * Lua 5.4): its imports, memory and start function are left alone, bulk memory is allowed, and
+ * when the counter runs out the module traps (`unreachable`) instead of suspending. The counter is
+ * exported as the global `__sb_fuel`; the host sets it before each entry to what the CPU budget
+ * still allows, so a C routine that never returns to the host (a runaway Lua pattern match) is
+ * stopped. A trapped instance is in an unknown state and must be discarded.
+ * @throws {EngineError} ERR_COMPILE for a malformed module or an instruction the pass does not know.
+ */
+export function meterRuntime (bytes: Uint8Array): Uint8Array {
+  try {
+    return rewrite(bytes, 'trap').bytes;
+  } catch (error) {
+    if (error instanceof WasmFormatError) throw new EngineError('ERR_COMPILE', `the runtime module is malformed: ${error.message}`);
+    throw error;
+  }
+}
+
+export const kRuntimeFuelExport = '__sb_fuel';
+
 function refuse (message: string): never {
   throw new EngineError('ERR_COMPILE', message);
 }
 
-function rewrite (bytes: Uint8Array): InstrumentedModule {
+function rewrite (bytes: Uint8Array, mode: 'suspend' | 'trap'): InstrumentedModule {
+  const trap = mode === 'trap';
   const sections = readSections(bytes);
   let importedFunctions = 0;
+  let importedGlobals = 0;
   let fuelImport = -1;
   let suspendImport = -1;
   let minPages = -1;
@@ -65,14 +87,20 @@ function rewrite (bytes: Uint8Array): InstrumentedModule {
   let functionTypes: number[] = [];
 
   for (const section of sections) {
-    if (section.id === 8) refuse('the module has a start function, which would run outside any slice');
-    if (section.id === 5) refuse('the module defines its own memory; springbok functions import env.memory (link with --import-memory)');
+    if (section.id === 8 && !trap) refuse('the module has a start function, which would run outside any slice');
+    if (section.id === 5 && !trap) refuse('the module defines its own memory; springbok functions import env.memory (link with --import-memory)');
     if (section.id === 2) {
       const reader = new ByteReader(bytes, section.start, section.end);
       for (let count = reader.u32(); count > 0; count--) {
         const module = reader.name();
         const name = reader.name();
         const kind = reader.u8();
+        if (trap) {
+          skipImportDescriptor(reader, kind);
+          if (kind === 0) importedFunctions++;
+          if (kind === 3) importedGlobals++;
+          continue;
+        }
         if (kind === 0) {
           reader.u32();
           if (!isAllowedImport(module, name)) refuse(`the module imports ${module}.${name}, which springbok does not provide (see doc/c.md for the host functions)`);
@@ -101,11 +129,11 @@ function rewrite (bytes: Uint8Array): InstrumentedModule {
       definedFunctions = functionTypes.length;
     }
   }
-  if (minPages < 0) refuse('the module does not import env.memory (link with --import-memory)');
   if (types === 0 || definedFunctions === 0) refuse('the module has no functions');
-  if (fuelImport < 0 || suspendImport < 0) refuse('the module lacks the springbok runtime (springbok.fuel and springbok.suspend imports); build it with springbok deploy');
-  // Global imports are refused above, so the appended global's index is the count of defined ones.
-  const fuelGlobal = definedGlobals;
+  if (!trap && minPages < 0) refuse('the module does not import env.memory (link with --import-memory)');
+  if (!trap && (fuelImport < 0 || suspendImport < 0)) refuse('the module lacks the springbok runtime (springbok.fuel and springbok.suspend imports); build it with springbok deploy');
+  // The appended global comes after every imported and defined one.
+  const fuelGlobal = importedGlobals + definedGlobals;
   // The slow path lives in a function of its own, appended after the module's functions (so no
   // index moves): the check inlined at every loop stays small and keeps the hot code's registers.
   const refuelType = types;
@@ -117,9 +145,11 @@ function rewrite (bytes: Uint8Array): InstrumentedModule {
   let functions = 0;
   let loops = 0;
   const emitGlobals = (existing: Section | undefined): void => {
-    // The fuel global: (global (mut i32) (i32.const 0)), appended after the module's own.
+    // The fuel global: (global (mut i32) (i32.const 0)), appended after the module's own. A runtime
+    // module starts full (its start-up code runs before the host can set it): 2^31 - 1.
     const entries = existing === undefined ? [] : Array.from(bytes.subarray(existing.start + lebLength(bytes, existing.start), existing.end));
-    const content = [...encodeU32(definedGlobals + 1), ...entries, 0x7f, 0x01, 0x41, 0x00, 0x0b];
+    const initial = trap ? [0xff, 0xff, 0xff, 0xff, 0x07] : [0x00];
+    const content = [...encodeU32(definedGlobals + 1), ...entries, 0x7f, 0x01, 0x41, ...initial, 0x0b];
     out.push([6, ...encodeU32(content.length), ...content]);
     globalsWritten = true;
   };
@@ -128,7 +158,16 @@ function rewrite (bytes: Uint8Array): InstrumentedModule {
       emitGlobals(section.id === 6 ? section : undefined);
       if (section.id === 6) continue;
     }
-    if (section.id === 1 || section.id === 3) {
+    if (trap && section.id === 7) {
+      // Exports: append the counter, for the host to set.
+      const reader = new ByteReader(bytes, section.start, section.end);
+      const count = reader.u32();
+      const name = new TextEncoder().encode(kRuntimeFuelExport);
+      const content = [...encodeU32(count + 1), ...bytes.subarray(reader.pos, section.end), ...encodeU32(name.length), ...name, 0x03, ...encodeU32(fuelGlobal)];
+      out.push([7, ...encodeU32(content.length), ...content]);
+      continue;
+    }
+    if (!trap && (section.id === 1 || section.id === 3)) {
       // Types: append () -> (). Functions: append the refuel function's type.
       const reader = new ByteReader(bytes, section.start, section.end);
       const count = reader.u32();
@@ -144,13 +183,13 @@ function rewrite (bytes: Uint8Array): InstrumentedModule {
         const size = reader.u32();
         const params = paramCounts[functionTypes[index] ?? -1];
         if (params === undefined) throw new WasmFormatError(`function ${index} has no valid type`);
-        const body = instrumentBody(bytes, reader.pos, reader.pos + size, { fuelGlobal, refuelFunction, importedFunctions, params });
+        const body = instrumentBody(bytes, reader.pos, reader.pos + size, { fuelGlobal, refuelFunction: trap ? -1 : refuelFunction, importedFunctions, params });
         reader.skip(size);
         functions++;
         loops += body.loops;
         bodies.push([...encodeU32(body.bytes.length), ...body.bytes]);
       }
-      bodies.push([...encodeU32(refuelBody.length), ...refuelBody]);
+      if (!trap) bodies.push([...encodeU32(refuelBody.length), ...refuelBody]);
       const content = [...encodeU32(bodies.length), ...bodies.flat()];
       out.push([10, ...encodeU32(content.length), ...content]);
       continue;
@@ -160,7 +199,21 @@ function rewrite (bytes: Uint8Array): InstrumentedModule {
   const result = new Uint8Array(out.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of out) { result.set(part, offset); offset += part.length; }
+  if (trap && !sections.some((section) => section.id === 7)) refuse('the runtime module has no export section to carry its fuel counter');
   return { bytes: result, minPages, functions, loops };
+}
+
+function skipImportDescriptor (reader: ByteReader, kind: number): void {
+  const limits = (): void => {
+    const flags = reader.u8();
+    reader.u32();
+    if ((flags & 1) !== 0) reader.u32();
+  };
+  if (kind === 0) reader.u32();
+  else if (kind === 1) { reader.u8(); limits(); }
+  else if (kind === 2) limits();
+  else if (kind === 3) { reader.u8(); reader.u8(); }
+  else throw new WasmFormatError(`unknown import kind ${kind}`);
 }
 
 function lebLength (bytes: Uint8Array, at: number): number {
@@ -183,6 +236,7 @@ function refuel (fuel: number, fuelFunction: number, suspendFunction: number): n
 
 interface BodyContext {
   readonly fuelGlobal: number;
+  /** The refuel function's index, or -1 to trap when the counter runs out (trusted runtime modules). */
   readonly refuelFunction: number;
   readonly importedFunctions: number;
   /** Parameters of the function: its locals are numbered after them. */
@@ -208,7 +262,9 @@ function instrumentBody (bytes: Uint8Array, start: number, end: number, context:
   const load = [0x23, ...global, 0x21, ...fuel]; // local = global
   const store = [0x20, ...fuel, 0x24, ...global]; // global = local
   // local -= 1; if (local < 0) { global = local; refuel(); local = global }
-  const check = [0x20, ...fuel, 0x41, 0x01, 0x6b, 0x22, ...fuel, 0x41, 0x00, 0x48, 0x04, 0x40, ...store, 0x10, ...encodeU32(context.refuelFunction), ...load, 0x0b];
+  // Trap mode stores the spent counter first, so the host can tell a fuel trap from any other.
+  const slowPath = context.refuelFunction < 0 ? [...store, 0x00] : [...store, 0x10, ...encodeU32(context.refuelFunction), ...load];
+  const check = [0x20, ...fuel, 0x41, 0x01, 0x6b, 0x22, ...fuel, 0x41, 0x00, 0x48, 0x04, 0x40, ...slowPath, 0x0b];
 
   // One more local group: (1 × i32) for the counter.
   const out: number[] = [...encodeU32(groups + 1), ...bytes.subarray(start + lebLength(bytes, start), reader.pos), 0x01, 0x7f, ...load, ...check];
@@ -223,7 +279,7 @@ function instrumentBody (bytes: Uint8Array, start: number, end: number, context:
     const at = reader.pos;
     const opcode = reader.u8();
     const immediate = reader.pos;
-    skipImmediates(reader, opcode);
+    skipImmediates(reader, opcode, context.refuelFunction < 0);
     switch (opcode) {
       case 0x02: case 0x04:
         depth++;
@@ -288,7 +344,7 @@ function skipBlockType (reader: ByteReader): void {
 }
 
 /** Advances past the immediates of `opcode`; refuses what the pass does not meter or know. */
-function skipImmediates (reader: ByteReader, opcode: number): void {
+function skipImmediates (reader: ByteReader, opcode: number, allowBulk = false): void {
   if (opcode >= 0x45 && opcode <= 0xc4) return; // numeric instructions, sign extension
   switch (opcode) {
     case 0x00: case 0x01: case 0x05: case 0x0b: case 0x0f: case 0x1a: case 0x1b: case 0xd1:
@@ -328,6 +384,12 @@ function skipImmediates (reader: ByteReader, opcode: number): void {
     case 0xfc: {
       const sub = reader.u32();
       if (sub <= 7) return; // saturating float-to-int
+      if (allowBulk && sub <= 17) {
+        // Bounded by the memory or table size: a trusted runtime may use them.
+        const immediates: Record<number, number> = { 8: 2, 9: 1, 10: 2, 11: 1, 12: 2, 13: 1, 14: 2, 15: 1, 16: 1, 17: 1 };
+        for (let i = 0; i < immediates[sub]!; i++) reader.u32();
+        return;
+      }
       refuse(`the module uses bulk memory or table instruction 0xFC ${sub}, which springbok does not meter (compile without -mbulk-memory)`);
     }
   }
