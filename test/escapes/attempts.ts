@@ -90,6 +90,7 @@ export const kEscapeAttempts: EscapeAttempt[] = [
     { attempt: 'infinite loop in a guest coroutine', source: 'return function () local co = coroutine.create(function () while true do end end) coroutine.resume(co) end', budget: { cpuMs: 100 }, code: 'ERR_CPU_BUDGET' },
     { attempt: 'infinite loop in a table.sort comparator', source: 'return function () table.sort({ 3, 2, 1 }, function () while true do end end) end', budget: { cpuMs: 100 }, code: 'ERR_CPU_BUDGET' },
     { attempt: 'infinite loop in a gsub callback', source: "return function () return (('abc'):gsub('.', function () while true do end end)) end", budget: { cpuMs: 100 }, code: 'ERR_CPU_BUDGET' },
+    { attempt: 'a pattern match that backtracks for ever (one C call, no hook)', source: "return function () return (('a'):rep(10000):find('.-.-.-.-b')) end", budget: { cpuMs: 500 }, code: 'ERR_CPU_BUDGET' },
     { attempt: 'string doubling bomb', source: "return function () local s = 'x' while true do s = s .. s end end", budget: { memoryBytes: 16 << 20 }, code: 'ERR_MEMORY_BUDGET' },
     { attempt: 'ctx.fetch to cloud metadata (169.254.169.254)', source: "return function (input, ctx) local ok, err = pcall(ctx.fetch, 'http://169.254.169.254/') return ok and 'reached' or tostring(err):match('ERR_[A-Z_]+') end", output: 'ERR_NETWORK_BUDGET' },
   ]),
