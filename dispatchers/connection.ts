@@ -1,8 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Engine, InvokeResult } from '../engine/index.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from '../engine/errors.ts';
 import type { Budget } from '../engine/budget.ts';
+import { assertDeployToken } from './deploy-token.ts';
 import { decodeHeader, encodeFrame, FrameDecoder, kProtocolVersion, MessageType, stringField, type Frame } from './protocol.ts';
 
 export interface ConnectionLimits {
@@ -147,13 +147,7 @@ export class Connection {
 
   /** @throws {EngineError} ERR_UNAUTHORIZED when a deploy token is set and the request lacks it. */
   #authorize (header: Record<string, unknown>): void {
-    const expected = this.#limits.deployToken;
-    if (expected === undefined) return;
-    const given = Buffer.from(typeof header.token === 'string' ? header.token : '');
-    const wanted = Buffer.from(expected);
-    if (given.byteLength !== wanted.byteLength || !timingSafeEqual(given, wanted)) {
-      throw new EngineError('ERR_UNAUTHORIZED', 'deploy and remove need the engine\'s deploy token (--token or SPRINGBOK_TOKEN)');
-    }
+    assertDeployToken(this.#limits.deployToken, typeof header.token === 'string' ? header.token : undefined, '--token or SPRINGBOK_TOKEN');
   }
 
   #cancel (frame: Frame): void {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
+import { budgetFromStrings, kAllowHostName } from '../budget-fields.ts';
 import { SpringbokClient, type EngineAddress } from '../client.ts';
 
 /** Exit statuses of every client command (DESIGN §1). */
@@ -93,20 +94,8 @@ export const kBudgetHelp = `Budget (per invocation unless said; defaults in doc/
 
 /** Budget flags to a partial budget; the engine validates ranges and fills defaults. */
 export function budgetFromFlags (values: Record<string, unknown>, help: string): Partial<Budget> {
-  const budget: Record<string, unknown> = {};
-  const numeric: [string, keyof Budget, number][] = [
-    ['cpu-ms', 'cpuMs', 1], ['wall-ms', 'wallMs', 1], ['memory-mb', 'memoryBytes', 2 ** 20],
-    ['net-requests', 'netRequests', 1], ['net-bytes', 'netBytes', 1], ['net-rate', 'netRateBytesPerSec', 1],
-  ];
-  for (const [flag, field, scale] of numeric) {
-    const text = values[flag];
-    if (text === undefined) continue;
-    const value = Number(text);
-    if (typeof text !== 'string' || text.trim() === '' || !Number.isFinite(value)) throw usageError(`--${flag} must be a number: got ${JSON.stringify(text)}`, help);
-    budget[field] = Math.round(value * scale);
-  }
-  if (values['allow-host'] !== undefined) budget.allowHosts = values['allow-host'];
-  return budget as Partial<Budget>;
+  const allowHosts = values[kAllowHostName] as string[] | undefined;
+  return budgetFromStrings((name) => values[name], allowHosts, (name, text) => usageError(`--${name} must be a number: got ${JSON.stringify(text)}`, help));
 }
 
 /** A positive integer flag, or the fallback when absent. */

@@ -17,6 +17,8 @@ export interface EngineProcess extends AsyncDisposable {
   readonly child: ChildProcess;
   readonly socketPath: string;
   readonly dataDir: string;
+  /** The "springbok ready ..." line, e.g. to find the HTTP address (`http=HOST:PORT`). */
+  readonly readyLine: string;
   /** stderr so far, for failure messages. */
   stderr (): string;
   /** SIGTERM and wait for exit; returns the exit code. */
@@ -46,7 +48,8 @@ export async function startEngineProcess (options: { dir: string, dataDir?: stri
     const [code] = await exited as [number | null];
     return code;
   };
-  return { child, socketPath, dataDir, stderr: () => stderr, stop, [Symbol.asyncDispose]: async () => { await stop(); } };
+  const readyLine = stdout.split('\n').find((line) => line.startsWith('springbok ready')) ?? '';
+  return { child, socketPath, dataDir, readyLine, stderr: () => stderr, stop, [Symbol.asyncDispose]: async () => { await stop(); } };
 }
 
 export interface CliResult {
@@ -69,4 +72,11 @@ export async function runCli (args: string[], options: { env?: NodeJS.ProcessEnv
 
 export function example (path: string): string {
   return join(kRoot, 'examples', path);
+}
+
+/** The base URL of an engine started with `--http`, read from its ready line. */
+export function httpBase (engine: EngineProcess): string {
+  const address = /\bhttp=(\S+)/.exec(engine.readyLine)?.[1];
+  if (address === undefined) throw new Error(`the engine's ready line names no HTTP address: ${engine.readyLine}`);
+  return `http://${address}`;
 }

@@ -1,0 +1,36 @@
+import type { Budget } from '../engine/budget.ts';
+
+/**
+ * The budget as users spell it: the CLI's flags (`--cpu-ms`), the HTTP deploy's query parameters
+ * (`?cpu-ms=`) and the config file's keys share these names. Each maps to a Budget field and the
+ * factor from the user's unit to the engine's (memory is given in MiB, stored in bytes).
+ */
+export const kBudgetFields: readonly { readonly name: string, readonly field: keyof Budget, readonly scale: number }[] = [
+  { name: 'cpu-ms', field: 'cpuMs', scale: 1 },
+  { name: 'wall-ms', field: 'wallMs', scale: 1 },
+  { name: 'memory-mb', field: 'memoryBytes', scale: 2 ** 20 },
+  { name: 'net-requests', field: 'netRequests', scale: 1 },
+  { name: 'net-bytes', field: 'netBytes', scale: 1 },
+  { name: 'net-rate', field: 'netRateBytesPerSec', scale: 1 },
+];
+
+/** The repeatable allow-list entry, by the same convention. */
+export const kAllowHostName = 'allow-host';
+
+/**
+ * Builds a partial budget from user-spelled values; ranges are the engine's to check.
+ * @param get the text given for a name, or undefined when absent
+ * @param fail makes the error for a value that is not a number (the caller knows how to name it)
+ */
+export function budgetFromStrings (get: (name: string) => unknown, allowHosts: readonly string[] | undefined, fail: (name: string, text: unknown) => Error): Partial<Budget> {
+  const budget: Record<string, unknown> = {};
+  for (const { name, field, scale } of kBudgetFields) {
+    const text = get(name);
+    if (text === undefined) continue;
+    const value = typeof text === 'number' ? text : Number(text);
+    if ((typeof text !== 'string' && typeof text !== 'number') || (typeof text === 'string' && text.trim() === '') || !Number.isFinite(value)) throw fail(name, text);
+    budget[field] = Math.round(value * scale);
+  }
+  if (allowHosts !== undefined) budget.allowHosts = allowHosts;
+  return budget as Partial<Budget>;
+}

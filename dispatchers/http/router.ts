@@ -1,0 +1,31 @@
+/**
+ * What an HTTP request asks for, from its method and path alone. The handlers live in
+ * http-server.ts; this file only knows the URL scheme of doc/http.md.
+ */
+export type Route =
+  | { readonly kind: 'invoke' | 'deploy' | 'describe' | 'remove', readonly name: string }
+  | { readonly kind: 'list' | 'health' | 'metrics' }
+  | { readonly kind: 'not-found' }
+  | { readonly kind: 'method-not-allowed', readonly allow: string };
+
+const kFunctionMethods = { POST: 'invoke', PUT: 'deploy', GET: 'describe', DELETE: 'remove' } as const;
+
+/** Matches a request; the function name is percent-decoded but not validated (the engine does that). */
+export function matchRoute (method: string, pathname: string): Route {
+  if (pathname === '/functions' || pathname === '/functions/') {
+    return method === 'GET' ? { kind: 'list' } : { kind: 'method-not-allowed', allow: 'GET' };
+  }
+  if (pathname === '/healthz') return method === 'GET' || method === 'HEAD' ? { kind: 'health' } : { kind: 'method-not-allowed', allow: 'GET' };
+  if (pathname === '/metrics') return method === 'GET' ? { kind: 'metrics' } : { kind: 'method-not-allowed', allow: 'GET' };
+  const match = /^\/functions\/([^/]+)$/.exec(pathname);
+  if (match === null) return { kind: 'not-found' };
+  let name: string;
+  try {
+    name = decodeURIComponent(match[1]!);
+  } catch {
+    return { kind: 'not-found' };
+  }
+  const kind = (kFunctionMethods as Record<string, 'invoke' | 'deploy' | 'describe' | 'remove' | undefined>)[method];
+  if (kind === undefined) return { kind: 'method-not-allowed', allow: Object.keys(kFunctionMethods).join(', ') };
+  return { kind, name };
+}

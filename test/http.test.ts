@@ -1,0 +1,200 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { SpringbokClient } from '../dispatchers/client.ts';
+import { findToolchain } from '../plugins/wasm/toolchain.ts';
+import { example, httpBase, startEngineProcess, temporaryDir } from './support/engine-process.ts';
+
+const kToken = 'http-test-token';
+const auth = { authorization: `Bearer ${kToken}` };
+const toolchain = findToolchain();
+
+/** The curl-equivalent of `curl -X PUT --data-binary @FILE URL?language=...`. */
+async function deploy (base: string, name: string, language: string, source: string | Uint8Array, query = ''): Promise<Response> {
+  return fetch(`${base}/functions/${name}?language=${language}${query}`, { method: 'PUT', headers: auth, body: source });
+}
+
+async function invoke (base: string, name: string, input: string): Promise<Response> {
+  return fetch(`${base}/functions/${name}`, { method: 'POST', body: input });
+}
+
+async function errorOf (response: Response): Promise<{ error: { code: string, message: string }, usage?: Record<string, number> }> {
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  return await response.json() as { error: { code: string, message: string }, usage?: Record<string, number> };
+}
+
+test('HTTP: deploy, execute, list and delete functions of sm, lua, js and c', { timeout: 120_000 }, async () => {
+  await using dir = await temporaryDir();
+  await using engine = await startEngineProcess({ dir: dir.path, extraArgs: ['--http', '127.0.0.1:0', '--deploy-token', kToken] });
+  const base = httpBase(engine);
+  assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/);
+
+  const cases: { name: string, language: string, file: string, input: string, output: string }[] = [
+    { name: 'hello', language: 'sm', file: 'sm/hello.sm', input: 'world', output: 'hello, world' },
+    { name: 'lua-fib', language: 'lua', file: 'lua/fib.lua', input: '10', output: '55' },
+    { name: 'js-fib', language: 'js', file: 'js/fib.js', input: '10', output: '55' },
+  ];
+  if (!('missing' in toolchain)) cases.push({ name: 'c-words', language: 'c', file: 'c/words.c', input: 'hello big world', output: 'OLLEH GIB DLROW' });
+
+  for (const fn of cases) {
+    const deployed = await deploy(base, fn.name, fn.language, await readFile(example(fn.file)), '&cpu-ms=500&memory-mb=32');
+    assert.equal(deployed.status, 200, await deployed.clone().text());
+    const { function: info } = await deployed.json() as { function: { name: string, language: string, version: number, budget: { cpuMs: number, memoryBytes: number } } };
+    assert.equal(info.name, fn.name);
+    assert.equal(info.language, fn.language);
+    assert.equal(info.version, 1);
+    assert.equal(info.budget.cpuMs, 500);
+    assert.equal(info.budget.memoryBytes, 32 * 2 ** 20);
+
+    const executed = await invoke(base, fn.name, fn.input);
+    assert.equal(executed.status, 200, await executed.clone().text());
+    assert.equal(executed.headers.get('content-type'), 'application/octet-stream');
+    assert.equal(await executed.text(), fn.output, fn.language);
+    assert.ok(Number(executed.headers.get('x-springbok-cpu-ms')) >= 0);
+    assert.ok(Number(executed.headers.get('x-springbok-memory-bytes')) >= 0);
+    assert.equal(executed.headers.get('x-springbok-net-requests'), '0');
+    assert.equal(executed.headers.get('x-springbok-net-bytes'), '0');
+    assert.equal(executed.headers.get('x-springbok-version'), '1');
+  }
+
+  // Binary-safe: every byte value goes in and comes back (hello.sm copies its input).
+  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const binary = await fetch(`${base}/functions/hello`, { method: 'POST', body: bytes });
+  assert.deepEqual(new Uint8Array(await binary.arrayBuffer()), Uint8Array.from([...Buffer.from('hello, '), ...bytes]));
+
+  const listed = await fetch(`${base}/functions`);
+  assert.equal(listed.status, 200);
+  const { functions } = await listed.json() as { functions: { name: string }[] };
+  assert.deepEqual(functions.map((fn) => fn.name), cases.map((fn) => fn.name).sort());
+  const described = await fetch(`${base}/functions/hello`);
+  assert.equal(((await described.json()) as { function: { language: string } }).function.language, 'sm');
+
+  const health = await fetch(`${base}/healthz`);
+  assert.equal(health.status, 200);
+  assert.equal(((await health.json()) as { ok: boolean }).ok, true);
+
+  for (const fn of cases) {
+    const removed = await fetch(`${base}/functions/${fn.name}`, { method: 'DELETE', headers: auth });
+    assert.equal(removed.status, 200);
+    assert.deepEqual(await removed.json(), { removed: true });
+  }
+  const gone = await invoke(base, 'hello', 'x');
+  assert.equal(gone.status, 404);
+  assert.equal((await errorOf(gone)).error.code, 'ERR_UNKNOWN_FUNCTION');
+  const again = await fetch(`${base}/functions/hello`, { method: 'DELETE', headers: auth });
+  assert.equal(again.status, 404);
+  assert.equal(await engine.stop(), 0);
+});
+
+test('HTTP: error statuses carry the code, usage and headers; the token guards deploy and delete', { timeout: 120_000 }, async () => {
+  await using dir = await temporaryDir();
+  await using engine = await startEngineProcess({ dir: dir.path, extraArgs: ['--http', '0', '--deploy-token', kToken, '--max-source-bytes', '4096', '--max-input-bytes', '1024', '--max-in-flight-per-function', '1'] });
+  const base = httpBase(engine);
+
+  // Token: missing, wrong, then right.
+  const spin = await readFile(example('sm/spin.sm'));
+  const anonymous = await fetch(`${base}/functions/spin?language=sm`, { method: 'PUT', body: spin });
+  assert.equal(anonymous.status, 401);
+  assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer');
+  assert.equal((await errorOf(anonymous)).error.code, 'ERR_UNAUTHORIZED');
+  const wrong = await fetch(`${base}/functions/spin?language=sm`, { method: 'PUT', body: spin, headers: { authorization: 'Bearer nope' } });
+  assert.equal(wrong.status, 401);
+  await wrong.body?.cancel();
+  assert.equal((await deploy(base, 'spin', 'sm', spin, '&cpu-ms=30&wall-ms=60000')).status, 200);
+  const unguardedDelete = await fetch(`${base}/functions/spin`, { method: 'DELETE' });
+  assert.equal(unguardedDelete.status, 401);
+  await unguardedDelete.body?.cancel();
+
+  // Budget error: 422 with the code, the usage in the body and in the headers.
+  const spun = await invoke(base, 'spin', '');
+  assert.equal(spun.status, 422);
+  const spunBody = await errorOf(spun);
+  assert.equal(spunBody.error.code, 'ERR_CPU_BUDGET');
+  assert.ok(spunBody.usage!.cpuMs! >= 30);
+  assert.ok(Number(spun.headers.get('x-springbok-cpu-ms')) >= 30);
+
+  // Function error: 500; memory budget: 422.
+  assert.equal((await deploy(base, 'bomb', 'sm', await readFile(example('sm/alloc-bomb.sm')), '&memory-mb=1')).status, 200);
+  const bombed = await invoke(base, 'bomb', '');
+  assert.equal(bombed.status, 422);
+  assert.equal((await errorOf(bombed)).error.code, 'ERR_MEMORY_BUDGET');
+  assert.equal((await deploy(base, 'throws', 'js', 'export default function () { throw new Error("no") }')).status, 200);
+  const thrown = await invoke(base, 'throws', '');
+  assert.equal(thrown.status, 500);
+  assert.equal((await errorOf(thrown)).error.code, 'ERR_FUNCTION');
+
+  // Deploy errors: compile 422, unknown language 400, bad budget value 400, bad parameter 400, source too large 413.
+  const broken = await deploy(base, 'broken', 'sm', 'push 1\njmp nowhere\n');
+  assert.equal(broken.status, 422);
+  assert.equal((await errorOf(broken)).error.code, 'ERR_COMPILE');
+  const cobol = await deploy(base, 'old', 'cobol', 'x');
+  assert.equal(cobol.status, 400);
+  assert.equal((await errorOf(cobol)).error.code, 'ERR_UNKNOWN_LANGUAGE');
+  const badBudget = await deploy(base, 'x', 'sm', 'outin', '&cpu-ms=lots');
+  assert.equal(badBudget.status, 400);
+  assert.match((await errorOf(badBudget)).error.message, /cpu-ms/);
+  const outOfRange = await deploy(base, 'x', 'sm', 'outin', '&cpu-ms=0');
+  assert.equal(outOfRange.status, 400);
+  assert.equal((await errorOf(outOfRange)).error.code, 'ERR_INVALID_ARGUMENT');
+  const unknownParameter = await deploy(base, 'x', 'sm', 'outin', '&cpu=5');
+  assert.equal(unknownParameter.status, 400);
+  assert.match((await errorOf(unknownParameter)).error.message, /"cpu"/);
+  const noLanguage = await fetch(`${base}/functions/x`, { method: 'PUT', headers: auth, body: 'outin' });
+  assert.equal(noLanguage.status, 400);
+  assert.match((await errorOf(noLanguage)).error.message, /language/);
+  const badName = await deploy(base, 'no%20spaces', 'sm', 'outin');
+  assert.equal(badName.status, 400);
+  await badName.body?.cancel();
+  const huge = await deploy(base, 'big', 'sm', 'x'.repeat(5000));
+  assert.equal(huge.status, 413);
+  assert.equal((await errorOf(huge)).error.code, 'ERR_SOURCE_TOO_LARGE');
+
+  // Input too large: 413; wrong method 405; unknown path 404.
+  assert.equal((await deploy(base, 'hello', 'sm', await readFile(example('sm/hello.sm')))).status, 200);
+  const bigInput = await invoke(base, 'hello', 'x'.repeat(2000));
+  assert.equal(bigInput.status, 413);
+  assert.equal((await errorOf(bigInput)).error.code, 'ERR_FRAME_TOO_LARGE');
+  const patched = await fetch(`${base}/functions/hello`, { method: 'PATCH' });
+  assert.equal(patched.status, 405);
+  assert.ok(patched.headers.get('allow')?.includes('POST'));
+  await patched.body?.cancel();
+  const nowhere = await fetch(`${base}/nowhere`);
+  assert.equal(nowhere.status, 404);
+  await nowhere.body?.cancel();
+
+  // The engine is still up and answering.
+  assert.equal(await (await invoke(base, 'hello', 'again')).text(), 'hello, again');
+  assert.equal(await engine.stop(), 0);
+});
+
+test('HTTP: a client that disconnects mid-invocation cancels it (ERR_CANCELLED in the stats)', { timeout: 60_000 }, async () => {
+  await using dir = await temporaryDir();
+  await using engine = await startEngineProcess({ dir: dir.path, extraArgs: ['--http', '127.0.0.1:0', '--max-in-flight-per-function', '1'] });
+  const base = httpBase(engine);
+  const spin = await readFile(example('sm/spin.sm'));
+  assert.equal((await fetch(`${base}/functions/spin?language=sm&cpu-ms=60000&wall-ms=60000`, { method: 'PUT', body: spin })).status, 200);
+  const controller = new AbortController();
+  const hanging = fetch(`${base}/functions/spin`, { method: 'POST', body: '', signal: controller.signal }).catch((error: unknown) => error);
+  const inFlight = async (): Promise<number> => ((await (await fetch(`${base}/functions/spin`)).json()) as { function: { inFlight: number } }).function.inFlight;
+  await waitFor(async () => await inFlight() === 1);
+  const full = await invoke(base, 'spin', '');
+  assert.equal(full.status, 503);
+  assert.equal(full.headers.get('retry-after'), '1');
+  assert.equal((await errorOf(full)).error.code, 'ERR_QUEUE_FULL');
+  controller.abort();
+  await hanging;
+  await waitFor(async () => await inFlight() === 0);
+  const client = await SpringbokClient.connect({ socketPath: engine.socketPath });
+  const stats = await client.stats();
+  await client.close();
+  assert.equal(stats.perFunction.spin?.errors.ERR_CANCELLED, 1);
+  assert.equal(await engine.stop(), 0);
+});
+
+async function waitFor (condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!await condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
