@@ -49,6 +49,10 @@ const ex = (path: string): string => new URL(`../examples/${path}`, import.meta.
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
 await using cleanup = new AsyncDisposableStack();
+// Interrupted runs too must stop the engine and workerd and remove the cgroup and temp files.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => { void cleanup.disposeAsync().finally(() => process.exit(130)); });
+}
 const dir = await mkdtemp(join(tmpdir(), 'springbok-baselines-'));
 cleanup.defer(() => rm(dir, { recursive: true, force: true }));
 

@@ -1,0 +1,213 @@
+import type { TopLevelSpec } from 'vega-lite';
+
+/**
+ * The vega-lite charts of doc/plots/, one function per chart, each from one experiment's JSON
+ * result (experiments/results/<name>.json). Only the fields a chart reads are typed here; the
+ * experiments own their formats.
+ */
+
+type Summary = { p50: number, p99: number };
+type Row = Record<string, unknown>;
+
+/** One chart to render: its file name (without .svg), the result it reads, and how. */
+export interface ChartDef {
+  readonly name: string;
+  readonly source: string;
+  readonly spec: (result: Row) => TopLevelSpec;
+}
+
+const kKindOrder = ['springbok', 'process', 'cgroup-process', 'container'];
+const kKindLabels: Record<string, string> = { springbok: 'springbok', process: 'process per invocation', 'cgroup-process': 'process in a cgroup', container: 'container' };
+
+function percentileRows (base: Row, summary: Summary | undefined): Row[] {
+  if (summary === undefined) return [];
+  return [{ ...base, percentile: 'p50', ms: summary.p50 }, { ...base, percentile: 'p99', ms: summary.p99 }];
+}
+
+/** baselines.json: cold start and warm latency per runtime, p50 and p99 on a log scale. */
+function baselinesLatency (result: Row): TopLevelSpec {
+  const rows = result.rows as { runtime: string, kind: string, function: string, coldStartMs?: Summary, warmLatencyMs?: Summary }[];
+  const values = rows.flatMap((r) => {
+    const base = { runtime: r.runtime, kind: kKindLabels[r.kind] ?? r.kind, kindOrder: kKindOrder.indexOf(r.kind), function: `${r.function}` };
+    // A process per invocation is cold every time: its one figure stands in both panels.
+    return [
+      ...percentileRows({ ...base, measure: 'cold start (deploy → first result)' }, r.coldStartMs),
+      ...percentileRows({ ...base, measure: 'warm invocation' }, r.warmLatencyMs),
+    ];
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'springbok and baselines: latency per invocation (log scale)', subtitle: 'dot p50, tick p99; a process per invocation is cold on every invocation' },
+    data: { values },
+    facet: { row: { field: 'function', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } }, column: { field: 'measure', title: null, header: { labelFontSize: 12 } } },
+    spec: {
+      width: 300,
+      height: { step: 16 },
+      layer: [
+        { transform: [{ pivot: 'percentile', value: 'ms', groupby: ['runtime', 'kind', 'kindOrder', 'function', 'measure'] }], mark: { type: 'rule', color: '#bbb' }, encoding: { x: { field: 'p50', type: 'quantitative' }, x2: { field: 'p99' }, y: { field: 'runtime', type: 'nominal', sort: { field: 'kindOrder' } } } },
+        { mark: { type: 'point', filled: true, size: 60 }, transform: [{ filter: "datum.percentile === 'p50'" }], encoding: { x: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'milliseconds' }, y: { field: 'runtime', type: 'nominal', sort: { field: 'kindOrder' }, title: null }, color: { field: 'kind', type: 'nominal', title: null, sort: kKindOrder.map((k) => kKindLabels[k]) } } },
+        { mark: { type: 'tick', thickness: 2 }, transform: [{ filter: "datum.percentile === 'p99'" }], encoding: { x: { field: 'ms', type: 'quantitative' }, y: { field: 'runtime', type: 'nominal', sort: { field: 'kindOrder' } }, color: { field: 'kind', type: 'nominal' } } },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec;
+}
+
+/** baselines.json: invocations per second at the run's concurrency, per runtime (log scale). */
+function baselinesThroughput (result: Row): TopLevelSpec {
+  const rows = result.rows as { runtime: string, kind: string, function: string, throughput?: { concurrency: number, perSecond: number } }[];
+  const values = rows.filter((r) => r.throughput !== undefined).map((r) => ({ runtime: r.runtime, kind: kKindLabels[r.kind] ?? r.kind, kindOrder: kKindOrder.indexOf(r.kind), function: r.function, perSecond: r.throughput!.perSecond, concurrency: r.throughput!.concurrency }));
+  const concurrency = values[0]?.concurrency ?? '?';
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: `springbok and baselines: invocations per second, ${concurrency} in flight (log scale)`, subtitle: 'springbok: one engine process (one thread runs functions); processes: all cores' },
+    data: { values },
+    facet: { column: { field: 'function', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
+    spec: {
+      width: 300,
+      height: { step: 16 },
+      mark: { type: 'bar' },
+      encoding: {
+        // A bar on a log scale needs a baseline other than 0: 1 invocation per second.
+        x: { field: 'perSecond', type: 'quantitative', scale: { type: 'log', domainMin: 1 }, title: 'invocations per second' },
+        x2: { datum: 1 },
+        y: { field: 'runtime', type: 'nominal', sort: { field: 'kindOrder' }, title: null },
+        color: { field: 'kind', type: 'nominal', title: null, sort: kKindOrder.map((k) => kKindLabels[k]) },
+      },
+    },
+  } as TopLevelSpec;
+}
+
+/** baselines.json: springbok js over its socket against workerd over HTTP, per concurrency. */
+function baselinesWorkerd (result: Row): TopLevelSpec {
+  const rows = (result.workerd as { rows: { server: string, function: string, concurrency: number, perSecond: number, latencyMs: Summary }[] }).rows;
+  const values = rows.flatMap((r) => [
+    { server: r.server, function: r.function, concurrency: r.concurrency, measure: 'invocations per second', value: r.perSecond },
+    { server: r.server, function: r.function, concurrency: r.concurrency, measure: 'p50 latency (ms)', value: r.latencyMs.p50 },
+    { server: r.server, function: r.function, concurrency: r.concurrency, measure: 'p99 latency (ms)', value: r.latencyMs.p99 },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'springbok js (unix socket) and workerd (loopback HTTP, autocannon), same JS module', subtitle: 'x: requests in flight' },
+    data: { values },
+    facet: { row: { field: 'measure', title: null }, column: { field: 'function', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
+    spec: {
+      width: 220,
+      height: 140,
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: 'concurrency', type: 'ordinal', title: 'concurrency', axis: { labelAngle: 0 } },
+        xOffset: { field: 'server' },
+        y: { field: 'value', type: 'quantitative', title: null },
+        color: { field: 'server', type: 'nominal', title: null },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec;
+}
+
+/** warm-invoke.json: throughput and latency against concurrency, trivial and CPU-bound function. */
+function warmInvoke (result: Row): TopLevelSpec {
+  const rows = result.rows as { function: string, concurrency: number, perSecond: number, latencyMs: Summary }[];
+  const values = rows.flatMap((r) => [
+    { function: r.function, concurrency: r.concurrency, measure: 'invocations per second', value: r.perSecond },
+    { function: r.function, concurrency: r.concurrency, measure: 'p50 latency (ms)', value: r.latencyMs.p50 },
+    { function: r.function, concurrency: r.concurrency, measure: 'p99 latency (ms)', value: r.latencyMs.p99 },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Warm invocations through the unix socket (log scales)', subtitle: 'trivial: hello.sm; cpu: sum.sm of 20,000 numbers' },
+    data: { values },
+    facet: { column: { field: 'measure', title: null } },
+    spec: {
+      width: 200,
+      height: 180,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'concurrency', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: [1, 8, 64] }, title: 'concurrency' },
+        y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: null },
+        color: { field: 'function', type: 'nominal', title: null },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec;
+}
+
+/** noisy-neighbour.json: a light function's latency against the number of CPU hogs, per slice. */
+function noisyNeighbour (result: Row): TopLevelSpec {
+  const rows = result.rows as { sliceMs: number, hogs: number, latencyMs: Summary }[];
+  const values = rows.flatMap((r) => percentileRows({ slice: `${r.sliceMs} ms slice`, hogs: r.hogs }, r.latencyMs));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'A light function beside CPU hogs: latency through the socket', subtitle: 'solid line p50, dashed p99; target: p99 beside hogs ≤ 2 × p99 alone' },
+    data: { values },
+    width: 320,
+    height: 200,
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'hogs', type: 'ordinal', title: 'CPU hogs (other functions in infinite loops)', axis: { labelAngle: 0 } },
+      y: { field: 'ms', type: 'quantitative', title: 'latency (ms)' },
+      color: { field: 'slice', type: 'nominal', title: null },
+      strokeDash: { field: 'percentile', type: 'nominal', title: null, legend: null, sort: ['p50', 'p99'] },
+    },
+  } as TopLevelSpec;
+}
+
+/** cpu-budget-precision.json: how far past its CPU budget an infinite loop is charged. */
+function cpuBudgetPrecision (result: Row): TopLevelSpec {
+  const rows = result.rows as { budgetMs: number, chargedOvershootMs: Summary }[];
+  const values = rows.flatMap((r) => percentileRows({ budget: `${r.budgetMs} ms`, budgetMs: r.budgetMs }, r.chargedOvershootMs));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'CPU budget precision: overshoot past the budget (log scale)', subtitle: 'an sm infinite loop; overshoot = CPU charged − budget' },
+    data: { values },
+    width: { step: 60 },
+    height: 200,
+    mark: { type: 'bar' },
+    encoding: {
+      x: { field: 'budget', type: 'ordinal', sort: { field: 'budgetMs' }, title: 'CPU budget', axis: { labelAngle: 0 } },
+      xOffset: { field: 'percentile' },
+      // A bar on a log scale needs a baseline other than 0: 1 µs, below every overshoot measured.
+      y: { field: 'ms', type: 'quantitative', scale: { type: 'log', domainMin: 0.001 }, title: 'overshoot (ms)' },
+      y2: { datum: 0.001 },
+      color: { field: 'percentile', type: 'nominal', title: null },
+    },
+  } as TopLevelSpec;
+}
+
+/** c-wasm.json: the same C code natively, as plain, fuel-metered and Asyncify wasm, and in the engine. */
+function cFuel (result: Row): TopLevelSpec {
+  const speed = result.speed as Record<string, Summary | string>[];
+  const variants: [string, string][] = [['nativeMs', 'native'], ['plainWasmMs', 'plain wasm'], ['fuelWasmMs', 'fuel-metered wasm'], ['asyncifyWasmMs', 'Asyncify wasm (no fuel)'], ['engineCpuMs', 'through the engine']];
+  const values = speed.flatMap((s) => {
+    const native = (s.nativeMs as Summary).p50;
+    return variants.filter(([key]) => s[key] !== undefined).map(([key, label], order) => ({ workload: s.workload as string, variant: label, order, ratio: Math.round((s[key] as Summary).p50 / native * 100) / 100 }));
+  });
+  const workloads = speed.map((s) => s.workload as string);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'C: time per call relative to native (p50)', subtitle: 'the fuel counter is what makes the CPU budget exact for C' },
+    data: { values },
+    width: { step: 22 },
+    height: 220,
+    layer: [
+      { mark: { type: 'bar' }, encoding: { y: { field: 'ratio', type: 'quantitative', title: 'time ÷ native' }, color: { field: 'variant', type: 'nominal', title: null, sort: { field: 'order' } } } },
+      { mark: { type: 'text', dy: -6, fontSize: 9 }, encoding: { y: { field: 'ratio', type: 'quantitative' }, text: { field: 'ratio', type: 'quantitative' } } },
+    ],
+    encoding: {
+      x: { field: 'workload', type: 'nominal', title: null, sort: workloads, axis: { labelAngle: 0 } },
+      xOffset: { field: 'variant', sort: { field: 'order' } },
+    },
+  } as TopLevelSpec;
+}
+
+/** Every chart plot.ts renders, in the order doc/results.md shows them. */
+export const kCharts: readonly ChartDef[] = [
+  { name: 'baselines-latency', source: 'baselines', spec: baselinesLatency },
+  { name: 'baselines-throughput', source: 'baselines', spec: baselinesThroughput },
+  { name: 'baselines-workerd', source: 'baselines', spec: baselinesWorkerd },
+  { name: 'warm-invoke', source: 'warm-invoke', spec: warmInvoke },
+  { name: 'noisy-neighbour', source: 'noisy-neighbour', spec: noisyNeighbour },
+  { name: 'cpu-budget-precision', source: 'cpu-budget-precision', spec: cpuBudgetPrecision },
+  { name: 'c-fuel', source: 'c-wasm', spec: cFuel },
+];
