@@ -7,7 +7,7 @@
  *     engine offers;
  *   - a process per invocation: `node -e` importing the same JS module, `lua5.4` running the same
  *     Lua file, and the same C handler compiled natively with clang;
- *   - the same processes inside a cgroup limited to the function's budget (one core, its memory);
+ *   - the same processes, each inside a cgroup limited to the function's budget (one core, its memory);
  *   - a container per invocation, where a container runtime runs;
  *   - workerd serving the same JS module over loopback HTTP (autocannon), against springbok's JS
  *     function over its socket at the same concurrency.
@@ -15,13 +15,13 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { SpringbokClient } from '../dispatchers/client.ts';
 import { kDefaultBudget } from '../engine/budget.ts';
-import { createBenchCgroup } from './lib/cgroup.ts';
+import { createBenchCgroup, type BenchCgroup } from './lib/cgroup.ts';
 import { findContainerRuntime } from './lib/container-runtime.ts';
 import { startEngine } from './lib/engine-child.ts';
 import { httpLoad } from './lib/http-load.ts';
@@ -45,11 +45,13 @@ const kLua = '/usr/bin/lua5.4';
 
 const header = machineHeader();
 console.log(JSON.stringify(header));
+// Other work on the machine skews every figure here: the load averages go into the result.
+const loadAtStart = loadavg();
 const ex = (path: string): string => new URL(`../examples/${path}`, import.meta.url).pathname;
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
 await using cleanup = new AsyncDisposableStack();
-// Interrupted runs too must stop the engine and workerd and remove the cgroup and temp files.
+// Interrupted runs too must stop the engine and workerd and remove the cgroups and temp files.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => { void cleanup.disposeAsync().finally(() => process.exit(130)); });
 }
@@ -162,10 +164,11 @@ if (existsSync(kClang)) {
   skip('process native C', `${kClang} not found`);
 }
 
-async function measureProcesses (kind: 'process' | 'cgroup-process', wrap: (command: ProcessCommand) => ProcessCommand): Promise<void> {
+/** `withGroup` runs one invocation, in the cgroup it lends, or in none. */
+async function measureProcesses (kind: 'process' | 'cgroup-process', withGroup: (run: (group?: BenchCgroup) => Promise<boolean>) => Promise<boolean>): Promise<void> {
   for (const { runtime, command } of processRuntimes) {
     for (const { fn, input, expected } of workloads) {
-      const task = (): Promise<boolean> => runProcess(wrap(command(fn, input)), expected);
+      const task = (): Promise<boolean> => withGroup((group) => runProcess(group === undefined ? command(fn, input) : group.wrap(command(fn, input)), expected));
       // Every invocation is a cold start, so the latency at concurrency 1 is both figures.
       await runFor(durations.warmUpMs / 4, 1, task);
       const latency = await runFor(durations.latencyMs, 1, task);
@@ -177,22 +180,34 @@ async function measureProcesses (kind: 'process' | 'cgroup-process', wrap: (comm
     }
   }
 }
-await measureProcesses('process', (command) => command);
+await measureProcesses('process', (run) => run());
 
 // ---- the same inside a cgroup with the function's budget ----------------------------------------
-// springbok runs a function on one thread, so its CPU budget is at most one core's worth of time:
-// the cgroup gets one core of bandwidth and the default memory budget.
+// springbok's budget is per invocation, and one invocation runs on one thread: so each invocation
+// in flight gets a cgroup of its own with one core of bandwidth and the default memory budget.
+// The groups are made once and reused (one per slot of the concurrency), which spares the
+// baseline the cost of creating a group per invocation.
 const cgroupLimits = { cpuCores: 1, memoryBytes: kDefaultBudget.memoryBytes };
-const cgroup = await createBenchCgroup(`springbok-baselines-${process.pid}`, cgroupLimits);
-let cgroupInfo: Record<string, unknown>;
-if ('skipped' in cgroup) {
-  skip('cgroup-limited process', cgroup.skipped);
-  cgroupInfo = { skipped: cgroup.skipped };
-} else {
-  cleanup.defer(() => cgroup.close());
-  cgroupInfo = { version: cgroup.version, dirs: cgroup.dirs, limits: cgroupLimits };
-  console.log(`cgroup ${cgroup.version}: ${cgroup.dirs.join(', ')}, one core, ${cgroupLimits.memoryBytes / 2 ** 20} MiB`);
-  await measureProcesses('cgroup-process', (command) => cgroup.wrap(command));
+const groups: BenchCgroup[] = [];
+let cgroupInfo: Record<string, unknown> = {};
+for (let slot = 0; slot < kConcurrency; slot++) {
+  const group = await createBenchCgroup(`springbok-baselines-${process.pid}-${slot}`, cgroupLimits);
+  if ('skipped' in group) {
+    skip('cgroup-limited process', group.skipped);
+    cgroupInfo = { skipped: group.skipped };
+    break;
+  }
+  cleanup.defer(() => group.close());
+  groups.push(group);
+}
+if (groups.length === kConcurrency) {
+  cgroupInfo = { version: groups[0]!.version, groups: groups.length, dirs: groups[0]!.dirs, limits: cgroupLimits };
+  console.log(`cgroup ${groups[0]!.version}: ${groups.length} groups like ${groups[0]!.dirs.join(', ')}: one core, ${cgroupLimits.memoryBytes / 2 ** 20} MiB each`);
+  await measureProcesses('cgroup-process', async (run) => {
+    // At most kConcurrency invocations are in flight, so a free group is always there.
+    const group = groups.pop()!;
+    try { return await run(group); } finally { groups.push(group); }
+  });
 }
 
 // ---- a container per invocation -------------------------------------------------------------------
@@ -287,4 +302,5 @@ await writeResult(args.out, {
   workerd: { startupMs: workerdStartupMs.length > 0 ? summarize(workerdStartupMs) : null, rows: httpRows },
   skipped,
   ratios,
+  loadAverage: { start: loadAtStart, end: loadavg() },
 });
