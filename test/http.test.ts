@@ -198,3 +198,106 @@ async function waitFor (condition: () => Promise<boolean>, timeoutMs = 20_000): 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** One sample of the Prometheus text format: `name{label="value",...} number`. */
+interface Sample { readonly name: string, readonly labels: Readonly<Record<string, string>>, readonly value: number }
+
+/**
+ * A small parser of the Prometheus text exposition format (version 0.0.4): `# TYPE` lines and
+ * samples with quoted, escaped label values. Throws on any line it cannot read, so the test fails
+ * on output a real scraper would reject.
+ */
+function parsePrometheusText (text: string): { types: Map<string, string>, samples: Sample[] } {
+  const types = new Map<string, string>();
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    if (line.startsWith('#')) {
+      const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+      if (type !== null) types.set(type[1]!, type[2]!);
+      else if (!/^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* /.test(line)) throw new Error(`bad comment line: ${line}`);
+      continue;
+    }
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: \d+)?$/.exec(line);
+    if (match === null) throw new Error(`bad sample line: ${line}`);
+    const labels: Record<string, string> = {};
+    const labelText = match[2] ?? '';
+    const labelPattern = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/y;
+    let at = 0;
+    while (at < labelText.length) {
+      labelPattern.lastIndex = at;
+      const label = labelPattern.exec(labelText);
+      if (label === null) throw new Error(`bad labels in: ${line}`);
+      labels[label[1]!] = label[2]!.replace(/\\(.)/g, (_, c: string) => c === 'n' ? '\n' : c);
+      at = labelPattern.lastIndex;
+    }
+    const raw = match[3]!;
+    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
+    if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`bad value in: ${line}`);
+    samples.push({ name: match[1]!, labels, value });
+  }
+  return { types, samples };
+}
+
+function sampleValue (samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  return samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))?.value;
+}
+
+test('HTTP: /metrics is Prometheus text whose counters match the invocations made', { timeout: 60_000 }, async () => {
+  await using dir = await temporaryDir();
+  await using engine = await startEngineProcess({ dir: dir.path, extraArgs: ['--http', '127.0.0.1:0'] });
+  const base = httpBase(engine);
+  assert.equal((await fetch(`${base}/functions/hello?language=sm`, { method: 'PUT', body: await readFile(example('sm/hello.sm')) })).status, 200);
+  assert.equal((await fetch(`${base}/functions/spin?language=sm&cpu-ms=20`, { method: 'PUT', body: await readFile(example('sm/spin.sm')) })).status, 200);
+  assert.equal((await fetch(`${base}/functions/fib?language=lua`, { method: 'PUT', body: await readFile(example('lua/fib.lua')) })).status, 200);
+  const httpCalls = 7;
+  for (let i = 0; i < httpCalls; i++) assert.equal((await invoke(base, 'hello', String(i))).status, 200);
+  for (let i = 0; i < 2; i++) assert.equal((await invoke(base, 'spin', '')).status, 422);
+  // Invocations over the socket count too: the counters are the engine's, not the HTTP front's.
+  const client = await SpringbokClient.connect({ socketPath: engine.socketPath });
+  for (let i = 0; i < 3; i++) assert.equal((await client.invoke('hello', 'socket')).ok, true);
+  await client.close();
+
+  const response = await fetch(`${base}/metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const { types, samples } = parsePrometheusText(await response.text());
+
+  assert.equal(types.get('springbok_invocations_total'), 'counter');
+  assert.equal(types.get('springbok_http_invoke_duration_seconds'), 'histogram');
+  assert.equal(types.get('springbok_in_flight'), 'gauge');
+  assert.equal(sampleValue(samples, 'springbok_invocations_total', { function: 'hello' }), httpCalls + 3);
+  assert.equal(sampleValue(samples, 'springbok_invocations_total', { function: 'spin' }), 2);
+  assert.equal(sampleValue(samples, 'springbok_invocations_total', { function: 'fib' }), 0);
+  assert.equal(sampleValue(samples, 'springbok_invocation_errors_total', { function: 'spin', code: 'ERR_CPU_BUDGET' }), 2);
+  assert.equal(sampleValue(samples, 'springbok_invocation_errors_total', { function: 'hello' }), undefined);
+  assert.ok(sampleValue(samples, 'springbok_function_cpu_seconds_total', { function: 'spin' })! >= 0.04);
+  assert.ok(sampleValue(samples, 'springbok_function_peak_memory_bytes', { function: 'hello' })! > 0);
+
+  // The histogram: HTTP invocations only, cumulative buckets ending in +Inf = count.
+  assert.equal(sampleValue(samples, 'springbok_http_invoke_duration_seconds_count', { function: 'hello' }), httpCalls);
+  const buckets = samples.filter((sample) => sample.name === 'springbok_http_invoke_duration_seconds_bucket' && sample.labels.function === 'hello');
+  assert.ok(buckets.length > 5);
+  for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, 'buckets are cumulative');
+  assert.equal(buckets.at(-1)!.labels.le, '+Inf');
+  assert.equal(buckets.at(-1)!.value, httpCalls);
+  assert.ok(sampleValue(samples, 'springbok_http_invoke_duration_seconds_sum', { function: 'hello' })! > 0);
+
+  // Queues and instances: nothing in flight now; hello and spin have run (their sandboxes live), fib has not.
+  assert.equal(sampleValue(samples, 'springbok_in_flight'), 0);
+  assert.equal(sampleValue(samples, 'springbok_function_in_flight', { function: 'hello' }), 0);
+  assert.equal(sampleValue(samples, 'springbok_scheduler_lanes_ready'), 0);
+  assert.ok(sampleValue(samples, 'springbok_scheduler_slices_total')! > 0);
+  assert.equal(sampleValue(samples, 'springbok_instances_live', { language: 'sm' }), 2);
+  assert.equal(sampleValue(samples, 'springbok_instances_live', { language: 'lua' }), 0);
+  assert.equal(sampleValue(samples, 'springbok_functions', { language: 'lua', state: 'compiled' }), 1);
+  assert.ok(sampleValue(samples, 'process_resident_memory_bytes')! > 0);
+
+  // A removed function's series go away.
+  assert.equal((await fetch(`${base}/functions/spin`, { method: 'DELETE' })).status, 200);
+  const after = parsePrometheusText(await (await fetch(`${base}/metrics`)).text());
+  assert.equal(sampleValue(after.samples, 'springbok_invocations_total', { function: 'spin' }), undefined);
+  assert.equal(sampleValue(after.samples, 'springbok_http_invoke_duration_seconds_count', { function: 'spin' }), undefined);
+  assert.equal(sampleValue(after.samples, 'springbok_invocations_total', { function: 'hello' }), httpCalls + 3);
+  assert.equal(await engine.stop(), 0);
+});

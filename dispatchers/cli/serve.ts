@@ -2,6 +2,7 @@ import { Engine } from '../../engine/index.ts';
 import { kDefaultOptions } from '../../engine/options.ts';
 import { kDefaultMaxFrameBytes } from '../protocol.ts';
 import { HttpServer } from '../http/http-server.ts';
+import { EngineMetrics } from '../http/metrics.ts';
 import { SocketServer } from '../socket-server.ts';
 import { budgetFromFlags, defaultDataDir, defaultSocketPath, ExitCode, integerFlag, kBudgetHelp, kBudgetOptions, parse, parseHostPort, usageError, type CliIo, type Command } from './common.ts';
 import { defaultPlugins } from './plugins.ts';
@@ -75,7 +76,7 @@ export const serveCommand: Command = {
       const deployToken = given !== undefined && given !== '' ? given : undefined;
       server = await SocketServer.start({ engine, socketPath, listen, ...(deployToken !== undefined ? { deployToken } : {}), maxFrameBytes: integerFlag(values, 'max-frame-bytes', kDefaultMaxFrameBytes, 64, help) });
       if (http !== undefined) {
-        httpServer = await HttpServer.start({ engine, host: http.host, port: http.port, maxSourceBytes, maxInputBytes, ...(deployToken !== undefined ? { deployToken } : {}) });
+        httpServer = await HttpServer.start({ engine, host: http.host, port: http.port, maxSourceBytes, maxInputBytes, metrics: new EngineMetrics(engine), ...(deployToken !== undefined ? { deployToken } : {}) });
       }
     } catch (error) {
       await server?.close();
