@@ -5,6 +5,7 @@ import type { Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
 import { budgetFromStrings, kAllowHostName } from '../budget-fields.ts';
 import { SpringbokClient, type EngineAddress } from '../client.ts';
+import { parseAddress } from './config.ts';
 
 /** Exit statuses of every client command (DESIGN §1). */
 export const ExitCode = { ok: 0, functionFailed: 1, usage: 2 } as const;
@@ -67,10 +68,9 @@ export function resolveAddress (value: unknown, env: NodeJS.ProcessEnv, help: st
 
 /** HOST:PORT, [IPv6]:PORT or PORT alone (loopback). */
 export function parseHostPort (text: string, flag: string, help: string): { host: string, port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(text) ?? /^()()(\d{1,5})$/.exec(text);
-  const port = Number(match?.[3]);
-  if (match === null || !(port >= 0 && port <= 65535)) throw usageError(`${flag} must be HOST:PORT: got ${JSON.stringify(text)}`, help);
-  return { host: match[1] || match[2] || '127.0.0.1', port };
+  const address = parseAddress(text);
+  if (address === undefined) throw usageError(`${flag} must be HOST:PORT: got ${JSON.stringify(text)}`, help);
+  return address;
 }
 
 export const kBudgetOptions = {

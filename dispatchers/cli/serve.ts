@@ -4,78 +4,84 @@ import { kDefaultMaxFrameBytes } from '../protocol.ts';
 import { HttpServer } from '../http/http-server.ts';
 import { EngineMetrics } from '../http/metrics.ts';
 import { SocketServer } from '../socket-server.ts';
-import { budgetFromFlags, defaultDataDir, defaultSocketPath, ExitCode, integerFlag, kBudgetHelp, kBudgetOptions, parse, parseHostPort, usageError, type CliIo, type Command } from './common.ts';
+import { defaultDataDir, defaultSocketPath, ExitCode, kBudgetHelp, parse, usageError, type CliIo, type Command } from './common.ts';
+import { ConfigError, kServeOptions, resolveServeConfig } from './config.ts';
 import { defaultPlugins } from './plugins.ts';
 
 const help = `Usage: springbok serve [options]
 
 Runs the engine: loads the stored functions, then serves deploy/execute/... on a unix socket
-(and on TCP when --listen is given) until SIGINT or SIGTERM.
+(and on TCP when --listen is given, HTTP when --http is given) until SIGINT or SIGTERM.
 
 Options:
-  --socket PATH                 unix socket to serve on, created owner-only (default: $SPRINGBOK_SOCKET, else ${defaultSocketPath({})})
-  --listen HOST:PORT            also serve on TCP; HOST defaults to 127.0.0.1 when only a port is given
+  --config FILE                 a JSON file of options (default: $SPRINGBOK_CONFIG; none)
+  --socket PATH                 unix socket to serve on, created owner-only (default ${defaultSocketPath({})})
+  --listen HOST:PORT            also serve the protocol on TCP; HOST defaults to 127.0.0.1 when only a port is given
   --http HOST:PORT              also serve HTTP (doc/http.md); HOST defaults to 127.0.0.1 when only a port is given
-  --max-input-bytes N           largest HTTP invoke body accepted (default ${kDefaultMaxFrameBytes})
-  --deploy-token TOKEN          require this token on deploy and remove (default: $SPRINGBOK_DEPLOY_TOKEN; none)
-  --data-dir DIR                where deployed functions are stored (default: $SPRINGBOK_DATA_DIR, else ${defaultDataDir({})})
+  --deploy-token TOKEN          require this token on deploy and remove (default: none)
+  --data-dir DIR                where deployed functions are stored (default ${defaultDataDir({})})
   --slice-ms MS                 scheduler time slice (default ${kDefaultOptions.sliceMs})
   --max-in-flight N             invocations in flight in the engine (default ${kDefaultOptions.maxInFlight})
   --max-in-flight-per-function N  the same per function (default ${kDefaultOptions.maxInFlightPerFunction})
   --max-frame-bytes N           largest protocol frame accepted (default ${kDefaultMaxFrameBytes})
   --max-source-bytes N          largest source a deploy accepts (default ${kDefaultOptions.maxSourceBytes})
+  --max-input-bytes N           largest HTTP invoke body accepted (default ${kDefaultMaxFrameBytes})
 
 Default budget for deploys that leave a field unset:
 ${kBudgetHelp.split('\n').slice(1).join('\n')}
 
-Prints one line "springbok ready ..." on stdout once it accepts requests.
+Every option can also be set by an environment variable, SPRINGBOK_ and its flag in capitals
+(SPRINGBOK_MAX_IN_FLIGHT; SPRINGBOK_ALLOW_HOST takes a comma-separated list), or in the --config
+file under its flag in camelCase ({"maxInFlight": 100, "allowHost": ["example.com"]}).
+A flag beats the environment, which beats the file, which beats the default (doc/configuration.md).
+A bad value stops the engine before it starts, with exit status 2 and the option named.
+
+Prints one line "springbok ready ..." on stdout once it accepts requests (with http=HOST:PORT
+when serving HTTP: the real port when --http gave port 0).
 `;
+
+const kFlagOptions = Object.fromEntries([
+  ['config', { type: 'string' }],
+  ...kServeOptions.map((spec) => [spec.flag, spec.kind === 'hosts' ? { type: 'string', multiple: true } : { type: 'string' }]),
+]) as Record<string, { type: 'string', multiple?: boolean }>;
 
 export const serveCommand: Command = {
   summary: 'run the engine',
   help,
   async run (args: string[], io: CliIo): Promise<number> {
-    const { values, positionals } = parse(args, {
-      socket: { type: 'string' },
-      listen: { type: 'string' },
-      http: { type: 'string' },
-      'max-input-bytes': { type: 'string' },
-      'data-dir': { type: 'string' },
-      'deploy-token': { type: 'string' },
-      'slice-ms': { type: 'string' },
-      'max-in-flight': { type: 'string' },
-      'max-in-flight-per-function': { type: 'string' },
-      'max-frame-bytes': { type: 'string' },
-      'max-source-bytes': { type: 'string' },
-      ...kBudgetOptions,
-    }, help);
+    const { values: flags, positionals } = parse(args, kFlagOptions, help);
     if (positionals.length > 0) throw usageError(`serve takes no arguments: got ${positionals.join(' ')}`, help);
-    const sliceMs = values['slice-ms'] === undefined ? kDefaultOptions.sliceMs : Number(values['slice-ms']);
-    if (!(sliceMs > 0)) throw usageError(`--slice-ms must be a positive number: got ${JSON.stringify(values['slice-ms'])}`, help);
-    const socketPath = typeof values.socket === 'string' ? values.socket : defaultSocketPath(io.env);
-    const http = typeof values.http === 'string' ? parseHostPort(values.http, '--http', help) : undefined;
-    const maxInputBytes = integerFlag(values, 'max-input-bytes', kDefaultMaxFrameBytes, 0, help);
-    const maxSourceBytes = integerFlag(values, 'max-source-bytes', kDefaultOptions.maxSourceBytes, 1, help);
-    const listen = typeof values.listen === 'string' ? parseHostPort(values.listen, '--listen', help) : undefined;
-    const dataDir = typeof values['data-dir'] === 'string' ? values['data-dir'] : defaultDataDir(io.env);
+    let config;
+    try {
+      config = await resolveServeConfig(flags, io.env);
+    } catch (error) {
+      if (error instanceof ConfigError) throw usageError(error.message, help);
+      throw error;
+    }
+    const value = <T>(flag: string, fallback: T): T => (config.values[flag] as T | undefined) ?? fallback;
+    const socketPath = value('socket', defaultSocketPath({}));
+    const dataDir = value('data-dir', defaultDataDir(io.env));
+    const listen = value<{ host: string, port: number } | undefined>('listen', undefined);
+    const http = value<{ host: string, port: number } | undefined>('http', undefined);
+    const deployToken = value<string | undefined>('deploy-token', undefined);
+    const maxSourceBytes = value('max-source-bytes', kDefaultOptions.maxSourceBytes);
 
     const engine = await Engine.open({
       plugins: defaultPlugins(),
       dataDir,
-      sliceMs,
-      maxInFlight: integerFlag(values, 'max-in-flight', kDefaultOptions.maxInFlight, 1, help),
-      maxInFlightPerFunction: integerFlag(values, 'max-in-flight-per-function', kDefaultOptions.maxInFlightPerFunction, 1, help),
+      sliceMs: value('slice-ms', kDefaultOptions.sliceMs),
+      maxInFlight: value('max-in-flight', kDefaultOptions.maxInFlight),
+      maxInFlightPerFunction: value('max-in-flight-per-function', kDefaultOptions.maxInFlightPerFunction),
       maxSourceBytes,
-      defaultBudget: budgetFromFlags(values, help),
+      defaultBudget: config.defaultBudget,
       onWarning: (message) => io.stderr.write(`springbok: ${message}\n`),
     }).catch((error: Error) => { throw usageError(`cannot start the engine: ${error.message}`, help); });
     let server: SocketServer | undefined;
     let httpServer: HttpServer | undefined;
     try {
-      const given = typeof values['deploy-token'] === 'string' ? values['deploy-token'] : io.env.SPRINGBOK_DEPLOY_TOKEN;
-      const deployToken = given !== undefined && given !== '' ? given : undefined;
-      server = await SocketServer.start({ engine, socketPath, listen, ...(deployToken !== undefined ? { deployToken } : {}), maxFrameBytes: integerFlag(values, 'max-frame-bytes', kDefaultMaxFrameBytes, 64, help) });
+      server = await SocketServer.start({ engine, socketPath, listen, ...(deployToken !== undefined ? { deployToken } : {}), maxFrameBytes: value('max-frame-bytes', kDefaultMaxFrameBytes) });
       if (http !== undefined) {
+        const maxInputBytes = value('max-input-bytes', kDefaultMaxFrameBytes);
         httpServer = await HttpServer.start({ engine, host: http.host, port: http.port, maxSourceBytes, maxInputBytes, metrics: new EngineMetrics(engine), ...(deployToken !== undefined ? { deployToken } : {}) });
       }
     } catch (error) {
