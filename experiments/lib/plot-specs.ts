@@ -31,7 +31,7 @@ function baselinesLatency (result: Row): TopLevelSpec {
     const base = { runtime: r.runtime, kind: kKindLabels[r.kind] ?? r.kind, kindOrder: kKindOrder.indexOf(r.kind), function: `${r.function}` };
     // A process per invocation is cold every time: its one figure stands in both panels.
     return [
-      ...percentileRows({ ...base, measure: 'cold start (deploy → first result)' }, r.coldStartMs),
+      ...percentileRows({ ...base, measure: 'cold start (deployed → first result)' }, r.coldStartMs),
       ...percentileRows({ ...base, measure: 'warm invocation' }, r.warmLatencyMs),
     ];
   });
