@@ -37,8 +37,9 @@ const kFibN = 20;
 const kEcho = 'hello';
 const kConcurrency = 8;
 const kWorkerdConcurrency = q ? [8] : [1, 8, 64];
-const durations = { warmUpMs: q ? 100 : 1000, latencyMs: q ? 250 : 3000, throughputMs: q ? 250 : 3000, httpMs: q ? 500 : 5000 };
-const coldCount = q ? 3 : 20;
+// --quick is the smoke run, beside other tests: short, so it holds both cores for as little as it can.
+const durations = { warmUpMs: q ? 50 : 1000, latencyMs: q ? 150 : 3000, throughputMs: q ? 150 : 3000, httpMs: q ? 300 : 5000 };
+const coldCount = q ? 2 : 20;
 const workerdStarts = q ? 1 : 5;
 const kClang = '/usr/bin/clang';
 const kLua = '/usr/bin/lua5.4';
