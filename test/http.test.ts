@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { SpringbokClient } from '../dispatchers/client.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
 import { example, httpBase, startEngineProcess, temporaryDir } from './support/engine-process.ts';
@@ -161,6 +163,14 @@ test('HTTP: error statuses carry the code, usage and headers; the token guards d
   const nowhere = await fetch(`${base}/nowhere`);
   assert.equal(nowhere.status, 404);
   await nowhere.body?.cancel();
+
+  // A request the HTTP parser cannot read gets a bare 400, and the engine goes on.
+  const raw = createConnection({ host: new URL(base).hostname, port: Number(new URL(base).port) });
+  raw.end('NOT HTTP AT ALL\r\n\r\n');
+  let answer = '';
+  raw.on('data', (chunk: Buffer) => { answer += chunk.toString(); });
+  await once(raw, 'close');
+  assert.match(answer, /^HTTP\/1\.1 400 /);
 
   // The engine is still up and answering.
   assert.equal(await (await invoke(base, 'hello', 'again')).text(), 'hello, again');

@@ -12,7 +12,7 @@ import { matchRoute } from './router.ts';
 /** What the HTTP front reports to a metrics collector: only what the engine's stats cannot tell. */
 export interface HttpMetricsSink {
   /** One invocation answered over HTTP, with its latency from body read to answer, in seconds. */
-  observeInvoke (name: string, code: string, seconds: number): void;
+  observeInvoke (name: string, seconds: number): void;
   /** The Prometheus text exposition and its content type. */
   render (): Promise<{ readonly contentType: string, readonly body: string }>;
 }
@@ -138,7 +138,7 @@ export class HttpServer {
     await this.#options.engine.invoke(name, input, {
       signal: controller.signal,
       onResult: (result) => {
-        metrics?.observeInvoke(name, result.ok ? 'ok' : result.error.code, (performance.now() - startedAt) / 1000);
+        metrics?.observeInvoke(name, (performance.now() - startedAt) / 1000);
         sendResult(response, result);
       },
     });

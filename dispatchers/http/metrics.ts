@@ -53,7 +53,7 @@ export class EngineMetrics implements HttpMetricsSink {
   /** Function names with latency series, so those of removed functions can be dropped at scrape. */
   readonly #timed = new Set<string>();
 
-  observeInvoke (name: string, _code: string, seconds: number): void {
+  observeInvoke (name: string, seconds: number): void {
     this.#latency.observe({ function: name }, seconds);
     this.#timed.add(name);
   }
