@@ -14,19 +14,25 @@ const args = experimentArgs('overload', 'Usage: node experiments/overload.ts [--
 const header = machineHeader();
 console.log(JSON.stringify(header));
 const engine = await startEngine(['--max-in-flight-per-function', '1000']);
-const client = await SpringbokClient.connect({ socketPath: engine.socketPath });
-await client.deploy('work', 'sm', await readFile(new URL('../examples/sm/sum.sm', import.meta.url)));
-await client.deploy('big', 'sm', Buffer.from(kBigAnswer));
-await client.close();
-const report = await overload(engine.socketPath, {
-  floodRequests: args.quick ? 10_000 : 50_000,
-  connections: 1000,
-  slowRequests: args.quick ? 200 : 1000,
-  work: 'work', workInput: '2000',
-  big: 'big', bigInput: '',
-});
-const alive = engine.child.exitCode === null;
-await engine.stop();
+let report;
+let alive;
+try {
+  const client = await SpringbokClient.connect({ socketPath: engine.socketPath });
+  await client.deploy('work', 'sm', await readFile(new URL('../examples/sm/sum.sm', import.meta.url)));
+  await client.deploy('big', 'sm', Buffer.from(kBigAnswer));
+  await client.close();
+  report = await overload(engine.socketPath, {
+    floodRequests: args.quick ? 10_000 : 50_000,
+    connections: 1000,
+    slowRequests: args.quick ? 200 : 1000,
+    work: 'work', workInput: '2000',
+    big: 'big', bigInput: '',
+  });
+  alive = engine.child.exitCode === null;
+} finally {
+  // Also when the run fails: an engine left behind would hold its parent's pipes open.
+  await engine.stop();
+}
 const mb = (bytes: number): number => Math.round(bytes / 2 ** 20);
 console.log(`flood of ${report.flood.requests}: ${report.flood.ok} ok, ${report.flood.queueFull} ERR_QUEUE_FULL (answered in p50 ${report.flood.queueFullLatencyMs.p50} ms, p99 ${report.flood.queueFullLatencyMs.p99} ms), ${report.flood.otherErrors} other`);
 console.log(`throughput ${report.baselinePerSecond}/s before, ${report.recoveredPerSecond}/s after the flood; ${report.connections.answered}/${report.connections.opened} connections answered; slow reader grew rss by ${mb(report.slowReader.rssGrowthBytes)} MiB; rss ${mb(report.rssBytes.before)} → ${mb(report.rssBytes.afterFlood)} → ${mb(report.rssBytes.end)} MiB; engine alive: ${alive}`);

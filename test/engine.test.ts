@@ -60,7 +60,8 @@ test('wall-clock budget covers waiting: ERR_WALL_TIMEOUT', async () => {
   await engine.deploy('spin', 'sm', kSpin, { cpuMs: 60_000, wallMs: 100 });
   const result = await engine.invoke('spin', new Uint8Array());
   assert.equal(!result.ok && result.error.code, 'ERR_WALL_TIMEOUT');
-  assert.ok(result.usage.cpuMs > 0 && result.usage.cpuMs <= 110, `cpu ${result.usage.cpuMs}`);
+  // CPU is charged as on-thread time per slice, so on a loaded machine it can pass the wall budget a little.
+  assert.ok(result.usage.cpuMs > 0 && result.usage.cpuMs <= 200, `cpu ${result.usage.cpuMs}`);
 });
 
 test('queues are bounded per function and in total: ERR_QUEUE_FULL, then service resumes', async () => {

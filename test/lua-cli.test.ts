@@ -25,7 +25,8 @@ test('lua and lua54 functions deploy, run, hit their budgets and leave the engin
     assert.equal(spun.code, 1);
     assert.match(spun.stderr, /ERR_CPU_BUDGET/);
 
-    assert.equal((await runCli(['deploy', language, `bomb-${language}`, bomb, '--memory-mb', '16'], { env })).code, 0);
+    // A CPU budget far above what filling 16 MiB takes, so a loaded machine still meets the memory budget first.
+    assert.equal((await runCli(['deploy', language, `bomb-${language}`, bomb, '--memory-mb', '16', '--cpu-ms', '30000', '--wall-ms', '60000'], { env })).code, 0);
     const bombed = await runCli(['execute', `bomb-${language}`, ''], { env });
     assert.equal(bombed.code, 1);
     assert.match(bombed.stderr, /ERR_MEMORY_BUDGET/);

@@ -62,17 +62,36 @@ export async function overload (socketPath: string, options: { floodRequests: nu
 
   const sockets: Socket[] = [];
   let answered = 0;
-  await Promise.all(Array.from({ length: options.connections }, async (_, i) => {
-    const socket = createConnection(socketPath);
-    sockets.push(socket);
-    socket.on('error', () => {});
-    await once(socket, 'connect');
-    const answer = once(socket, 'data');
-    socket.write(encodeFrame(MessageType.ping, i + 1, {}));
-    await answer;
-    answered++;
-  }));
-  for (const socket of sockets) socket.destroy();
+  // All connections stay open together; they are opened 100 at a time, retrying a connect that the
+  // kernel refuses while the engine's accept backlog is full (EAGAIN on a unix socket).
+  const connect = async (): Promise<Socket> => {
+    for (let attempt = 0; ; attempt++) {
+      const socket = createConnection(socketPath);
+      try {
+        await once(socket, 'connect');
+        socket.on('error', () => {});
+        return socket;
+      } catch (error) {
+        socket.destroy();
+        if ((error as { code?: string }).code !== 'EAGAIN' || attempt >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  };
+  try {
+    for (let opened = 0; opened < options.connections; opened += 100) {
+      const batch = await Promise.all(Array.from({ length: Math.min(100, options.connections - opened) }, connect));
+      sockets.push(...batch);
+    }
+    await Promise.all(sockets.map(async (socket, i) => {
+      const answer = once(socket, 'data');
+      socket.write(encodeFrame(MessageType.ping, i + 1, {}));
+      await answer;
+      answered++;
+    }));
+  } finally {
+    for (const socket of sockets) socket.destroy();
+  }
 
   const slowBefore = await rss();
   const slow = createConnection(socketPath);
