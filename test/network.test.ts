@@ -162,5 +162,5 @@ test('while one function waits 2 s on a slow server, others run at full speed an
   assert.ok(Math.max(...latencies) < 500, `slowest echo took ${Math.max(...latencies).toFixed(1)} ms`);
   const result = await slow;
   assert.equal(text(result), '200 4\n');
-  assert.ok(result.usage.cpuMs < 50, `waiting 2 s was charged ${result.usage.cpuMs} ms of CPU`);
+  assert.ok(result.usage.cpuMs < 300, `waiting 2 s was charged ${result.usage.cpuMs} ms of CPU`);
 });
