@@ -305,3 +305,5 @@ await writeResult(args.out, {
   ratios,
   loadAverage: { start: loadAtStart, end: loadavg() },
 });
+// Keep-alive sockets of the load generators would hold the event loop open after the results are written.
+process.exit(process.exitCode ?? 0);

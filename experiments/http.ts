@@ -77,3 +77,5 @@ async function freePort (): Promise<number> {
   if (address === null || typeof address === 'string') throw new Error('no free port');
   return address.port;
 }
+// Keep-alive sockets of the load generators would hold the event loop open after the results are written.
+process.exit(process.exitCode ?? 0);

@@ -1,11 +1,21 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-const kWorkerd = new URL('../../node_modules/.bin/workerd', import.meta.url).pathname;
+// The platform package's binary itself: the npm `workerd` bin is a node wrapper that would be the
+// process we signal, leaving the real server running when it is killed.
+const kWorkerd = (() => {
+  const require = createRequire(import.meta.url);
+  try {
+    return require.resolve(`@cloudflare/workerd-${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch === 'x64' ? '64' : process.arch}/bin/workerd`);
+  } catch {
+    return new URL('../../node_modules/.bin/workerd', import.meta.url).pathname;
+  }
+})();
 
 /** A running `workerd serve` on a loopback port. */
 export interface WorkerdServer {
@@ -70,10 +80,18 @@ const bench :Workerd.Worker = (
   const child = spawn(kWorkerd, ['serve', join(dir, 'config.capnp'), 'config', '--socket-addr', `http=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  // Whatever happens to the benchmark, no workerd outlives it.
+  const killOnExit = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
     child.kill('SIGTERM');
-    await once(child, 'exit');
+    // workerd drains open connections on SIGTERM and can wait for ever on a keep-alive one.
+    const force = setTimeout(() => child.kill('SIGKILL'), 1000);
+    await exited;
+    clearTimeout(force);
   };
   const deadline = t0 + 20_000;
   while (performance.now() < deadline) {
