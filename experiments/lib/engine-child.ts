@@ -11,6 +11,10 @@ export async function startEngine (extraArgs: string[] = []): Promise<{ socketPa
   const dir = await mkdtemp(join(tmpdir(), 'springbok-bench-'));
   const socketPath = join(dir, 'engine.sock');
   const child = spawn(process.execPath, [cli, 'serve', '--socket', socketPath, '--data-dir', join(dir, 'data'), ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // An engine must not outlive its benchmark (it would also hold the benchmark's stderr open).
+  const killOnExit = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   await new Promise<void>((resolve, reject) => {
     let seen = '';
     child.stdout!.on('data', (chunk: Buffer) => { seen += chunk.toString(); if (seen.includes('springbok ready')) resolve(); });
