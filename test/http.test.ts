@@ -243,7 +243,8 @@ function parsePrometheusText (text: string): { types: Map<string, string>, sampl
     }
     const raw = match[3]!;
     const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`bad value in: ${line}`);
+    // The exposition format takes NaN in any case (prom-client writes "Nan" for a gauge with no samples yet).
+    if (Number.isNaN(value) && raw.toLowerCase() !== 'nan') throw new Error(`bad value in: ${line}`);
     samples.push({ name: match[1]!, labels, value });
   }
   return { types, samples };
