@@ -41,12 +41,11 @@ for (const { file } of workloads) {
   const whole: number[] = [];
   for (let i = 0; i < repeat; i++) {
     let t0 = performance.now();
-    const linked = await buildModule('c', source, toolchain, limits);
+    await buildModule('c', source, toolchain, limits);
     build.push(performance.now() - t0);
     t0 = performance.now();
     await cPlugin().compile(source, { signal });
     whole.push(performance.now() - t0);
-    void linked;
   }
   compile[file] = { buildMs: summarize(build), deployCompileMs: summarize(whole) };
   console.log(`compile ${file}: build (clang + wasm-ld) p50 ${summarize(build).p50} ms, whole compile() p50 ${summarize(whole).p50} ms`);

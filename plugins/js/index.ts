@@ -3,7 +3,7 @@ import { EngineError } from '../../engine/errors.ts';
 import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
 import { checkModule, isCheckedModule, type CheckedModule } from '../js-common/check-module.ts';
 import { IsolateGate } from './isolate-gate.ts';
-import { IsolatePool } from './isolate-pool.ts';
+import { isolatePool } from './isolate-pool.ts';
 import { JsSandbox } from './sandbox.ts';
 
 export interface JsPluginOptions {
@@ -19,7 +19,7 @@ export interface JsPluginOptions {
  */
 export function jsPlugin (options: JsPluginOptions = {}): LanguagePlugin {
   const gate = new IsolateGate(options.maxRunningIsolates);
-  const pool = new IsolatePool(gate);
+  const pool = isolatePool(gate);
   return Object.freeze({
     language: 'js',
     async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {

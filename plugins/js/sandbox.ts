@@ -4,8 +4,8 @@ import type { Fiber, InvocationContext, Sandbox } from '../../engine/plugin.ts';
 import type { CheckedModule } from '../js-common/check-module.ts';
 import { decodeInput } from '../js-common/host-values.ts';
 import { JsFiber } from './fiber.ts';
+import type { SparePool } from '../js-common/spare-pool.ts';
 import type { IsolateInstance } from './isolate-instance.ts';
-import type { IsolatePool } from './isolate-pool.ts';
 
 /**
  * A deployed `js` function version: one live isolate at a time, shared by all its invocations.
@@ -15,11 +15,11 @@ import type { IsolatePool } from './isolate-pool.ts';
 export class JsSandbox implements Sandbox {
   readonly budget: Budget;
   readonly #module: CheckedModule;
-  readonly #pool: IsolatePool;
+  readonly #pool: SparePool<IsolateInstance>;
   #current: Promise<IsolateInstance> | undefined;
   #closed = false;
 
-  constructor (module: CheckedModule, budget: Budget, pool: IsolatePool) {
+  constructor (module: CheckedModule, budget: Budget, pool: SparePool<IsolateInstance>) {
     this.#module = module;
     this.budget = budget;
     this.#pool = pool;

@@ -2,7 +2,7 @@ import { EngineError } from '../../engine/errors.ts';
 import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
 import { checkModule, isCheckedModule, type CheckedModule } from '../js-common/check-module.ts';
 import { kDefaultBudget, type Budget } from '../../engine/budget.ts';
-import { InstancePool } from './instance-pool.ts';
+import { quickJsPool } from './instance-pool.ts';
 import { QuickJsSandbox } from './sandbox.ts';
 
 /**
@@ -14,7 +14,7 @@ import { QuickJsSandbox } from './sandbox.ts';
  * memory budget, so a cold start only evaluates the function's module.
  */
 export function quickjsPlugin (): LanguagePlugin {
-  const pool = new InstancePool();
+  const pool = quickJsPool();
   return Object.freeze({
     language: 'quickjs',
     async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {

@@ -4,8 +4,8 @@ import type { Fiber, InvocationContext, Sandbox } from '../../engine/plugin.ts';
 import type { CheckedModule } from '../js-common/check-module.ts';
 import { decodeInput } from '../js-common/host-values.ts';
 import { QuickJsFiber } from './fiber.ts';
+import type { SparePool } from '../js-common/spare-pool.ts';
 import type { QuickJsInstance } from './instance.ts';
-import type { InstancePool } from './instance-pool.ts';
 
 /**
  * A deployed `quickjs` function version: one live QuickJS instance at a time, shared by its
@@ -15,11 +15,11 @@ import type { InstancePool } from './instance-pool.ts';
 export class QuickJsSandbox implements Sandbox {
   readonly budget: Budget;
   readonly #module: CheckedModule;
-  readonly #pool: InstancePool;
+  readonly #pool: SparePool<QuickJsInstance>;
   #current: Promise<QuickJsInstance> | undefined;
   #closed = false;
 
-  constructor (module: CheckedModule, budget: Budget, pool: InstancePool) {
+  constructor (module: CheckedModule, budget: Budget, pool: SparePool<QuickJsInstance>) {
     this.#module = module;
     this.#pool = pool;
     this.budget = budget;

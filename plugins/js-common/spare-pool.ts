@@ -1,0 +1,63 @@
+/** Memory budgets (sizes) a pool keeps a spare for; the least recently used size is dropped past it. */
+const kMaxSizes = 4;
+
+export interface SparePoolOptions<T> {
+  /** Makes a prepared instance for a function of this memory budget (no function bound yet). */
+  readonly prepare: (memoryBytes: number) => Promise<T>;
+  /** Whether a spare may still be handed out (a spare can be disposed while it waits). */
+  readonly isUsable?: (instance: T) => boolean;
+  /**
+   * Delay before a taken spare is replaced, in ms. Preparing runs on the engine's thread for some
+   * engines; it must then not land inside the cold start that took the spare. 0: at once.
+   */
+  readonly refillDelayMs?: number;
+}
+
+/**
+ * Spare prepared JavaScript instances (V8 isolates or QuickJS instances), one per recently used
+ * memory budget, so a cold start only compiles and binds the function's module. A spare taken is
+ * replaced in the background; a failed preparation leaves no spare (the next take prepares one).
+ */
+export class SparePool<T extends { close (): unknown }> {
+  readonly #options: SparePoolOptions<T>;
+  readonly #spares = new Map<number, Promise<T> | undefined>();
+  #closed = false;
+
+  constructor (options: SparePoolOptions<T>) {
+    this.#options = options;
+  }
+
+  /** A prepared instance for a function of this memory budget, from the pool when one is ready. */
+  async take (memoryBytes: number): Promise<T> {
+    const spare = this.#spares.get(memoryBytes);
+    this.#spares.delete(memoryBytes);
+    this.#spares.set(memoryBytes, undefined); // most recently used goes last
+    const delayMs = this.#options.refillDelayMs ?? 0;
+    if (delayMs > 0) setTimeout(() => this.warm(memoryBytes), delayMs).unref();
+    else this.warm(memoryBytes);
+    const instance = await spare?.catch(() => undefined);
+    if (instance !== undefined && (this.#options.isUsable?.(instance) ?? true)) return instance;
+    return this.#options.prepare(memoryBytes);
+  }
+
+  /** Starts preparing a spare for this memory budget unless one exists. */
+  warm (memoryBytes: number): void {
+    if (this.#closed || this.#spares.get(memoryBytes) !== undefined) return;
+    const spare = this.#options.prepare(memoryBytes);
+    spare.catch(() => { if (this.#spares.get(memoryBytes) === spare) this.#spares.set(memoryBytes, undefined); });
+    this.#spares.delete(memoryBytes);
+    this.#spares.set(memoryBytes, spare);
+    while (this.#spares.size > kMaxSizes) {
+      const [oldest, dropped] = this.#spares.entries().next().value!;
+      this.#spares.delete(oldest);
+      void dropped?.then((instance) => instance.close(), () => {});
+    }
+  }
+
+  /** Disposes every spare; later takes still work but nothing is pooled. */
+  close (): void {
+    this.#closed = true;
+    for (const spare of this.#spares.values()) void spare?.then((instance) => instance.close(), () => {});
+    this.#spares.clear();
+  }
+}
