@@ -1,13 +1,15 @@
 import { join } from 'node:path';
-import { resolveBudget, type Budget } from './budget.ts';
+import type { Budget } from './budget.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from './errors.ts';
 import { countResult, emptyFunctionStats, type FunctionStats } from './function-stats.ts';
-import { FunctionVersion, type VersionState } from './function-version.ts';
+import { FunctionVersion, type VersionExtras, type VersionState } from './function-version.ts';
 import { Invocation, type InvokeResult } from './invocation.ts';
 import { assertFunctionName } from './names.ts';
 import type { FilledEngineOptions } from './options.ts';
 import type { Artifact, LanguagePlugin, Sandbox } from './plugin.ts';
-import { Registry, sha256Hex, type FunctionRecord } from './registry.ts';
+import { Registry, type FunctionRecord } from './registry.ts';
+import { checkDeploy, newRecord } from './deploy-request.ts';
+import { NameLocks } from './name-locks.ts';
 import { Lane, Scheduler, type SchedulerStats } from './scheduler.ts';
 import type { NetworkPolicy } from './network/outbound-fetch.ts';
 
@@ -38,6 +40,8 @@ export interface FunctionInfo {
   readonly sourceSha256: string;
   readonly deployedAt: string;
   readonly inFlight: number;
+  /** Live sandboxes of the current version: 0 or 1 on one thread; up to one per worker thread on many. */
+  readonly instances: number;
   /** Why the function cannot run, when state is 'unavailable'. */
   readonly error?: ErrorRecord;
 }
@@ -50,6 +54,12 @@ export interface EngineStats {
   readonly totals: FunctionStats;
   readonly perFunction: Readonly<Record<string, FunctionStats & { inFlight: number }>>;
   readonly process: { readonly rssBytes: number, readonly heapUsedBytes: number, readonly externalBytes: number };
+}
+
+/** What an engine's owner (a worker thread of a multi-core engine) wants to hear of. */
+export interface CoreHooks {
+  /** A function's sandbox came to life (true) or was closed (false). */
+  readonly onInstance?: (name: string, version: number, live: boolean) => void;
 }
 
 /** Everything the engine knows about one function name: current version, its run lane, counters. */
@@ -70,16 +80,18 @@ export class EngineCore {
   readonly #closing = new AbortController();
   readonly #startedAt = performance.now();
   readonly #totals = emptyFunctionStats();
-  /** Tail of the queue of deploys and removes per name. */
-  readonly #locks = new Map<string, Promise<void>>();
+  readonly #locks = new NameLocks();
   #registry: Registry | undefined;
   #closed = false;
   /** Addresses the engine listens on ("ip:port", or "*:port" for a wildcard listen): unreachable from functions. */
   readonly #ownAddresses = new Set<string>();
   readonly #networkPolicy: NetworkPolicy;
+  readonly #versionHooks: Pick<VersionExtras, 'onInstance'>;
 
-  constructor (options: FilledEngineOptions) {
+  constructor (options: FilledEngineOptions, hooks: CoreHooks = {}) {
     this.#options = options;
+    const { onInstance } = hooks;
+    this.#versionHooks = onInstance === undefined ? {} : { onInstance: (version, live) => onInstance(version.record.name, version.record.version, live) };
     this.#plugins = new Map(options.plugins.map((plugin) => [plugin.language, plugin]));
     this.#scheduler = new Scheduler({ sliceMs: options.sliceMs });
     this.#networkPolicy = {
@@ -103,62 +115,59 @@ export class EngineCore {
     const { records, unreadable } = await this.#registry.load();
     for (const bad of unreadable) this.#options.onWarning(`stored function ${bad.file} cannot be read and was skipped: ${bad.reason}`);
     for (const record of records) {
-      const plugin = this.#plugins.get(record.language);
-      let version: FunctionVersion;
-      if (plugin === undefined) {
-        version = new FunctionVersion(record, undefined, undefined, { code: 'ERR_UNAVAILABLE', message: `stored function needs language ${record.language}, which this engine does not load` });
-      } else {
-        try {
-          version = new FunctionVersion(record, plugin, await this.#compile(plugin, record.source, undefined));
-        } catch (error) {
-          version = new FunctionVersion(record, plugin, undefined, { code: 'ERR_UNAVAILABLE', message: `stored source no longer compiles: ${toErrorRecord(error).message}` });
-        }
-      }
+      const version = await this.prepare(record).catch((error: unknown) => this.#unavailableVersion(record, toErrorRecord(error).message));
       if (version.unavailable !== undefined) this.#options.onWarning(`function ${record.name}: ${version.unavailable.message}`);
-      this.#functions.set(record.name, { name: record.name, lane: new Lane(record.name), current: version, inFlight: 0, stats: emptyFunctionStats() });
+      this.install(version);
     }
   }
 
   async deploy (name: string, language: string, source: Uint8Array, budget: Partial<Budget> | undefined, options: DeployOptions): Promise<FunctionInfo> {
     this.#assertOpen();
-    assertFunctionName(name);
-    const plugin = this.#plugins.get(language);
-    if (plugin === undefined) throw new EngineError('ERR_UNKNOWN_LANGUAGE', `no plugin for language ${JSON.stringify(language)} (this engine runs: ${[...this.#plugins.keys()].join(', ')})`);
-    if (!(source instanceof Uint8Array)) throw new EngineError('ERR_INVALID_ARGUMENT', 'source must be bytes');
-    if (source.byteLength > this.#options.maxSourceBytes) throw new EngineError('ERR_SOURCE_TOO_LARGE', `source of ${source.byteLength} bytes is over the limit of ${this.#options.maxSourceBytes}`);
-    const resolvedBudget = resolveBudget(budget, this.#options.defaultBudget);
-    return this.#withLock(name, async () => {
-      const artifact = await this.#compile(plugin, source, options.signal);
+    const resolvedBudget = checkDeploy(name, language, source, budget, { languages: this.languages, maxSourceBytes: this.#options.maxSourceBytes, defaultBudget: this.#options.defaultBudget });
+    return this.#locks.run(name, async () => {
+      const record = newRecord(name, language, source, resolvedBudget, this.#functions.get(name)?.current.record.version ?? 0);
+      const version = await this.prepare(record, { signal: options.signal });
       this.#assertOpen();
-      const previous = this.#functions.get(name);
-      const record: FunctionRecord = {
-        name,
-        language,
-        version: (previous?.current.record.version ?? 0) + 1,
-        budget: resolvedBudget,
-        source,
-        sourceSha256: sha256Hex(source),
-        deployedAt: new Date().toISOString(),
-      };
       await this.#registry?.write(record);
-      const version = new FunctionVersion(record, plugin, artifact);
-      if (previous !== undefined && this.#functions.get(name) === previous) {
-        const old = previous.current;
-        previous.current = version;
-        old.retire();
-        return this.#infoOf(previous);
-      }
-      const entry: FunctionEntry = { name, lane: new Lane(name), current: version, inFlight: 0, stats: emptyFunctionStats() };
-      this.#functions.set(name, entry);
-      return this.#infoOf(entry);
+      return this.install(version);
     });
+  }
+
+  /**
+   * Compiles a record into a version that is not yet in service (install puts it there). A worker
+   * thread of a multi-core engine calls this with the balance of the function's rate limit, which
+   * all threads share.
+   * @throws {EngineError} ERR_UNKNOWN_LANGUAGE, ERR_COMPILE, ERR_CLOSED.
+   */
+  async prepare (record: FunctionRecord, options: { readonly signal?: AbortSignal | undefined, readonly rateState?: SharedArrayBuffer | undefined } = {}): Promise<FunctionVersion> {
+    this.#assertOpen();
+    const plugin = this.#plugins.get(record.language);
+    if (plugin === undefined) throw new EngineError('ERR_UNKNOWN_LANGUAGE', `function ${record.name} needs language ${record.language}, which this engine does not load`);
+    const artifact = await this.#compile(plugin, record.source, options.signal);
+    return new FunctionVersion(record, plugin, artifact, { ...(options.rateState !== undefined ? { rateState: options.rateState } : {}), ...this.#versionHooks });
+  }
+
+  /** Puts a prepared version in service: new invocations of its name run it; those in flight finish on the old one. */
+  install (version: FunctionVersion): FunctionInfo {
+    this.#assertOpen();
+    const { name } = version.record;
+    const previous = this.#functions.get(name);
+    if (previous !== undefined) {
+      const old = previous.current;
+      previous.current = version;
+      old.retire();
+      return this.#infoOf(previous);
+    }
+    const entry: FunctionEntry = { name, lane: new Lane(name), current: version, inFlight: 0, stats: emptyFunctionStats() };
+    this.#functions.set(name, entry);
+    return this.#infoOf(entry);
   }
 
   /** Removes a function: gone from disk first, then from memory; running invocations finish. */
   async remove (name: string): Promise<boolean> {
     this.#assertOpen();
     assertFunctionName(name);
-    return this.#withLock(name, async () => {
+    return this.#locks.run(name, async () => {
       const entry = this.#functions.get(name);
       if (entry === undefined) return false;
       await this.#registry?.delete(name);
@@ -235,7 +244,7 @@ export class EngineCore {
     this.#closing.abort(new EngineError('ERR_CLOSED', 'the engine is closing'));
     for (const invocation of [...this.#live]) invocation.abandon({ code: 'ERR_CLOSED', message: 'the engine is closing' });
     for (const entry of this.#functions.values()) entry.current.close();
-    await Promise.allSettled([...this.#locks.values()]);
+    await this.#locks.drain();
     await Promise.allSettled([...this.#plugins.values()].map((plugin) => plugin.close?.()));
   }
 
@@ -268,7 +277,7 @@ export class EngineCore {
     aborted.catch(() => {});
     if (signal?.aborted === true) onCaller();
     try {
-      const cacheDir = this.#options.dataDir === undefined ? undefined : join(this.#options.dataDir, 'cache', plugin.language);
+      const cacheDir = this.#options.cacheDir === undefined ? undefined : join(this.#options.cacheDir, plugin.language);
       return await Promise.race([plugin.compile(source, { signal: controller.signal, ...(cacheDir !== undefined ? { cacheDir } : {}) }), aborted]);
     } catch (error) {
       if (error instanceof EngineError) throw error;
@@ -282,13 +291,10 @@ export class EngineCore {
     }
   }
 
-  /** Runs deploys and removes of one name one after another, in arrival order. */
-  #withLock<T> (name: string, work: () => Promise<T>): Promise<T> {
-    const next = (this.#locks.get(name) ?? Promise.resolve()).then(work);
-    const settled = next.then(() => {}, () => {});
-    this.#locks.set(name, settled);
-    void settled.then(() => { if (this.#locks.get(name) === settled) this.#locks.delete(name); });
-    return next;
+  #unavailableVersion (record: FunctionRecord, reason: string): FunctionVersion {
+    const plugin = this.#plugins.get(record.language);
+    const message = plugin === undefined ? `stored function needs language ${record.language}, which this engine does not load` : `stored source no longer compiles: ${reason}`;
+    return new FunctionVersion(record, plugin, undefined, { unavailable: { code: 'ERR_UNAVAILABLE', message } });
   }
 
   #infoOf (entry: FunctionEntry): FunctionInfo {
@@ -304,6 +310,7 @@ export class EngineCore {
       sourceSha256: record.sourceSha256,
       deployedAt: record.deployedAt,
       inFlight: entry.inFlight,
+      instances: version.sandbox === undefined ? 0 : 1,
       ...(version.unavailable !== undefined ? { error: version.unavailable } : {}),
     };
   }

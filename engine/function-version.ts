@@ -12,6 +12,15 @@ import { TokenBucket } from './network/token-bucket.ts';
  */
 export type VersionState = 'compiled' | 'starting' | 'ready' | 'unavailable' | 'retired' | 'closed';
 
+/** What a version may be given beyond its record: why it cannot run, a rate balance to share, a listener. */
+export interface VersionExtras {
+  readonly unavailable?: ErrorRecord;
+  /** The state of the function's TokenBucket on another thread, so the rate holds across threads. */
+  readonly rateState?: SharedArrayBuffer;
+  /** Told when this version's sandbox comes to life (true) and when it is closed (false). */
+  readonly onInstance?: (version: FunctionVersion, live: boolean) => void;
+}
+
 export class FunctionVersion {
   readonly record: FunctionRecord;
   readonly plugin: LanguagePlugin | undefined;
@@ -25,14 +34,16 @@ export class FunctionVersion {
   readonly bucket: TokenBucket | undefined;
   #sandbox: Sandbox | undefined;
   #starting: Promise<Sandbox> | undefined;
+  readonly #onInstance: ((version: FunctionVersion, live: boolean) => void) | undefined;
 
-  constructor (record: FunctionRecord, plugin: LanguagePlugin | undefined, artifact: Artifact, unavailable?: ErrorRecord) {
+  constructor (record: FunctionRecord, plugin: LanguagePlugin | undefined, artifact: Artifact, extras: VersionExtras = {}) {
     this.record = record;
     this.plugin = plugin;
     this.artifact = artifact;
-    this.unavailable = unavailable;
-    this.state = unavailable === undefined ? 'compiled' : 'unavailable';
-    this.bucket = record.budget.netRateBytesPerSec > 0 ? new TokenBucket(record.budget.netRateBytesPerSec) : undefined;
+    this.unavailable = extras.unavailable;
+    this.state = extras.unavailable === undefined ? 'compiled' : 'unavailable';
+    this.bucket = record.budget.netRateBytesPerSec > 0 ? new TokenBucket(record.budget.netRateBytesPerSec, extras.rateState) : undefined;
+    this.#onInstance = extras.onInstance;
   }
 
   /** The sandbox when it is ready, so the hot path needs no promise. */
@@ -51,6 +62,7 @@ export class FunctionVersion {
         }
         this.#sandbox = sandbox;
         if (this.state === 'starting') this.state = 'ready';
+        this.#onInstance?.(this, true);
         return sandbox;
       }, (error: unknown) => {
         this.#starting = undefined;
@@ -80,6 +92,9 @@ export class FunctionVersion {
     const sandbox = this.#sandbox;
     this.#sandbox = undefined;
     // A sandbox that fails to close has nothing left to tell its caller; the engine goes on.
-    if (sandbox !== undefined) sandbox.close().catch(() => {});
+    if (sandbox !== undefined) {
+      sandbox.close().catch(() => {});
+      this.#onInstance?.(this, false);
+    }
   }
 }

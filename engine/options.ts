@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { kDefaultBudget, resolveBudget, type Budget } from './budget.ts';
 import { EngineError } from './errors.ts';
 import type { LanguagePlugin } from './plugin.ts';
@@ -8,6 +9,8 @@ export interface EngineOptions {
   readonly plugins: readonly LanguagePlugin[];
   /** Where deployed functions are stored; without it nothing survives a restart. */
   readonly dataDir?: string;
+  /** Where compiled artifacts are cached (a directory per language); default `<dataDir>/cache`, none without a data dir. */
+  readonly cacheDir?: string;
   /** Length of a scheduler slice (and of a lane's turn), in ms. */
   readonly sliceMs?: number;
   /** Invocations accepted and not yet finished, across all functions; past it ERR_QUEUE_FULL. */
@@ -32,8 +35,9 @@ export interface EngineOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-export interface FilledEngineOptions extends Required<Omit<EngineOptions, 'dataDir' | 'defaultBudget'>> {
+export interface FilledEngineOptions extends Required<Omit<EngineOptions, 'dataDir' | 'cacheDir' | 'defaultBudget'>> {
   readonly dataDir: string | undefined;
+  readonly cacheDir: string | undefined;
   readonly defaultBudget: Budget;
 }
 
@@ -67,6 +71,7 @@ export function fillEngineOptions (options: EngineOptions): FilledEngineOptions 
     ...withoutUndefined(options),
     plugins: options.plugins,
     dataDir: options.dataDir,
+    cacheDir: options.cacheDir ?? (options.dataDir === undefined ? undefined : join(options.dataDir, 'cache')),
     defaultBudget: resolveBudget(options.defaultBudget, kDefaultBudget),
     onWarning: options.onWarning ?? ((message: string) => process.emitWarning(message, 'SpringbokWarning')),
   };
