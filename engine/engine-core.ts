@@ -54,12 +54,25 @@ export interface EngineStats {
   readonly totals: FunctionStats;
   readonly perFunction: Readonly<Record<string, FunctionStats & { inFlight: number }>>;
   readonly process: { readonly rssBytes: number, readonly heapUsedBytes: number, readonly externalBytes: number };
+  /** Per scheduler thread, when the engine runs on several (figures of a thread's scheduler and heap are up to a quarter second old). */
+  readonly threads?: readonly ThreadStats[];
+}
+
+export interface ThreadStats {
+  readonly inFlight: number;
+  /** Live sandboxes on the thread. */
+  readonly instances: number;
+  readonly heapUsedBytes: number;
+  readonly externalBytes: number;
+  readonly scheduler: SchedulerStats;
 }
 
 /** What an engine's owner (a worker thread of a multi-core engine) wants to hear of. */
 export interface CoreHooks {
   /** A function's sandbox came to life (true) or was closed (false). */
   readonly onInstance?: (name: string, version: number, live: boolean) => void;
+  /** The scheduler finished a visit to one function's lane. */
+  readonly onVisitEnd?: () => void;
 }
 
 /** Everything the engine knows about one function name: current version, its run lane, counters. */
@@ -93,7 +106,7 @@ export class EngineCore {
     const { onInstance } = hooks;
     this.#versionHooks = onInstance === undefined ? {} : { onInstance: (version, live) => onInstance(version.record.name, version.record.version, live) };
     this.#plugins = new Map(options.plugins.map((plugin) => [plugin.language, plugin]));
-    this.#scheduler = new Scheduler({ sliceMs: options.sliceMs });
+    this.#scheduler = new Scheduler({ sliceMs: options.sliceMs, onVisitEnd: hooks.onVisitEnd });
     this.#networkPolicy = {
       requestTimeoutMs: options.netRequestTimeoutMs,
       maxResponseBytes: options.maxResponseBytes,
@@ -236,6 +249,11 @@ export class EngineCore {
       perFunction,
       process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external },
     };
+  }
+
+  /** The scheduler's figures alone (stats() also walks every function). */
+  schedulerStats (): SchedulerStats {
+    return this.#scheduler.stats();
   }
 
   async close (): Promise<void> {

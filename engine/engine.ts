@@ -2,27 +2,34 @@ import type { Budget } from './budget.ts';
 import { EngineCore, type DeployOptions, type EngineStats, type FunctionInfo, type InvokeOptions } from './engine-core.ts';
 import { EngineError } from './errors.ts';
 import type { InvokeResult } from './invocation.ts';
+import { MultiCoreEngine } from './threads/multi-core-engine.ts';
 import { fillEngineOptions, type EngineOptions } from './options.ts';
 
 /**
  * The springbok engine: deploys functions of any loaded language and runs their invocations as
- * fibers on one scheduler, each under its function's budget. It validates and delegates; the
- * work is done in EngineCore.
+ * fibers, each under its function's budget, on one scheduler on this thread (EngineCore) or on
+ * one scheduler per worker thread (MultiCoreEngine, with `options.workers`). It validates and
+ * delegates.
  *
  * Request errors (unknown function, full queue, bad arguments, closed engine) reject with
  * {@link EngineError}; a function that fails or breaks a budget resolves with `ok: false`.
  */
-export class Engine {
-  readonly #core: EngineCore;
+/** What the Engine delegates to: one scheduler on this thread (EngineCore) or one per worker thread (MultiCoreEngine). */
+type EngineBackend = Pick<EngineCore, 'deploy' | 'remove' | 'invoke' | 'protectAddress' | 'languages' | 'list' | 'stats' | 'close'>;
 
-  private constructor (core: EngineCore) { this.#core = core; }
+export class Engine {
+  readonly #core: EngineBackend;
+
+  private constructor (core: EngineBackend) { this.#core = core; }
 
   /**
    * Builds an engine and reloads the functions stored in `options.dataDir`.
    * @throws {EngineError} ERR_INVALID_ARGUMENT for bad options; file system errors opening the data dir.
    */
   static async open (options: EngineOptions): Promise<Engine> {
-    const core = new EngineCore(fillEngineOptions(options));
+    const filled = fillEngineOptions(options);
+    if (filled.workers > 0) return new Engine(await MultiCoreEngine.open(filled));
+    const core = new EngineCore(filled);
     await core.load();
     return new Engine(core);
   }

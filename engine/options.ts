@@ -5,8 +5,15 @@ import type { LanguagePlugin } from './plugin.ts';
 
 /** How an engine is built. Every field but `plugins` has a default (kDefaultOptions). */
 export interface EngineOptions {
-  /** The languages this engine runs; the engine itself knows none. */
-  readonly plugins: readonly LanguagePlugin[];
+  /** The languages this engine runs, on the calling thread; the engine itself knows none. Needed unless `workers` ≥ 1. */
+  readonly plugins?: readonly LanguagePlugin[];
+  /**
+   * Scheduler threads (worker_threads) that run invocations, so the engine uses that many cores;
+   * 0 (the default) runs everything on the calling thread with `plugins`.
+   */
+  readonly workers?: number;
+  /** With workers ≥ 1: the module every scheduler thread imports, and its export (a function returning the plugins) it calls. */
+  readonly pluginModule?: { readonly url: string, readonly export: string };
   /** Where deployed functions are stored; without it nothing survives a restart. */
   readonly dataDir?: string;
   /** Where compiled artifacts are cached (a directory per language); default `<dataDir>/cache`, none without a data dir. */
@@ -35,13 +42,15 @@ export interface EngineOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-export interface FilledEngineOptions extends Required<Omit<EngineOptions, 'dataDir' | 'cacheDir' | 'defaultBudget'>> {
+export interface FilledEngineOptions extends Required<Omit<EngineOptions, 'dataDir' | 'cacheDir' | 'defaultBudget' | 'pluginModule'>> {
+  readonly pluginModule: { readonly url: string, readonly export: string } | undefined;
   readonly dataDir: string | undefined;
   readonly cacheDir: string | undefined;
   readonly defaultBudget: Budget;
 }
 
 export const kDefaultOptions = Object.freeze({
+  workers: 0,
   sliceMs: 2,
   maxInFlight: 10_000,
   maxInFlightPerFunction: 1_000,
@@ -55,11 +64,18 @@ export const kDefaultOptions = Object.freeze({
 
 /** @throws {EngineError} ERR_INVALID_ARGUMENT naming the option and its rule. */
 export function fillEngineOptions (options: EngineOptions): FilledEngineOptions {
-  if (!Array.isArray(options.plugins) || options.plugins.length === 0) {
+  const workers = options.workers ?? kDefaultOptions.workers;
+  checkNumber('workers', workers, 0, 256, true);
+  const plugins = options.plugins ?? [];
+  if (workers > 0) {
+    if (typeof options.pluginModule?.url !== 'string' || typeof options.pluginModule.export !== 'string') {
+      throw new EngineError('ERR_INVALID_ARGUMENT', 'options.pluginModule must name the module and export that build the plugins of each scheduler thread (options.workers is set)');
+    }
+  } else if (!Array.isArray(plugins) || plugins.length === 0) {
     throw new EngineError('ERR_INVALID_ARGUMENT', 'options.plugins must list at least one language plugin');
   }
   const languages = new Set<string>();
-  for (const plugin of options.plugins) {
+  for (const plugin of plugins) {
     if (typeof plugin?.language !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(plugin.language)) {
       throw new EngineError('ERR_INVALID_ARGUMENT', `options.plugins: language names must be lowercase words: got ${JSON.stringify(plugin?.language)}`);
     }
@@ -69,7 +85,8 @@ export function fillEngineOptions (options: EngineOptions): FilledEngineOptions 
   const filled = {
     ...kDefaultOptions,
     ...withoutUndefined(options),
-    plugins: options.plugins,
+    plugins,
+    pluginModule: options.pluginModule,
     dataDir: options.dataDir,
     cacheDir: options.cacheDir ?? (options.dataDir === undefined ? undefined : join(options.dataDir, 'cache')),
     defaultBudget: resolveBudget(options.defaultBudget, kDefaultBudget),

@@ -55,6 +55,8 @@ export class Lane {
 export interface SchedulerOptions {
   /** Length of one slice and of one lane visit, in ms. */
   readonly sliceMs: number;
+  /** Called after each lane visit (a worker thread sends the results of the visit before the next lane runs). */
+  readonly onVisitEnd?: (() => void) | undefined;
 }
 
 export interface SchedulerStats {
@@ -70,6 +72,7 @@ export interface SchedulerStats {
 
 export class Scheduler {
   readonly #sliceMs: number;
+  readonly #onVisitEnd: (() => void) | undefined;
   readonly #ring = new Fifo<Lane>();
   readonly #fresh = new Fifo<Lane>();
   /** The last turn served only fresh lanes while the ring had work: the next turn starts in the ring. */
@@ -83,6 +86,7 @@ export class Scheduler {
 
   constructor (options: SchedulerOptions) {
     this.#sliceMs = options.sliceMs;
+    this.#onVisitEnd = options.onVisitEnd;
   }
 
   /** Queues a task to run. Its state must be 'queued'. */
@@ -122,6 +126,7 @@ export class Scheduler {
       lane ??= this.#fresh.shift();
       if (lane === undefined) break;
       now = this.#visit(lane);
+      this.#onVisitEnd?.();
       if (lane.tasks.size > 0) this.#ring.push(lane);
       else lane.inRing = false;
     } while (now < turnEndsAt && !this.#yieldThread);

@@ -28,6 +28,7 @@ export const kServeOptions: readonly OptionSpec[] = [
   { flag: 'http', kind: 'address' },
   { flag: 'data-dir', kind: 'string' },
   { flag: 'deploy-token', kind: 'string' },
+  { flag: 'workers', kind: 'integer', min: 0, max: 256 },
   { flag: 'slice-ms', kind: 'number', min: 0.05, max: 1000 },
   { flag: 'max-in-flight', kind: 'integer', min: 1, max: 10_000_000 },
   { flag: 'max-in-flight-per-function', kind: 'integer', min: 1, max: 10_000_000 },

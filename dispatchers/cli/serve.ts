@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Engine } from '../../engine/index.ts';
 import { kDefaultOptions } from '../../engine/options.ts';
 import { kDefaultMaxFrameBytes } from '../protocol.ts';
@@ -7,6 +8,8 @@ import { SocketServer } from '../socket-server.ts';
 import { defaultDataDir, defaultSocketPath, ExitCode, kBudgetHelp, parse, usageError, type CliIo, type Command } from './common.ts';
 import { ConfigError, kServeOptions, resolveServeConfig } from './config.ts';
 import { defaultPlugins } from './plugins.ts';
+
+const kPluginModule = new URL('./plugins.ts', import.meta.url).href;
 
 const help = `Usage: springbok serve [options]
 
@@ -20,6 +23,8 @@ Options:
   --http HOST:PORT              also serve HTTP (doc/http.md); HOST defaults to 127.0.0.1 when only a port is given
   --deploy-token TOKEN          require this token on deploy and remove (default: none)
   --data-dir DIR                where deployed functions are stored (default ${defaultDataDir({})})
+  --workers N                   scheduler threads running functions, one per core (default: the number of
+                                cores, ${availableParallelism()} here); 0 runs them on the thread that serves the sockets
   --slice-ms MS                 scheduler time slice (default ${kDefaultOptions.sliceMs})
   --max-in-flight N             invocations in flight in the engine (default ${kDefaultOptions.maxInFlight})
   --max-in-flight-per-function N  the same per function (default ${kDefaultOptions.maxInFlightPerFunction})
@@ -66,8 +71,10 @@ export const serveCommand: Command = {
     const deployToken = value<string | undefined>('deploy-token', undefined);
     const maxSourceBytes = value('max-source-bytes', kDefaultOptions.maxSourceBytes);
 
+    const workers = value('workers', availableParallelism());
     const engine = await Engine.open({
-      plugins: defaultPlugins(),
+      // Each scheduler thread builds its own plugins from the module that lists them.
+      ...(workers > 0 ? { workers, pluginModule: { url: kPluginModule, export: 'defaultPlugins' } } : { plugins: defaultPlugins() }),
       dataDir,
       sliceMs: value('slice-ms', kDefaultOptions.sliceMs),
       maxInFlight: value('max-in-flight', kDefaultOptions.maxInFlight),
@@ -91,7 +98,7 @@ export const serveCommand: Command = {
     }
     const { tcp } = server.addresses;
     const httpAddress = httpServer === undefined ? '' : ` http=${formatHostPort(httpServer.address)}`;
-    io.stdout.write(`springbok ready socket=${socketPath}${tcp ? ` tcp=${tcp.host}:${tcp.port}` : ''}${httpAddress} data-dir=${dataDir} languages=${engine.languages.join(',')} functions=${engine.list().length}\n`);
+    io.stdout.write(`springbok ready socket=${socketPath}${tcp ? ` tcp=${tcp.host}:${tcp.port}` : ''}${httpAddress} data-dir=${dataDir} workers=${workers} languages=${engine.languages.join(',')} functions=${engine.list().length}\n`);
 
     await new Promise<void>((resolve) => {
       const stop = (): void => {

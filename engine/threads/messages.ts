@@ -1,0 +1,59 @@
+import type { SchedulerStats } from '../scheduler.ts';
+import type { ErrorRecord } from '../errors.ts';
+import type { InvokeResult } from '../invocation.ts';
+import type { FunctionRecord } from '../registry.ts';
+import type { Budget } from '../budget.ts';
+
+/**
+ * What the main thread and a scheduler thread of a multi-core engine say to each other. Messages
+ * travel in arrays (one postMessage per batch), because a postMessage costs about as much as a
+ * trivial invocation.
+ */
+
+/** What a scheduler thread is built from (its workerData). */
+export interface ThreadInit {
+  readonly index: number;
+  /** The module whose export builds this thread's plugins, and that export's name. */
+  readonly pluginModule: { readonly url: string, readonly export: string };
+  readonly options: {
+    readonly cacheDir: string;
+    readonly sliceMs: number;
+    readonly maxSourceBytes: number;
+    readonly maxOutputBytes: number;
+    readonly maxLogBytes: number;
+    readonly compileTimeoutMs: number;
+    readonly netRequestTimeoutMs: number;
+    readonly maxResponseBytes: number;
+    readonly defaultBudget: Budget;
+  };
+}
+
+export type ToThread =
+  | { readonly t: 'invoke', readonly id: number, readonly name: string, readonly input: Uint8Array }
+  | { readonly t: 'cancel', readonly id: number, readonly message: string }
+  /** Compile a new version and hold it until its commit (or discard). */
+  | { readonly t: 'prepare', readonly request: number, readonly record: FunctionRecord, readonly rateState: SharedArrayBuffer | undefined }
+  /** Put a version in service: the prepared one, or compiled now (a thread that did not prepare it). */
+  | { readonly t: 'commit', readonly request: number, readonly record: FunctionRecord, readonly rateState: SharedArrayBuffer | undefined }
+  | { readonly t: 'discard', readonly name: string, readonly version: number }
+  | { readonly t: 'remove', readonly request: number, readonly name: string }
+  | { readonly t: 'protect', readonly host: string, readonly port: number }
+  | { readonly t: 'close' };
+
+/** What a thread reports of its scheduler and heap, a few times a second while it works. */
+export interface ThreadSnapshot {
+  readonly scheduler: SchedulerStats;
+  readonly heapUsedBytes: number;
+  readonly externalBytes: number;
+}
+
+export type FromThread =
+  | { readonly t: 'ready', readonly languages: readonly string[] }
+  | { readonly t: 'result', readonly id: number, readonly result: InvokeResult }
+  /** invoke refused the request (unknown function, closed): the caller's promise rejects. */
+  | { readonly t: 'refused', readonly id: number, readonly error: ErrorRecord }
+  | { readonly t: 'done', readonly request: number, readonly error?: ErrorRecord }
+  | { readonly t: 'instance', readonly name: string, readonly version: number, readonly live: boolean }
+  | { readonly t: 'snapshot', readonly snapshot: ThreadSnapshot }
+  | { readonly t: 'warning', readonly message: string }
+  | { readonly t: 'closed' };

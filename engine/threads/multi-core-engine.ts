@@ -1,0 +1,393 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Budget } from '../budget.ts';
+import { emptyUsage } from '../budget.ts';
+import { checkDeploy, newRecord } from '../deploy-request.ts';
+import type { DeployOptions, EngineStats, FunctionInfo, InvokeOptions } from '../engine-core.ts';
+import { EngineError, type ErrorRecord } from '../errors.ts';
+import { countResult, emptyFunctionStats, type FunctionStats } from '../function-stats.ts';
+import type { InvokeResult } from '../invocation.ts';
+import { assertFunctionName } from '../names.ts';
+import { NameLocks } from '../name-locks.ts';
+import { TokenBucket } from '../network/token-bucket.ts';
+import type { FilledEngineOptions } from '../options.ts';
+import { Registry, type FunctionRecord } from '../registry.ts';
+import type { SchedulerStats } from '../scheduler.ts';
+import type { FromThread, ThreadInit } from './messages.ts';
+import { ownBytes } from './outbox.ts';
+import { SchedulerThread, type ThreadListener } from './scheduler-thread.ts';
+
+/** A function as the main thread knows it: the current record, and counters over all threads. */
+interface FunctionEntry {
+  readonly name: string;
+  record: FunctionRecord;
+  unavailable: ErrorRecord | undefined;
+  /** The balance of the function's rate limit, shared by every thread. */
+  rateState: SharedArrayBuffer | undefined;
+  inFlight: number;
+  stats: FunctionStats;
+}
+
+/** An invocation sent to a thread and not yet answered. */
+interface Call {
+  readonly entry: FunctionEntry;
+  readonly thread: SchedulerThread;
+  readonly version: number;
+  readonly options: InvokeOptions;
+  readonly resolve: (result: InvokeResult) => void;
+  readonly reject: (error: EngineError) => void;
+  readonly onAbort: (() => void) | undefined;
+}
+
+/**
+ * The engine on many cores: the main thread keeps the registry, the limits and the counters, and
+ * runs no guest code; N scheduler threads (worker_threads, thread-main.ts) each hold an EngineCore
+ * with every function compiled, and run the invocations sent to them.
+ *
+ * Dispatch sends an invocation to the thread with the fewest invocations in flight, counting a
+ * thread without a live instance of the function as one busier (a cold start costs about as
+ * much as waiting for one invocation), so a lightly used function keeps one instance and a busy
+ * one spreads over every core. Each thread's scheduler is fair between the functions it runs.
+ *
+ * Budgets hold per invocation on whichever thread runs it; a function's byte rate is one balance
+ * shared by all threads; memory budgets that cover a function's whole state (lua, js) hold per
+ * thread, since each thread has its own instance. A thread that dies (a fault in a plugin) fails
+ * its invocations in flight with ERR_INTERNAL and is replaced with every function installed again.
+ */
+export class MultiCoreEngine {
+  readonly #options: FilledEngineOptions;
+  readonly #threads: SchedulerThread[] = [];
+  readonly #functions = new Map<string, FunctionEntry>();
+  readonly #calls = new Map<number, Call>();
+  readonly #locks = new NameLocks();
+  readonly #totals = emptyFunctionStats();
+  readonly #startedAt = performance.now();
+  readonly #protected: { host: string, port: number }[] = [];
+  readonly #init: Omit<ThreadInit, 'index'>;
+  /** A cache dir this engine made (no data dir): removed at close. */
+  readonly #ownCacheDir: string | undefined;
+  #languages: readonly string[] = [];
+  #registry: Registry | undefined;
+  #nextCall = 1;
+  #closed = false;
+
+  private constructor (options: FilledEngineOptions, cacheDir: string, ownCacheDir: boolean) {
+    this.#options = options;
+    this.#ownCacheDir = ownCacheDir ? cacheDir : undefined;
+    const { sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, maxResponseBytes, defaultBudget } = options;
+    this.#init = {
+      pluginModule: options.pluginModule!,
+      options: { cacheDir, sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, maxResponseBytes, defaultBudget },
+    };
+  }
+
+  /** Starts the threads, then reloads the stored functions into all of them. */
+  static async open (options: FilledEngineOptions): Promise<MultiCoreEngine> {
+    // Threads compile each function once more after the first: a cache dir makes that a cache hit for C.
+    const cacheDir = options.cacheDir ?? await mkdtemp(join(tmpdir(), 'springbok-cache-'));
+    const engine = new MultiCoreEngine(options, cacheDir, options.cacheDir === undefined);
+    try {
+      for (let index = 0; index < options.workers; index++) engine.#threads.push(engine.#startThread(index));
+      const languages = await Promise.all(engine.#threads.map((thread) => thread.ready));
+      engine.#languages = languages[0]!;
+      await engine.#load();
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
+    return engine;
+  }
+
+  get languages (): readonly string[] {
+    return this.#languages;
+  }
+
+  protectAddress (host: string, port: number): void {
+    this.#protected.push({ host, port });
+    for (const thread of this.#threads) thread.post({ t: 'protect', host, port });
+  }
+
+  async deploy (name: string, language: string, source: Uint8Array, budget: Partial<Budget> | undefined, options: DeployOptions): Promise<FunctionInfo> {
+    this.#assertOpen();
+    const resolvedBudget = checkDeploy(name, language, source, budget, { languages: this.#languages, maxSourceBytes: this.#options.maxSourceBytes, defaultBudget: this.#options.defaultBudget });
+    return this.#locks.run(name, async () => {
+      const record = newRecord(name, language, source, resolvedBudget, this.#functions.get(name)?.record.version ?? 0);
+      const rateState = rateStateFor(record);
+      await this.#prepare(record, rateState, options.signal);
+      this.#assertOpen();
+      return this.#install(record, rateState);
+    });
+  }
+
+  async remove (name: string): Promise<boolean> {
+    this.#assertOpen();
+    assertFunctionName(name);
+    return this.#locks.run(name, async () => {
+      if (!this.#functions.has(name)) return false;
+      await this.#registry?.delete(name);
+      this.#functions.delete(name);
+      await Promise.all(this.#threads.map((thread) => thread.request({ t: 'remove', name }).catch((error: Error) => {
+        this.#options.onWarning(`removing ${name} from scheduler thread ${thread.index}: ${error.message}`);
+      })));
+      return true;
+    });
+  }
+
+  invoke (name: string, input: Uint8Array, options: InvokeOptions): Promise<InvokeResult> {
+    if (this.#closed) return Promise.reject(new EngineError('ERR_CLOSED', 'the engine is closed'));
+    const entry = this.#functions.get(name);
+    if (entry === undefined) return Promise.reject(new EngineError('ERR_UNKNOWN_FUNCTION', `no function named ${JSON.stringify(name)} is deployed`));
+    if (entry.unavailable !== undefined) return Promise.reject(new EngineError('ERR_UNAVAILABLE', entry.unavailable.message));
+    if (this.#calls.size >= this.#options.maxInFlight) {
+      return Promise.reject(new EngineError('ERR_QUEUE_FULL', `the engine has its maximum of ${this.#options.maxInFlight} invocations in flight`));
+    }
+    if (entry.inFlight >= this.#options.maxInFlightPerFunction) {
+      return Promise.reject(new EngineError('ERR_QUEUE_FULL', `function ${name} has its maximum of ${this.#options.maxInFlightPerFunction} invocations in flight`));
+    }
+    const { version } = entry.record;
+    if (options.signal?.aborted === true) {
+      const result: InvokeResult = { ok: false, error: { code: 'ERR_CANCELLED', message: 'invocation cancelled by its caller before it started' }, usage: emptyUsage(), logs: [], version };
+      countResult(entry.stats, result);
+      countResult(this.#totals, result);
+      options.onResult?.(result);
+      return Promise.resolve(result);
+    }
+    const thread = this.#pick(entry);
+    if (thread === undefined) return Promise.reject(new EngineError('ERR_UNAVAILABLE', `no scheduler thread can run ${name} now`));
+    const id = this.#nextCall++;
+    entry.inFlight++;
+    thread.inFlight++;
+    return new Promise((resolve, reject) => {
+      const { signal } = options;
+      const onAbort = signal === undefined ? undefined : (): void => {
+        const reason: unknown = signal.reason;
+        thread.post({ t: 'cancel', id, message: reason instanceof Error ? reason.message : String(reason) });
+      };
+      if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });
+      this.#calls.set(id, { entry, thread, version, options, resolve, reject, onAbort });
+      const bytes = ownBytes(input);
+      thread.post({ t: 'invoke', id, name, input: bytes }, bytes.buffer);
+    });
+  }
+
+  list (): FunctionInfo[] {
+    return [...this.#functions.values()].map((entry) => this.#infoOf(entry)).sort((a, b) => a.name < b.name ? -1 : 1);
+  }
+
+  stats (): EngineStats {
+    const perFunction: Record<string, FunctionStats & { inFlight: number }> = {};
+    for (const entry of this.#functions.values()) perFunction[entry.name] = { ...entry.stats, errors: { ...entry.stats.errors }, inFlight: entry.inFlight };
+    const memory = process.memoryUsage();
+    const scheduler: { -readonly [K in keyof SchedulerStats]: number } = { lanesReady: 0, tasksWaiting: 0, slices: 0, turns: 0 };
+    for (const thread of this.#threads) {
+      for (const key of Object.keys(scheduler) as (keyof SchedulerStats)[]) scheduler[key] += thread.snapshot.scheduler[key];
+    }
+    return {
+      uptimeMs: Math.round(performance.now() - this.#startedAt),
+      functions: this.#functions.size,
+      inFlight: this.#calls.size,
+      scheduler,
+      totals: { ...this.#totals, errors: { ...this.#totals.errors } },
+      perFunction,
+      process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external },
+      threads: this.#threads.map((thread) => ({ inFlight: thread.inFlight, instances: thread.instances.size, heapUsedBytes: thread.snapshot.heapUsedBytes, externalBytes: thread.snapshot.externalBytes, scheduler: thread.snapshot.scheduler })),
+    };
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(this.#threads.map((thread) => thread.close()));
+    // Anything a thread did not answer before it ended.
+    for (const id of [...this.#calls.keys()]) this.#fail(id, { code: 'ERR_CLOSED', message: 'the engine is closing' });
+    await this.#locks.drain();
+    if (this.#ownCacheDir !== undefined) await rm(this.#ownCacheDir, { recursive: true, force: true });
+  }
+
+  #startThread (index: number): SchedulerThread {
+    const thread = new SchedulerThread({ ...this.#init, index }, this.#listener);
+    for (const { host, port } of this.#protected) thread.post({ t: 'protect', host, port });
+    return thread;
+  }
+
+  readonly #listener: ThreadListener = {
+    result: (message) => this.#answer(message),
+    warning: (message) => this.#options.onWarning(message),
+    exited: (thread, reason) => this.#replace(thread, reason),
+  };
+
+  /** Brings back the stored functions; one that no longer compiles is kept as 'unavailable'. */
+  async #load (): Promise<void> {
+    if (this.#options.dataDir === undefined) return;
+    this.#registry = await Registry.open(this.#options.dataDir);
+    const { records, unreadable } = await this.#registry.load();
+    for (const bad of unreadable) this.#options.onWarning(`stored function ${bad.file} cannot be read and was skipped: ${bad.reason}`);
+    const installs: Promise<unknown>[] = [];
+    for (const record of records) {
+      const rateState = rateStateFor(record);
+      try {
+        await this.#prepare(record, rateState, undefined, false);
+        installs.push(this.#install(record, rateState));
+      } catch (error) {
+        const message = this.#languages.includes(record.language)
+          ? `stored source no longer compiles: ${(error as Error).message}`
+          : `stored function needs language ${record.language}, which this engine does not load`;
+        this.#options.onWarning(`function ${record.name}: ${message}`);
+        this.#functions.set(record.name, { name: record.name, record, unavailable: { code: 'ERR_UNAVAILABLE', message }, rateState: undefined, inFlight: 0, stats: emptyFunctionStats() });
+      }
+    }
+    await Promise.all(installs);
+  }
+
+  /** Compiles a new version on one thread, which checks the source for all of them. */
+  async #prepare (record: FunctionRecord, rateState: SharedArrayBuffer | undefined, signal: AbortSignal | undefined, store = true): Promise<void> {
+    const thread = this.#threads.find((candidate) => candidate.accepting);
+    if (thread === undefined) throw new EngineError('ERR_CLOSED', 'the engine is closing');
+    const prepared = thread.request({ t: 'prepare', record, rateState });
+    if (signal !== undefined) {
+      const stopped = new Promise<never>((_, reject) => {
+        const onAbort = (): void => reject(new EngineError('ERR_COMPILE', `compilation stopped: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}`));
+        if (signal.aborted) onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        void prepared.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
+      });
+      try {
+        await Promise.race([prepared, stopped]);
+      } catch (error) {
+        thread.post({ t: 'discard', name: record.name, version: record.version });
+        throw error;
+      }
+    } else {
+      await prepared;
+    }
+    if (!store) return;
+    try {
+      await this.#registry?.write(record);
+    } catch (error) {
+      thread.post({ t: 'discard', name: record.name, version: record.version });
+      throw error;
+    }
+  }
+
+  /**
+   * Makes `record` the function's current version on every thread. The commits are posted before
+   * anything else can be dispatched, so every invocation accepted after this call runs the new version.
+   */
+  async #install (record: FunctionRecord, rateState: SharedArrayBuffer | undefined): Promise<FunctionInfo> {
+    let entry = this.#functions.get(record.name);
+    if (entry === undefined) {
+      entry = { name: record.name, record, unavailable: undefined, rateState, inFlight: 0, stats: emptyFunctionStats() };
+      this.#functions.set(record.name, entry);
+    } else {
+      entry.record = record;
+      entry.unavailable = undefined;
+      entry.rateState = rateState;
+    }
+    await Promise.all(this.#threads.map((thread) => this.#commit(thread, record, rateState)));
+    return this.#infoOf(entry);
+  }
+
+  #commit (thread: SchedulerThread, record: FunctionRecord, rateState: SharedArrayBuffer | undefined): Promise<void> {
+    thread.broken.delete(record.name);
+    return thread.request({ t: 'commit', record, rateState }).catch((error: Error) => {
+      // The source compiled on another thread; one that fails here is skipped for this function.
+      thread.broken.add(record.name);
+      this.#options.onWarning(`function ${record.name} version ${record.version} did not install on scheduler thread ${thread.index}: ${error.message}`);
+    });
+  }
+
+  /** The thread an invocation goes to: fewest in flight, a cold start counted as one more. */
+  #pick (entry: FunctionEntry): SchedulerThread | undefined {
+    let best: SchedulerThread | undefined;
+    let bestLoad = Infinity;
+    for (const thread of this.#threads) {
+      if (!thread.accepting || thread.broken.has(entry.name)) continue;
+      const load = thread.inFlight + (thread.instances.get(entry.name) === entry.record.version ? 0 : 1);
+      if (load < bestLoad) {
+        best = thread;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  #answer (message: Extract<FromThread, { t: 'result' | 'refused' }>): void {
+    if (message.t === 'refused') {
+      const call = this.#take(message.id);
+      call?.reject(new EngineError(message.error.code, message.error.message));
+      return;
+    }
+    const call = this.#take(message.id);
+    if (call === undefined) return;
+    const { result } = message;
+    countResult(call.entry.stats, result);
+    countResult(this.#totals, result);
+    if (call.options.onResult !== undefined) {
+      try {
+        call.options.onResult(result);
+      } catch {
+        // The caller's listener failing must not stop the others; the promise still settles.
+      }
+    }
+    call.resolve(result);
+  }
+
+  /** Ends a call from here (its thread is gone or the engine closes). */
+  #fail (id: number, error: ErrorRecord): void {
+    const call = this.#calls.get(id);
+    if (call === undefined) return;
+    this.#answer({ t: 'result', id, result: { ok: false, error, usage: emptyUsage(), logs: [], version: call.version } });
+  }
+
+  #take (id: number): Call | undefined {
+    const call = this.#calls.get(id);
+    if (call === undefined) return undefined;
+    this.#calls.delete(id);
+    call.entry.inFlight--;
+    call.thread.inFlight--;
+    if (call.onAbort !== undefined) call.options.signal!.removeEventListener('abort', call.onAbort);
+    return call;
+  }
+
+  /** A thread died: its invocations fail, and a new thread takes its place with every function installed. */
+  #replace (dead: SchedulerThread, reason: string): void {
+    for (const [id, call] of this.#calls) {
+      if (call.thread === dead) this.#fail(id, { code: 'ERR_INTERNAL', message: `the scheduler thread running this invocation stopped (${reason})` });
+    }
+    if (this.#closed) return;
+    this.#options.onWarning(`scheduler thread ${dead.index} stopped (${reason}); starting a new one`);
+    const thread = this.#startThread(dead.index);
+    this.#threads[this.#threads.indexOf(dead)] = thread;
+    for (const entry of this.#functions.values()) {
+      if (entry.unavailable === undefined) void this.#commit(thread, entry.record, entry.rateState);
+    }
+  }
+
+  #infoOf (entry: FunctionEntry): FunctionInfo {
+    const { record } = entry;
+    let instances = 0;
+    for (const thread of this.#threads) if (thread.instances.get(entry.name) === record.version) instances++;
+    return {
+      name: record.name,
+      language: record.language,
+      version: record.version,
+      state: entry.unavailable !== undefined ? 'unavailable' : instances > 0 ? 'ready' : 'compiled',
+      budget: record.budget,
+      sourceBytes: record.source.byteLength,
+      sourceSha256: record.sourceSha256,
+      deployedAt: record.deployedAt,
+      inFlight: entry.inFlight,
+      instances,
+      ...(entry.unavailable !== undefined ? { error: entry.unavailable } : {}),
+    };
+  }
+
+  #assertOpen (): void {
+    if (this.#closed) throw new EngineError('ERR_CLOSED', 'the engine is closed');
+  }
+}
+
+function rateStateFor (record: FunctionRecord): SharedArrayBuffer | undefined {
+  return record.budget.netRateBytesPerSec > 0 ? new TokenBucket(record.budget.netRateBytesPerSec).state : undefined;
+}

@@ -1,0 +1,138 @@
+import { Worker } from 'node:worker_threads';
+import { EngineError, type ErrorRecord } from '../errors.ts';
+import type { FromThread, ThreadInit, ThreadSnapshot, ToThread } from './messages.ts';
+import { Outbox } from './outbox.ts';
+
+const kThreadMain = new URL('./thread-main.ts', import.meta.url);
+/** How long a closing thread may take to end its invocations and plugins before it is terminated. */
+const kCloseGraceMs = 3000;
+
+/** What a SchedulerThread tells its engine (everything but the answers to its own requests). */
+export interface ThreadListener {
+  result (message: Extract<FromThread, { t: 'result' | 'refused' }>): void;
+  warning (message: string): void;
+  /** The thread ended without being closed (a fault in it): its invocations are lost. */
+  exited (thread: SchedulerThread, reason: string): void;
+}
+
+type Request = Extract<ToThread, { request: number }>;
+type RequestBody = Request extends infer R ? R extends Request ? Omit<R, 'request'> : never : never;
+
+/**
+ * The main thread's handle on one scheduler thread: its worker, its outbox, the requests waiting
+ * for an answer, and what dispatch needs to know of it (invocations in flight, live instances).
+ */
+export class SchedulerThread {
+  readonly index: number;
+  /** Resolves with the languages the thread runs once its plugins are loaded. */
+  readonly ready: Promise<readonly string[]>;
+  /** Invocations sent here and not answered: the load that dispatch balances. */
+  inFlight = 0;
+  /** Functions with a live sandbox here: name → version. */
+  readonly instances = new Map<string, number>();
+  /** Functions whose latest commit failed here: dispatch sends them elsewhere. */
+  readonly broken = new Set<string>();
+  snapshot: ThreadSnapshot = { scheduler: { lanesReady: 0, tasksWaiting: 0, slices: 0, turns: 0 }, heapUsedBytes: 0, externalBytes: 0 };
+  readonly #worker: Worker;
+  readonly #outbox: Outbox<ToThread>;
+  readonly #listener: ThreadListener;
+  readonly #requests = new Map<number, { resolve: () => void, reject: (error: EngineError) => void }>();
+  #nextRequest = 1;
+  #closing = false;
+  #exited = false;
+  #closed!: () => void;
+  readonly #closedMessage = new Promise<void>((resolve) => { this.#closed = resolve; });
+
+  constructor (init: ThreadInit, listener: ThreadListener) {
+    this.index = init.index;
+    this.#listener = listener;
+    this.#worker = new Worker(kThreadMain, { workerData: init, stdout: false, stderr: false });
+    this.#outbox = new Outbox(this.#worker, Infinity);
+    let onReady!: (languages: readonly string[]) => void;
+    let onFail!: (error: Error) => void;
+    this.ready = new Promise((resolve, reject) => { onReady = resolve; onFail = reject; });
+    this.ready.catch(() => {});
+    this.#worker.on('message', (batch: FromThread[]) => {
+      for (const message of batch) {
+        if (message.t === 'ready') onReady(message.languages);
+        else this.#receive(message);
+      }
+    });
+    this.#worker.on('error', (error) => { onFail(error); this.#end(`it failed: ${error.message}`); });
+    this.#worker.on('exit', (code) => { onFail(new Error(`scheduler thread ${this.index} exited with code ${code} before it was ready`)); this.#end(`it exited with code ${code}`); });
+  }
+
+  /** Sends a message; `transfer` moves a buffer with it. */
+  post (message: ToThread, transfer?: ArrayBuffer): void {
+    if (this.#exited) return;
+    this.#outbox.send(message, transfer);
+  }
+
+  /** Sends a request and resolves when the thread has done it. @throws {EngineError} the thread's error, or ERR_INTERNAL if it ends first. */
+  request (body: RequestBody): Promise<void> {
+    if (this.#exited) return Promise.reject(new EngineError('ERR_INTERNAL', `scheduler thread ${this.index} has stopped`));
+    const request = this.#nextRequest++;
+    return new Promise((resolve, reject) => {
+      this.#requests.set(request, { resolve, reject });
+      this.#outbox.send({ ...body, request } as ToThread);
+    });
+  }
+
+  get accepting (): boolean {
+    return !this.#exited && !this.#closing;
+  }
+
+  /** Ends the thread's invocations (ERR_CLOSED) and plugins, then the thread; terminates it if that takes too long. */
+  async close (): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.#exited) return;
+    this.#outbox.send({ t: 'close' });
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, kCloseGraceMs).unref());
+    await Promise.race([this.#closedMessage, grace]);
+    await this.#worker.terminate();
+  }
+
+  #receive (message: FromThread): void {
+    switch (message.t) {
+      case 'result':
+      case 'refused':
+        this.#listener.result(message);
+        break;
+      case 'done': {
+        const waiting = this.#requests.get(message.request);
+        this.#requests.delete(message.request);
+        if (message.error === undefined) waiting?.resolve();
+        else waiting?.reject(toEngineError(message.error));
+        break;
+      }
+      case 'instance':
+        if (message.live) this.instances.set(message.name, message.version);
+        else if (this.instances.get(message.name) === message.version) this.instances.delete(message.name);
+        break;
+      case 'snapshot':
+        this.snapshot = message.snapshot;
+        break;
+      case 'warning':
+        this.#listener.warning(message.message);
+        break;
+      case 'closed':
+        this.#closed();
+        break;
+    }
+  }
+
+  #end (reason: string): void {
+    if (this.#exited) return;
+    this.#exited = true;
+    this.#closed();
+    for (const waiting of this.#requests.values()) waiting.reject(new EngineError('ERR_INTERNAL', `scheduler thread ${this.index} stopped: ${reason}`));
+    this.#requests.clear();
+    this.instances.clear();
+    if (!this.#closing) this.#listener.exited(this, reason);
+  }
+}
+
+function toEngineError (error: ErrorRecord): EngineError {
+  return new EngineError(error.code, error.message);
+}
