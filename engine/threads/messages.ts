@@ -1,6 +1,6 @@
 import type { SchedulerStats } from '../scheduler.ts';
 import type { ErrorRecord } from '../errors.ts';
-import type { InvokeResult } from '../invocation.ts';
+import type { RecordsMessage } from './outbox.ts';
 import type { FunctionRecord } from '../registry.ts';
 import type { Budget } from '../budget.ts';
 
@@ -28,8 +28,9 @@ export interface ThreadInit {
   };
 }
 
+/** Invocations (main → thread, records.ts writeInvoke) and results (thread → main, writeResult) travel as records. */
 export type ToThread =
-  | { readonly t: 'invoke', readonly id: number, readonly name: string, readonly input: Uint8Array }
+  | RecordsMessage
   | { readonly t: 'cancel', readonly id: number, readonly message: string }
   /** Compile a new version and hold it until its commit (or discard). */
   | { readonly t: 'prepare', readonly request: number, readonly record: FunctionRecord, readonly rateState: SharedArrayBuffer | undefined }
@@ -48,8 +49,8 @@ export interface ThreadSnapshot {
 }
 
 export type FromThread =
+  | RecordsMessage
   | { readonly t: 'ready', readonly languages: readonly string[] }
-  | { readonly t: 'result', readonly id: number, readonly result: InvokeResult }
   /** invoke refused the request (unknown function, closed): the caller's promise rejects. */
   | { readonly t: 'refused', readonly id: number, readonly error: ErrorRecord }
   | { readonly t: 'done', readonly request: number, readonly error?: ErrorRecord }

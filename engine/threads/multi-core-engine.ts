@@ -14,8 +14,7 @@ import { TokenBucket } from '../network/token-bucket.ts';
 import type { FilledEngineOptions } from '../options.ts';
 import { Registry, type FunctionRecord } from '../registry.ts';
 import type { SchedulerStats } from '../scheduler.ts';
-import type { FromThread, ThreadInit } from './messages.ts';
-import { ownBytes } from './outbox.ts';
+import type { ThreadInit } from './messages.ts';
 import { SchedulerThread, type ThreadListener } from './scheduler-thread.ts';
 
 /** A function as the main thread knows it: the current record, and counters over all threads. */
@@ -166,8 +165,7 @@ export class MultiCoreEngine {
       };
       if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });
       this.#calls.set(id, { entry, thread, version, options, resolve, reject, onAbort });
-      const bytes = ownBytes(input);
-      thread.post({ t: 'invoke', id, name, input: bytes }, bytes.buffer);
+      thread.invoke(id, name, input);
     });
   }
 
@@ -212,7 +210,8 @@ export class MultiCoreEngine {
   }
 
   readonly #listener: ThreadListener = {
-    result: (message) => this.#answer(message),
+    result: (id, result) => this.#answer(id, result),
+    refused: (id, error) => this.#take(id)?.reject(new EngineError(error.code, error.message)),
     warning: (message) => this.#options.onWarning(message),
     exited: (thread, reason) => this.#replace(thread, reason),
   };
@@ -312,15 +311,9 @@ export class MultiCoreEngine {
     return best;
   }
 
-  #answer (message: Extract<FromThread, { t: 'result' | 'refused' }>): void {
-    if (message.t === 'refused') {
-      const call = this.#take(message.id);
-      call?.reject(new EngineError(message.error.code, message.error.message));
-      return;
-    }
-    const call = this.#take(message.id);
+  #answer (id: number, result: InvokeResult): void {
+    const call = this.#take(id);
     if (call === undefined) return;
-    const { result } = message;
     countResult(call.entry.stats, result);
     countResult(this.#totals, result);
     if (call.options.onResult !== undefined) {
@@ -337,7 +330,7 @@ export class MultiCoreEngine {
   #fail (id: number, error: ErrorRecord): void {
     const call = this.#calls.get(id);
     if (call === undefined) return;
-    this.#answer({ t: 'result', id, result: { ok: false, error, usage: emptyUsage(), logs: [], version: call.version } });
+    this.#answer(id, { ok: false, error, usage: emptyUsage(), logs: [], version: call.version });
   }
 
   #take (id: number): Call | undefined {

@@ -1,19 +1,32 @@
 import { performance } from 'node:perf_hooks';
+import { RecordWriter } from './records.ts';
 
 interface Port {
   postMessage (value: unknown, transferList?: readonly ArrayBuffer[]): void;
 }
 
+/** A run of binary records (records.ts) among a batch's messages. */
+export interface RecordsMessage {
+  readonly t: 'records';
+  readonly buffer: ArrayBuffer;
+  readonly length: number;
+}
+
 /**
- * Batches messages to one port: a batch goes out at the end of the current task (a microtask),
- * or at once when it has waited `maxAgeMs` (a thread busy running slices does not reach its
- * microtasks for a while), or when flush() is called.
+ * Batches what one thread says to another into one postMessage: control messages as objects,
+ * invocations and results as binary records written into `records`, in the order they were sent.
+ * A batch goes out at the end of the current task (a microtask), or at once when it has waited
+ * `maxAgeMs` (a thread busy running slices does not reach its microtasks for a while), or when
+ * flush() is called.
  */
-export class Outbox<T> {
+export class Outbox<T extends { readonly t: string }> {
+  /** Write records here, then call wrote(). */
+  readonly records = new RecordWriter();
   readonly #port: Port;
   readonly #maxAgeMs: number;
-  #batch: T[] = [];
+  #items: (T | RecordsMessage)[] = [];
   #transfer: ArrayBuffer[] = [];
+  #pending = false;
   #startedAt = 0;
 
   constructor (port: Port, maxAgeMs: number) {
@@ -21,11 +34,31 @@ export class Outbox<T> {
     this.#maxAgeMs = maxAgeMs;
   }
 
-  /** Queues a message; `transfer` lists buffers that move with it (the sender must not use them again). */
-  send (message: T, transfer?: ArrayBuffer): void {
-    this.#batch.push(message);
-    if (transfer !== undefined) this.#transfer.push(transfer);
-    if (this.#batch.length === 1) {
+  send (message: T): void {
+    this.#closeRun();
+    this.#items.push(message);
+    this.#queued();
+  }
+
+  /** Records were written into `records`. */
+  wrote (): void {
+    this.#queued();
+  }
+
+  readonly flush = (): void => {
+    this.#pending = false;
+    this.#closeRun();
+    if (this.#items.length === 0) return;
+    const items = this.#items;
+    const transfer = this.#transfer;
+    this.#items = [];
+    this.#transfer = [];
+    this.#port.postMessage(items, transfer);
+  };
+
+  #queued (): void {
+    if (!this.#pending) {
+      this.#pending = true;
       this.#startedAt = performance.now();
       queueMicrotask(this.flush);
     } else if (performance.now() - this.#startedAt > this.#maxAgeMs) {
@@ -33,17 +66,11 @@ export class Outbox<T> {
     }
   }
 
-  readonly flush = (): void => {
-    if (this.#batch.length === 0) return;
-    const batch = this.#batch;
-    const transfer = this.#transfer;
-    this.#batch = [];
-    this.#transfer = [];
-    this.#port.postMessage(batch, transfer);
-  };
-}
-
-/** The bytes of `view` in a buffer of their own, which can be transferred (a view may share a large pooled buffer). */
-export function ownBytes (view: Uint8Array): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(view);
+  /** Ends the run of records written so far, so a control message sent next keeps its place after them. */
+  #closeRun (): void {
+    if (this.records.length === 0) return;
+    const { buffer, length } = this.records.take();
+    this.#items.push({ t: 'records', buffer, length });
+    this.#transfer.push(buffer);
+  }
 }

@@ -2,6 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { EngineError, type ErrorRecord } from '../errors.ts';
 import type { FromThread, ThreadInit, ThreadSnapshot, ToThread } from './messages.ts';
 import { Outbox } from './outbox.ts';
+import { readResult, RecordReader, writeInvoke } from './records.ts';
+import type { InvokeResult } from '../invocation.ts';
 
 const kThreadMain = new URL('./thread-main.ts', import.meta.url);
 /** How long a closing thread may take to end its invocations and plugins before it is terminated. */
@@ -9,7 +11,8 @@ const kCloseGraceMs = 3000;
 
 /** What a SchedulerThread tells its engine (everything but the answers to its own requests). */
 export interface ThreadListener {
-  result (message: Extract<FromThread, { t: 'result' | 'refused' }>): void;
+  result (id: number, result: InvokeResult): void;
+  refused (id: number, error: ErrorRecord): void;
   warning (message: string): void;
   /** The thread ended without being closed (a fault in it): its invocations are lost. */
   exited (thread: SchedulerThread, reason: string): void;
@@ -62,10 +65,16 @@ export class SchedulerThread {
     this.#worker.on('exit', (code) => { onFail(new Error(`scheduler thread ${this.index} exited with code ${code} before it was ready`)); this.#end(`it exited with code ${code}`); });
   }
 
-  /** Sends a message; `transfer` moves a buffer with it. */
-  post (message: ToThread, transfer?: ArrayBuffer): void {
+  post (message: ToThread): void {
     if (this.#exited) return;
-    this.#outbox.send(message, transfer);
+    this.#outbox.send(message);
+  }
+
+  /** Sends an invocation (as a record: records.ts). */
+  invoke (id: number, name: string, input: Uint8Array): void {
+    if (this.#exited) return;
+    writeInvoke(this.#outbox.records, id, name, input);
+    this.#outbox.wrote();
   }
 
   /** Sends a request and resolves when the thread has done it. @throws {EngineError} the thread's error, or ERR_INTERNAL if it ends first. */
@@ -95,9 +104,16 @@ export class SchedulerThread {
 
   #receive (message: FromThread): void {
     switch (message.t) {
-      case 'result':
+      case 'records': {
+        const reader = new RecordReader(message.buffer, message.length);
+        while (!reader.done) {
+          const { id, result } = readResult(reader);
+          this.#listener.result(id, result);
+        }
+        break;
+      }
       case 'refused':
-        this.#listener.result(message);
+        this.#listener.refused(message.id, message.error);
         break;
       case 'done': {
         const waiting = this.#requests.get(message.request);

@@ -11,7 +11,8 @@ import { fillEngineOptions } from '../options.ts';
 import type { LanguagePlugin } from '../plugin.ts';
 import type { FunctionRecord } from '../registry.ts';
 import type { FromThread, ThreadInit, ToThread } from './messages.ts';
-import { Outbox, ownBytes } from './outbox.ts';
+import { Outbox } from './outbox.ts';
+import { readInvoke, RecordReader, writeResult } from './records.ts';
 
 const port = parentPort!;
 const init = workerData as ThreadInit;
@@ -53,7 +54,14 @@ port.on('message', (batch: ToThread[]) => {
 
 function handle (message: ToThread): void {
   switch (message.t) {
-    case 'invoke': invoke(message.id, message.name, message.input); break;
+    case 'records': {
+      const reader = new RecordReader(message.buffer, message.length);
+      while (!reader.done) {
+        const { id, name, input } = readInvoke(reader);
+        invoke(id, name, input);
+      }
+      break;
+    }
     case 'cancel': running.get(message.id)?.abort(new Error(message.message)); break;
     case 'prepare': prepare(message.request, message.record, message.rateState); break;
     case 'commit': commit(message.request, message.record, message.rateState); break;
@@ -80,22 +88,13 @@ function start (id: number, name: string, input: Uint8Array, controller: AbortCo
     signal: controller.signal,
     onResult: (result) => {
       running.delete(id);
-      // An output that is a view into a larger buffer (a wasm memory, a pool) goes as a copy of its own bytes.
-      if (!result.ok || isWholeBuffer(result.output)) {
-        outbox.send({ t: 'result', id, result });
-      } else {
-        const output = ownBytes(result.output);
-        outbox.send({ t: 'result', id, result: { ...result, output } }, output.buffer);
-      }
+      writeResult(outbox.records, id, result);
+      outbox.wrote();
     },
   }).catch((error: unknown) => {
     running.delete(id);
     outbox.send({ t: 'refused', id, error: toErrorRecord(error) });
   });
-}
-
-function isWholeBuffer (view: Uint8Array): boolean {
-  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
 }
 
 function prepare (request: number, record: FunctionRecord, rateState: SharedArrayBuffer | undefined): void {

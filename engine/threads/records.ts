@@ -1,0 +1,158 @@
+import type { ErrorCode } from '../errors.ts';
+import type { InvokeResult } from '../invocation.ts';
+
+/**
+ * Invocations and results cross between threads as binary records, many to one transferred
+ * buffer: structured cloning an object per invocation cost several microseconds on each side,
+ * more than a trivial invocation itself. Numbers are little-endian; a string or bytes field is a
+ * u32 length and then its bytes (strings in UTF-8).
+ */
+
+const kInitialBytes = 16 * 1024;
+
+export class RecordWriter {
+  #buffer = Buffer.allocUnsafeSlow(kInitialBytes);
+  #offset = 0;
+
+  get length (): number { return this.#offset; }
+
+  /** The bytes written so far, in a buffer that can be transferred (never pooled); the writer starts a new one. */
+  take (): { buffer: ArrayBuffer, length: number } {
+    const taken = { buffer: this.#buffer.buffer as ArrayBuffer, length: this.#offset };
+    this.#buffer = Buffer.allocUnsafeSlow(Math.max(kInitialBytes, Math.min(this.#buffer.length, this.#offset * 2)));
+    this.#offset = 0;
+    return taken;
+  }
+
+  u8 (value: number): void {
+    this.#ensure(1);
+    this.#offset = this.#buffer.writeUInt8(value, this.#offset);
+  }
+
+  u32 (value: number): void {
+    this.#ensure(4);
+    this.#offset = this.#buffer.writeUInt32LE(value, this.#offset);
+  }
+
+  f64 (value: number): void {
+    this.#ensure(8);
+    this.#offset = this.#buffer.writeDoubleLE(value, this.#offset);
+  }
+
+  bytes (value: Uint8Array): void {
+    this.#ensure(4 + value.byteLength);
+    this.#offset = this.#buffer.writeUInt32LE(value.byteLength, this.#offset);
+    this.#buffer.set(value, this.#offset);
+    this.#offset += value.byteLength;
+  }
+
+  string (value: string): void {
+    const length = Buffer.byteLength(value);
+    this.#ensure(4 + length);
+    this.#offset = this.#buffer.writeUInt32LE(length, this.#offset);
+    this.#offset += this.#buffer.write(value, this.#offset, 'utf8');
+  }
+
+  #ensure (bytes: number): void {
+    if (this.#offset + bytes <= this.#buffer.length) return;
+    let size = this.#buffer.length * 2;
+    while (size < this.#offset + bytes) size *= 2;
+    const larger = Buffer.allocUnsafeSlow(size);
+    this.#buffer.copy(larger, 0, 0, this.#offset);
+    this.#buffer = larger;
+  }
+}
+
+export class RecordReader {
+  readonly #buffer: Buffer;
+  #offset = 0;
+
+  constructor (buffer: ArrayBuffer, length: number) {
+    this.#buffer = Buffer.from(buffer, 0, length);
+  }
+
+  get done (): boolean { return this.#offset >= this.#buffer.length; }
+
+  u8 (): number {
+    const value = this.#buffer.readUInt8(this.#offset);
+    this.#offset += 1;
+    return value;
+  }
+
+  u32 (): number {
+    const value = this.#buffer.readUInt32LE(this.#offset);
+    this.#offset += 4;
+    return value;
+  }
+
+  f64 (): number {
+    const value = this.#buffer.readDoubleLE(this.#offset);
+    this.#offset += 8;
+    return value;
+  }
+
+  /** A view into the received buffer (no copy): it keeps the whole batch alive while it is held. */
+  bytes (): Uint8Array {
+    const length = this.u32();
+    const view = this.#buffer.subarray(this.#offset, this.#offset + length);
+    this.#offset += length;
+    return view;
+  }
+
+  string (): string {
+    const length = this.u32();
+    const value = this.#buffer.toString('utf8', this.#offset, this.#offset + length);
+    this.#offset += length;
+    return value;
+  }
+}
+
+export function writeInvoke (writer: RecordWriter, id: number, name: string, input: Uint8Array): void {
+  writer.u32(id);
+  writer.string(name);
+  writer.bytes(input);
+}
+
+export function readInvoke (reader: RecordReader): { id: number, name: string, input: Uint8Array } {
+  return { id: reader.u32(), name: reader.string(), input: reader.bytes() };
+}
+
+const kOk = 1;
+const kLogs = 2;
+
+export function writeResult (writer: RecordWriter, id: number, result: InvokeResult): void {
+  writer.u32(id);
+  writer.u8((result.ok ? kOk : 0) | (result.logs.length > 0 ? kLogs : 0));
+  writer.u32(result.version);
+  writer.f64(result.usage.cpuMs);
+  writer.f64(result.usage.memoryBytes);
+  writer.f64(result.usage.netRequests);
+  writer.f64(result.usage.netBytes);
+  if (result.ok) {
+    writer.bytes(result.output);
+  } else {
+    writer.string(result.error.code);
+    writer.string(result.error.message);
+  }
+  if (result.logs.length > 0) {
+    writer.u32(result.logs.length);
+    for (const line of result.logs) writer.string(line);
+  }
+}
+
+export function readResult (reader: RecordReader): { id: number, result: InvokeResult } {
+  const id = reader.u32();
+  const flags = reader.u8();
+  const version = reader.u32();
+  const usage = { cpuMs: reader.f64(), memoryBytes: reader.f64(), netRequests: reader.f64(), netBytes: reader.f64() };
+  let output: Uint8Array | undefined;
+  let error: { code: ErrorCode, message: string } | undefined;
+  if ((flags & kOk) !== 0) output = reader.bytes();
+  else error = { code: reader.string() as ErrorCode, message: reader.string() };
+  const logs: string[] = [];
+  if ((flags & kLogs) !== 0) {
+    for (let count = reader.u32(); count > 0; count--) logs.push(reader.string());
+  }
+  const result: InvokeResult = output !== undefined ? { ok: true, output, usage, logs, version } : { ok: false, error: error!, usage, logs, version };
+  return { id, result };
+}
