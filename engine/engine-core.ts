@@ -54,7 +54,7 @@ export interface EngineStats {
   readonly totals: FunctionStats;
   readonly perFunction: Readonly<Record<string, FunctionStats & { inFlight: number }>>;
   readonly process: { readonly rssBytes: number, readonly heapUsedBytes: number, readonly externalBytes: number };
-  /** Per scheduler thread, when the engine runs on several (figures of a thread's scheduler and heap are up to a quarter second old). */
+  /** Per scheduler thread, when the engine runs on several (a thread's scheduler and heap figures are a snapshot, up to a quarter second old when it is idle). */
   readonly threads?: readonly ThreadStats[];
 }
 

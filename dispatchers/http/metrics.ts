@@ -47,7 +47,7 @@ export class EngineMetrics implements HttpMetricsSink {
     this.#slices = new Counter({ name: 'springbok_scheduler_slices_total', help: 'Scheduler slices run', registers });
     this.#turns = new Counter({ name: 'springbok_scheduler_turns_total', help: 'Scheduler turns that gave the thread back with work still queued', registers });
     this.#functions = new Gauge({ name: 'springbok_functions', help: 'Deployed functions by language and state', labelNames: ['language', 'state'], registers });
-    this.#instancesLive = new Gauge({ name: 'springbok_instances_live', help: 'Functions whose sandbox is instantiated (state ready or starting), by language', labelNames: ['language'], registers });
+    this.#instancesLive = new Gauge({ name: 'springbok_instances_live', help: 'Live sandboxes by language (a function has one per scheduler thread that has run it)', labelNames: ['language'], registers });
   }
 
   /** Function names with latency series, so those of removed functions can be dropped at scrape. */
@@ -85,7 +85,7 @@ export class EngineMetrics implements HttpMetricsSink {
     for (const language of languages) this.#instancesLive.set({ language }, 0);
     for (const fn of functions) {
       this.#functions.inc({ language: fn.language, state: fn.state });
-      if (fn.state === 'ready' || fn.state === 'starting') this.#instancesLive.inc({ language: fn.language });
+      this.#instancesLive.inc({ language: fn.language }, fn.instances);
     }
   }
 }

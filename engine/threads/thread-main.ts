@@ -19,6 +19,7 @@ const init = workerData as ThreadInit;
 /** A lone result waits at most this long for others to share its postMessage. */
 const kMaxBatchAgeMs = 0.25;
 const kSnapshotEveryMs = 250;
+const kFreshSnapshotMs = 50;
 
 const outbox = new Outbox<FromThread>(port, kMaxBatchAgeMs);
 const pluginModule = await import(init.pluginModule.url) as Record<string, unknown>;
@@ -90,6 +91,7 @@ function start (id: number, name: string, input: Uint8Array, controller: AbortCo
       running.delete(id);
       writeResult(outbox.records, id, result);
       outbox.wrote();
+      if (performance.now() - snapshotAt > kFreshSnapshotMs) sendSnapshot();
     },
   }).catch((error: unknown) => {
     running.delete(id);
@@ -150,11 +152,17 @@ async function close (): Promise<void> {
   port.close();
 }
 
-/** The main thread reads scheduler figures from these (its stats() cannot wait for an answer). */
-const snapshots = setInterval(() => {
+/**
+ * The main thread reads scheduler figures from snapshots (its stats() cannot wait for an answer):
+ * sent every kSnapshotEveryMs, and with a result when the last one is older than kFreshSnapshotMs.
+ */
+let snapshotAt = 0;
+function sendSnapshot (): void {
+  snapshotAt = performance.now();
   const memory = process.memoryUsage();
   outbox.send({ t: 'snapshot', snapshot: { scheduler: core.schedulerStats(), heapUsedBytes: memory.heapUsed, externalBytes: memory.external } });
-}, kSnapshotEveryMs);
+}
+const snapshots = setInterval(sendSnapshot, kSnapshotEveryMs);
 snapshots.unref();
 
 outbox.send({ t: 'ready', languages: core.languages });

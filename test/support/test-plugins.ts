@@ -1,5 +1,11 @@
 import type { LanguagePlugin, SliceOutcome } from '../../engine/plugin.ts';
 import { EngineError } from '../../engine/errors.ts';
+import { smPlugin } from '../../plugins/sm/index.ts';
+
+/** The plugins of each scheduler thread in multi-core engine tests (pluginModule's export). */
+export function threadTestPlugins (): LanguagePlugin[] {
+  return [smPlugin(), faultyPlugin()];
+}
 
 /**
  * A second language for engine tests, so they show the engine really is language-agnostic and
@@ -8,13 +14,15 @@ import { EngineError } from '../../engine/errors.ts';
  *   "throw"   run() throws (a plugin bug: the engine must report ERR_INTERNAL and go on)
  *   "wait"    parks once on a host promise that settles after 20 ms, then returns "waited"
  *   "no-start" instantiate() rejects
+ *   "exit-thread" run() calls process.exit: on a scheduler thread that ends the thread (never use it
+ *             on the test's own thread)
  */
 export function faultyPlugin (): LanguagePlugin {
   return {
     language: 'faulty',
     async compile (source) {
       const word = Buffer.from(source).toString('utf8').trim();
-      if (!['echo', 'throw', 'wait', 'no-start'].includes(word)) throw new EngineError('ERR_COMPILE', `unknown word ${JSON.stringify(word)}`);
+      if (!['echo', 'throw', 'wait', 'no-start', 'exit-thread'].includes(word)) throw new EngineError('ERR_COMPILE', `unknown word ${JSON.stringify(word)}`);
       return word;
     },
     async instantiate (artifact) {
@@ -27,6 +35,7 @@ export function faultyPlugin (): LanguagePlugin {
             cancel () {},
             run (): SliceOutcome {
               if (artifact === 'throw') throw new Error('plugin bug');
+              if (artifact === 'exit-thread') process.exit(3);
               if (artifact === 'wait') {
                 if (waited === undefined) {
                   waited = new Promise((resolve) => setTimeout(resolve, 20));
