@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { SpringbokClient } from '../dispatchers/client.ts';
 import { kDefaultBudget } from '../engine/budget.ts';
 import { createBenchCgroup, type BenchCgroup } from './lib/cgroup.ts';
-import { findContainerRuntime } from './lib/container-runtime.ts';
+import { containerArgs, findContainerRuntime, findLocalImage } from './lib/container-runtime.ts';
 import { startEngine } from './lib/engine-child.ts';
 import { httpLoad } from './lib/http-load.ts';
 import { runFor, type LoadResult } from './lib/load-loop.ts';
@@ -151,7 +151,7 @@ const nodeCommand = (fn: FunctionName, input: string): ProcessCommand => ({
   args: ['--input-type=module', '-e', `import f from ${JSON.stringify(pathToFileURL(files[fn].js).href)}; process.stdout.write(String(await f(process.argv[1])));`, input],
 });
 await writeFile(join(dir, 'run.lua'), 'local f = dofile(arg[1]); io.write(tostring(f(arg[2])))\n');
-const processRuntimes: { runtime: string, command: (fn: FunctionName, input: string) => ProcessCommand }[] = [{ runtime: 'node', command: nodeCommand }];
+const processRuntimes: ProcessRuntime[] = [{ runtime: 'node', command: nodeCommand }];
 if (existsSync(kLua)) processRuntimes.push({ runtime: 'lua5.4', command: (fn, input) => ({ file: kLua, args: [join(dir, 'run.lua'), files[fn].lua, input] }) });
 else skip('process lua5.4', `${kLua} not found (Debian package lua5.4)`);
 if (existsSync(kClang)) {
@@ -165,16 +165,19 @@ if (existsSync(kClang)) {
   skip('process native C', `${kClang} not found`);
 }
 
+type ProcessRuntime = { runtime: string, command: (fn: FunctionName, input: string) => ProcessCommand };
+const kRowPrefix = { process: 'process', 'cgroup-process': 'cgroup', container: 'container' } as const;
+
 /** `withGroup` runs one invocation, in the cgroup it lends, or in none. */
-async function measureProcesses (kind: 'process' | 'cgroup-process', withGroup: (run: (group?: BenchCgroup) => Promise<boolean>) => Promise<boolean>): Promise<void> {
-  for (const { runtime, command } of processRuntimes) {
+async function measureProcesses (kind: 'process' | 'cgroup-process' | 'container', withGroup: (run: (group?: BenchCgroup) => Promise<boolean>) => Promise<boolean>, runtimes: readonly ProcessRuntime[] = processRuntimes): Promise<void> {
+  for (const { runtime, command } of runtimes) {
     for (const { fn, input, expected } of workloads) {
       const task = (): Promise<boolean> => withGroup((group) => runProcess(group === undefined ? command(fn, input) : group.wrap(command(fn, input)), expected));
       // Every invocation is a cold start, so the latency at concurrency 1 is both figures.
       await runFor(durations.warmUpMs / 4, 1, task);
       const latency = await runFor(durations.latencyMs, 1, task);
       const throughput = await runFor(durations.throughputMs, kConcurrency, task);
-      const name = kind === 'process' ? `process ${runtime}` : `cgroup ${runtime}`;
+      const name = `${kRowPrefix[kind]} ${runtime}`;
       const row: Row = { runtime: name, kind, function: fn, coldStartMs: summarize(latency.latenciesMs), warmLatencyMs: summarize(latency.latenciesMs), throughput: { concurrency: kConcurrency, perSecond: throughput.perSecond, latencyMs: summarize(throughput.latenciesMs) }, failures: latency.failures + throughput.failures };
       rows.push(row);
       console.log(`${name.padEnd(18)} ${fn.padEnd(4)} per invocation ${fmt(row.warmLatencyMs)} | ${row.throughput!.perSecond}/s at c=${kConcurrency} | failures ${row.failures}`);
@@ -212,11 +215,39 @@ if (groups.length === kConcurrency) {
 }
 
 // ---- a container per invocation -------------------------------------------------------------------
+// The same node and native C commands, each invocation in a fresh `--rm --network none` container
+// limited to the function's budget (one CPU, its memory), from an image already on the machine
+// (never pulled). The C binary built above is mounted in: it needs a glibc image (Debian-based).
 const container = await findContainerRuntime();
-if ('skipped' in container) skip('container per invocation', container.skipped);
-// TODO(#7): with a runtime present, run the node and native C commands in `--rm --network none`
-// containers of a locally present image; this machine has none to measure against.
-else skip('container per invocation', `${container.runtime} runs, but the container baseline is not implemented yet`);
+let containerInfo: Record<string, unknown> = {};
+if ('skipped' in container) {
+  skip('container per invocation', container.skipped);
+  containerInfo = { skipped: container.skipped };
+} else {
+  const limits = { cpus: 1, memoryBytes: kDefaultBudget.memoryBytes };
+  const mounts = [dir, ex('')];
+  const wrap = (image: string, command: ProcessCommand): ProcessCommand => ({ file: container.runtime, args: containerArgs(image, limits, mounts, [command.file, ...command.args]) });
+  const candidates: ProcessRuntime[] = [];
+  const nodeImage = await findLocalImage(container.runtime, ['node']);
+  if (nodeImage === undefined) skip('container node', `no local node image for ${container.runtime} (e.g. \`${container.runtime} pull node:24-slim\`; benchmarks never pull)`);
+  else candidates.push({ runtime: `node (${nodeImage})`, command: (fn, input) => wrap(nodeImage, { ...nodeCommand(fn, input), file: 'node' }) });
+  const native = processRuntimes.find((r) => r.runtime === 'native C');
+  const cImage = await findLocalImage(container.runtime, ['debian', 'node', 'ubuntu']);
+  if (native === undefined) skip('container native C', 'no native C binary (see the process baseline)');
+  else if (cImage === undefined) skip('container native C', `no local Debian, Ubuntu or node image for ${container.runtime}`);
+  else candidates.push({ runtime: `native C (${cImage})`, command: (fn, input) => wrap(cImage, native.command(fn, input)) });
+  // One trial each: an image that cannot run the command is skipped with its reason, not measured as failures.
+  const runnable: ProcessRuntime[] = [];
+  for (const candidate of candidates) {
+    if (await runProcess(candidate.command('echo', kEcho), kEcho)) runnable.push(candidate);
+    else skip(`container ${candidate.runtime}`, `a trial run failed: ${[candidate.command('echo', kEcho).file, ...candidate.command('echo', kEcho).args].join(' ')}`);
+  }
+  containerInfo = { runtime: container.runtime, limits, images: runnable.map((r) => r.runtime) };
+  if (runnable.length > 0) {
+    console.log(`containers (${container.runtime}): ${runnable.map((r) => r.runtime).join(', ')}; one CPU, ${limits.memoryBytes / 2 ** 20} MiB, no network`);
+    await measureProcesses('container', (run) => run(), runnable);
+  }
+}
 
 // ---- workerd vs springbok js over the same concurrency --------------------------------------------
 const httpRows: { server: string, function: FunctionName, concurrency: number, perSecond: number, latencyMs: ReturnType<typeof summarize>, failures: number }[] = [];
@@ -265,8 +296,9 @@ const ratios = [];
 for (const { fn } of workloads) {
   for (const [language, baseline] of pairs) {
     const ours = rows.find((r) => r.runtime === `springbok ${language}` && r.function === fn);
-    for (const kind of ['process', 'cgroup'] as const) {
-      const theirs = rows.find((r) => r.runtime === `${kind} ${baseline}` && r.function === fn);
+    for (const kind of ['process', 'cgroup', 'container'] as const) {
+      // Container rows name their image: `container node (node:24-slim)`.
+      const theirs = rows.find((r) => (r.runtime === `${kind} ${baseline}` || r.runtime.startsWith(`${kind} ${baseline} (`)) && r.function === fn);
       if (ours === undefined || theirs === undefined) continue;
       ratios.push({
         function: fn, springbok: ours.runtime, baseline: theirs.runtime,
@@ -300,6 +332,7 @@ await writeResult(args.out, {
   params: { fibN: kFibN, echoInput: kEcho, concurrency: kConcurrency, workerdConcurrency: kWorkerdConcurrency, durationsMs: durations, coldStartsPerFunction: coldCount },
   rows,
   cgroup: cgroupInfo,
+  container: containerInfo,
   workerd: { startupMs: workerdStartupMs.length > 0 ? summarize(workerdStartupMs) : null, rows: httpRows },
   skipped,
   ratios,

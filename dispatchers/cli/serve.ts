@@ -7,8 +7,8 @@ import { EngineMetrics } from '../http/metrics.ts';
 import { SocketServer } from '../socket-server.ts';
 import { defaultDataDir, defaultSocketPath, ExitCode, kBudgetHelp, parse, usageError, type CliIo, type Command } from './common.ts';
 import { ConfigError, kServeOptions, resolveServeConfig } from './config.ts';
-import { defaultPlugins } from './plugins.ts';
 
+/** The module that lists the languages (plugins.ts). Imported only where functions run: on each scheduler thread, or here with --workers 0. */
 const kPluginModule = new URL('./plugins.ts', import.meta.url).href;
 
 const help = `Usage: springbok serve [options]
@@ -74,7 +74,7 @@ export const serveCommand: Command = {
     const workers = value('workers', availableParallelism());
     const engine = await Engine.open({
       // Each scheduler thread builds its own plugins from the module that lists them.
-      ...(workers > 0 ? { workers, pluginModule: { url: kPluginModule, export: 'defaultPlugins' } } : { plugins: defaultPlugins() }),
+      ...(workers > 0 ? { workers, pluginModule: { url: kPluginModule, export: 'defaultPlugins' } } : { plugins: (await import(kPluginModule) as typeof import('./plugins.ts')).defaultPlugins() }),
       dataDir,
       sliceMs: value('slice-ms', kDefaultOptions.sliceMs),
       maxInFlight: value('max-in-flight', kDefaultOptions.maxInFlight),

@@ -201,6 +201,128 @@ function cFuel (result: Row): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+const kLanguageOrder = ['sm', 'c', 'lua', 'lua54', 'js', 'quickjs'];
+const kMiB = 2 ** 20;
+
+/** density.json: engine RSS growth against live functions, per language (log scales). */
+function densityRss (result: Row): TopLevelSpec {
+  const languages = result.languages as { language: string, emptyRssBytes: number, points: { functions: number, liveRssBytes: number }[] }[];
+  const values = languages.flatMap((l) => l.points.map((p) => ({ language: l.language, functions: p.functions, growthMiB: Math.max(0.1, Math.round((p.liveRssBytes - l.emptyRssBytes) / kMiB * 10) / 10) })));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Density: engine RSS growth against live functions (log scales)', subtitle: 'each function deployed and invoked once (a live, idle instance); one springbok serve process per language' },
+    data: { values },
+    width: 420,
+    height: 260,
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'functions', type: 'quantitative', scale: { type: 'log' }, title: 'live functions' },
+      y: { field: 'growthMiB', type: 'quantitative', scale: { type: 'log' }, title: 'RSS growth over the empty engine (MiB)' },
+      color: { field: 'language', type: 'nominal', title: null, sort: kLanguageOrder },
+    },
+  } as TopLevelSpec;
+}
+
+/** density.json: bytes per live function (deploy + instance), and live functions per GiB, per language. */
+function densityPerFunction (result: Row): TopLevelSpec {
+  const languages = result.languages as { language: string, bytesPerDeployedFunction: number, bytesPerIdleInstance: number, bytesPerLiveFunction: number, liveFunctionsPerGiB: number | null }[];
+  const values = languages.flatMap((l) => [
+    { language: l.language, part: 'deployed (artifact, records)', order: 0, kib: Math.max(0, Math.round(l.bytesPerDeployedFunction / 102.4) / 10) },
+    { language: l.language, part: 'live instance (first invocation)', order: 1, kib: Math.max(0, Math.round(l.bytesPerIdleInstance / 102.4) / 10) },
+  ]);
+  const labels = languages.map((l) => ({ language: l.language, kib: Math.round(l.bytesPerLiveFunction / 1024), label: `${l.liveFunctionsPerGiB?.toLocaleString('en-US') ?? '?'} per GiB` }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Density: memory per live function (RSS, KiB) and live functions per GiB', subtitle: 'slope of RSS against the count; split into what the deploy and the first invocation added' },
+    width: 420,
+    height: { step: 26 },
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'bar' },
+        encoding: {
+          y: { field: 'language', type: 'nominal', sort: kLanguageOrder, title: null },
+          x: { field: 'kib', type: 'quantitative', title: 'KiB per live function', stack: 'zero' },
+          color: { field: 'part', type: 'nominal', title: null, sort: ['deployed (artifact, records)', 'live instance (first invocation)'] },
+          order: { field: 'order' },
+        },
+      },
+      {
+        data: { values: labels },
+        mark: { type: 'text', align: 'left', dx: 4, fontSize: 11 },
+        encoding: { y: { field: 'language', type: 'nominal', sort: kLanguageOrder }, x: { field: 'kib', type: 'quantitative' }, text: { field: 'label' } },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+/** scaling.json: deploy time, RSS, warm latency and restart time against the number of functions. */
+function scalingFunctions (result: Row): TopLevelSpec {
+  const rows = result.functions as { language: string, functions: number, deployMsPerFunction: number, rssBytes: number | null, hotLatencyMs: Summary, randomLatencyMs: Summary, restartMs: number }[];
+  const point = (r: { language: string, functions: number }, measure: string, value: number, target = 'one function', percentile = 'p50'): Row =>
+    ({ language: r.language, functions: r.functions, measure, value, target, percentile, line: `${r.language} ${target} ${percentile}` });
+  const latency = 'warm latency, 1 in flight (ms)';
+  const values = rows.flatMap((r) => [
+    point(r, 'deploy (ms per function)', r.deployMsPerFunction),
+    ...(r.rssBytes === null ? [] : [point(r, 'engine RSS (MiB), all live', Math.round(r.rssBytes / kMiB * 10) / 10)]),
+    point(r, latency, r.hotLatencyMs.p50),
+    point(r, latency, r.hotLatencyMs.p99, 'one function', 'p99'),
+    point(r, latency, r.randomLatencyMs.p50, 'random function'),
+    point(r, latency, r.randomLatencyMs.p99, 'random function', 'p99'),
+    point(r, 'restart to ready (ms)', r.restartMs),
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Scaling with the number of deployed functions (log scales)', subtitle: 'latency: dots one hot function, squares a random one of all; p50 solid, p99 dashed' },
+    data: { values },
+    facet: { field: 'measure', type: 'nominal', title: null, sort: ['deploy (ms per function)', 'engine RSS (MiB), all live', 'warm latency, 1 in flight (ms)', 'restart to ready (ms)'] },
+    columns: 2,
+    spec: {
+      width: 260,
+      height: 170,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'functions', type: 'quantitative', scale: { type: 'log' }, title: 'deployed functions' },
+        y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: null },
+        color: { field: 'language', type: 'nominal', title: null },
+        detail: { field: 'line' },
+        shape: { field: 'target', type: 'nominal', title: null, sort: ['one function', 'random function'] },
+        strokeDash: { field: 'percentile', type: 'nominal', title: null, sort: ['p50', 'p99'] },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec;
+}
+
+/** scaling.json: echo latency and payload rate against the input size. */
+function scalingInput (result: Row): TopLevelSpec {
+  const rows = result.inputSizes as { language: string, inputBytes: number, latencyMs: Summary, megabytesPerSecond: number }[];
+  const label = (bytes: number): string => bytes === 0 ? '0 B' : bytes < kMiB ? `${bytes / 1024} KiB` : `${bytes / kMiB} MiB`;
+  const sizes = [...new Set(rows.map((r) => r.inputBytes))].sort((a, b) => a - b).map(label);
+  const values = rows.flatMap((r) => [
+    { language: r.language, size: label(r.inputBytes), measure: 'latency p50 (ms)', value: r.latencyMs.p50 },
+    { language: r.language, size: label(r.inputBytes), measure: 'latency p99 (ms)', value: r.latencyMs.p99 },
+    ...(r.inputBytes > 0 ? [{ language: r.language, size: label(r.inputBytes), measure: 'MB/s of payload each way', value: r.megabytesPerSecond }] : []),
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Scaling with the input size: an echo function through the unix socket (log scales)', subtitle: '1 invocation in flight' },
+    data: { values },
+    facet: { column: { field: 'measure', title: null, sort: ['latency p50 (ms)', 'latency p99 (ms)', 'MB/s of payload each way'] } },
+    spec: {
+      width: 200,
+      height: 180,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'size', type: 'ordinal', sort: sizes, title: 'input size', axis: { labelAngle: 0 } },
+        y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: null },
+        color: { field: 'language', type: 'nominal', title: null },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec;
+}
+
 /** Every chart plot.ts renders, in the order doc/results.md shows them. */
 export const kCharts: readonly ChartDef[] = [
   { name: 'baselines-latency', source: 'baselines', spec: baselinesLatency },
@@ -210,4 +332,8 @@ export const kCharts: readonly ChartDef[] = [
   { name: 'noisy-neighbour', source: 'noisy-neighbour', spec: noisyNeighbour },
   { name: 'cpu-budget-precision', source: 'cpu-budget-precision', spec: cpuBudgetPrecision },
   { name: 'c-fuel', source: 'c-wasm', spec: cFuel },
+  { name: 'density-rss', source: 'density', spec: densityRss },
+  { name: 'density-per-function', source: 'density', spec: densityPerFunction },
+  { name: 'scaling-functions', source: 'scaling', spec: scalingFunctions },
+  { name: 'scaling-input', source: 'scaling', spec: scalingInput },
 ];
