@@ -8,7 +8,7 @@ import type { InvokeResult } from '../invocation.ts';
  * u32 length and then its bytes (strings in UTF-8).
  */
 
-const kInitialBytes = 16 * 1024;
+const kInitialBytes = 4 * 1024;
 
 export class RecordWriter {
   #buffer = Buffer.allocUnsafeSlow(kInitialBytes);
