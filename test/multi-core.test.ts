@@ -155,7 +155,12 @@ test('a thread that dies fails only its own invocations and is replaced with eve
   assert.match(text(died), /scheduler thread running this invocation stopped/);
   assert.ok(warnings.some((warning) => /starting a new one/.test(warning)), warnings.join('\n'));
   const echoes = await Promise.all(Array.from({ length: 10 }, (_, i) => engine.invoke('echo', Buffer.from(`hi ${i}`))));
-  assert.deepEqual(echoes.map(text), Array.from({ length: 10 }, (_, i) => `hi ${i}`), 'the new thread has every function');
+  assert.deepEqual(echoes.map(text), Array.from({ length: 10 }, (_, i) => `hi ${i}`), 'the other thread goes on');
+  // A thread that dies young is replaced after a second; then both threads run echo again.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const later = await Promise.all(Array.from({ length: 10 }, () => engine.invoke('echo', Buffer.from('again'))));
+  assert.deepEqual(later.map(text), Array(10).fill('again'));
+  assert.equal(engine.list().find((fn) => fn.name === 'echo')?.instances, 2, 'the new thread has every function');
   assert.equal(engine.stats().threads?.length, 2);
   assert.equal(engine.stats().inFlight, 0);
 });

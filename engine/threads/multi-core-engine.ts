@@ -17,6 +17,10 @@ import type { SchedulerStats } from '../scheduler.ts';
 import type { ThreadInit } from './messages.ts';
 import { SchedulerThread, type ThreadListener } from './scheduler-thread.ts';
 
+/** A thread that dies within this long of its start is restarted only after kRestartDelayMs. */
+const kYoungThreadMs = 1000;
+const kRestartDelayMs = 1000;
+
 /** A function as the main thread knows it: the current record, and counters over all threads. */
 interface FunctionEntry {
   readonly name: string;
@@ -349,12 +353,19 @@ export class MultiCoreEngine {
       if (call.thread === dead) this.#fail(id, { code: 'ERR_INTERNAL', message: `the scheduler thread running this invocation stopped (${reason})` });
     }
     if (this.#closed) return;
-    this.#options.onWarning(`scheduler thread ${dead.index} stopped (${reason}); starting a new one`);
-    const thread = this.#startThread(dead.index);
-    this.#threads[this.#threads.indexOf(dead)] = thread;
-    for (const entry of this.#functions.values()) {
-      if (entry.unavailable === undefined) void this.#commit(thread, entry.record, entry.rateState);
-    }
+    // A thread that dies young (its plugins do not load) is not restarted in a tight loop.
+    const delayMs = performance.now() - dead.startedAt < kYoungThreadMs ? kRestartDelayMs : 0;
+    this.#options.onWarning(`scheduler thread ${dead.index} stopped (${reason}); starting a new one${delayMs > 0 ? ` in ${delayMs} ms` : ''}`);
+    const start = (): void => {
+      if (this.#closed) return;
+      const thread = this.#startThread(dead.index);
+      this.#threads[this.#threads.indexOf(dead)] = thread;
+      for (const entry of this.#functions.values()) {
+        if (entry.unavailable === undefined) void this.#commit(thread, entry.record, entry.rateState);
+      }
+    };
+    if (delayMs > 0) setTimeout(start, delayMs).unref();
+    else start();
   }
 
   #infoOf (entry: FunctionEntry): FunctionInfo {

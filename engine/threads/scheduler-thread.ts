@@ -27,6 +27,7 @@ type RequestBody = Request extends infer R ? R extends Request ? Omit<R, 'reques
  */
 export class SchedulerThread {
   readonly index: number;
+  readonly startedAt = performance.now();
   /** Resolves with the languages the thread runs once its plugins are loaded. */
   readonly ready: Promise<readonly string[]>;
   /** Invocations sent here and not answered: the load that dispatch balances. */
