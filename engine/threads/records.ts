@@ -9,6 +9,8 @@ import type { InvokeResult } from '../invocation.ts';
  */
 
 const kInitialBytes = 4 * 1024;
+/** A new batch's buffer starts at the last batch's size, within these bounds: one large output must not make every later batch large. */
+const kMaxStartBytes = 64 * 1024;
 
 export class RecordWriter {
   #buffer = Buffer.allocUnsafeSlow(kInitialBytes);
@@ -19,7 +21,7 @@ export class RecordWriter {
   /** The bytes written so far, in a buffer that can be transferred (never pooled); the writer starts a new one. */
   take (): { buffer: ArrayBuffer, length: number } {
     const taken = { buffer: this.#buffer.buffer as ArrayBuffer, length: this.#offset };
-    this.#buffer = Buffer.allocUnsafeSlow(Math.max(kInitialBytes, Math.min(this.#buffer.length, this.#offset * 2)));
+    this.#buffer = Buffer.allocUnsafeSlow(Math.max(kInitialBytes, Math.min(kMaxStartBytes, this.#offset)));
     this.#offset = 0;
     return taken;
   }
@@ -55,8 +57,8 @@ export class RecordWriter {
 
   #ensure (bytes: number): void {
     if (this.#offset + bytes <= this.#buffer.length) return;
-    let size = this.#buffer.length * 2;
-    while (size < this.#offset + bytes) size *= 2;
+    // Doubling for many small records; the exact size (and some room) for one large one.
+    const size = Math.max(this.#buffer.length * 2, this.#offset + bytes + kInitialBytes);
     const larger = Buffer.allocUnsafeSlow(size);
     this.#buffer.copy(larger, 0, 0, this.#offset);
     this.#buffer = larger;
