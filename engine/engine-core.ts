@@ -23,6 +23,8 @@ export interface InvokeOptions {
    * Not called when invoke rejects (request errors).
    */
   readonly onResult?: (result: InvokeResult) => void;
+  /** How long ago the invocation was accepted elsewhere (a multi-core engine's main thread): its wall clock started then. */
+  readonly acceptedMsAgo?: number;
 }
 
 export interface DeployOptions {

@@ -48,7 +48,7 @@ export class Invocation implements Task, InvocationContext {
   /** Created by the first fetch, so invocations that make none pay nothing. */
   #meter: (NetworkMeter & { readonly controller: AbortController }) | undefined;
 
-  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, network: InvocationNetwork, caller: { readonly signal?: AbortSignal, readonly onResult?: (result: InvokeResult) => void }, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
+  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, network: InvocationNetwork, caller: { readonly signal?: AbortSignal, readonly onResult?: (result: InvokeResult) => void, readonly acceptedMsAgo?: number }, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
     this.lane = lane;
     this.budget = budget;
     this.cpuBudgetMs = budget.cpuMs;
@@ -57,7 +57,7 @@ export class Invocation implements Task, InvocationContext {
     this.#network = network;
     this.#onSettled = onSettled;
     this.result = new Promise((resolve) => { this.#resolve = resolve; });
-    this.#deadline = setTimeout(this.#expire, budget.wallMs);
+    this.#deadline = setTimeout(this.#expire, Math.max(0, budget.wallMs - (caller.acceptedMsAgo ?? 0)));
     this.#signal = caller.signal;
     this.#onResult = caller.onResult;
     this.#signal?.addEventListener('abort', this.#abort, { once: true });

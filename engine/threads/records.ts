@@ -109,14 +109,16 @@ export class RecordReader {
   }
 }
 
-export function writeInvoke (writer: RecordWriter, id: number, name: string, input: Uint8Array): void {
+/** `acceptedAt` is absolute (timeOrigin + now, ms): each thread's performance.now() has its own zero. */
+export function writeInvoke (writer: RecordWriter, id: number, acceptedAt: number, name: string, input: Uint8Array): void {
   writer.u32(id);
+  writer.f64(acceptedAt);
   writer.string(name);
   writer.bytes(input);
 }
 
-export function readInvoke (reader: RecordReader): { id: number, name: string, input: Uint8Array } {
-  return { id: reader.u32(), name: reader.string(), input: reader.bytes() };
+export function readInvoke (reader: RecordReader): { id: number, acceptedAt: number, name: string, input: Uint8Array } {
+  return { id: reader.u32(), acceptedAt: reader.f64(), name: reader.string(), input: reader.bytes() };
 }
 
 const kOk = 1;

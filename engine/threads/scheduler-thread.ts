@@ -74,7 +74,7 @@ export class SchedulerThread {
   /** Sends an invocation (as a record: records.ts). */
   invoke (id: number, name: string, input: Uint8Array): void {
     if (this.#exited) return;
-    writeInvoke(this.#outbox.records, id, name, input);
+    writeInvoke(this.#outbox.records, id, performance.timeOrigin + performance.now(), name, input);
     this.#outbox.wrote();
   }
 

@@ -58,8 +58,8 @@ function handle (message: ToThread): void {
     case 'records': {
       const reader = new RecordReader(message.buffer, message.length);
       while (!reader.done) {
-        const { id, name, input } = readInvoke(reader);
-        invoke(id, name, input);
+        const { id, acceptedAt, name, input } = readInvoke(reader);
+        invoke(id, acceptedAt, name, input);
       }
       break;
     }
@@ -73,20 +73,22 @@ function handle (message: ToThread): void {
   }
 }
 
-function invoke (id: number, name: string, input: Uint8Array): void {
+function invoke (id: number, acceptedAt: number, name: string, input: Uint8Array): void {
   const controller = new AbortController();
   running.set(id, controller);
   const pending = installing.get(name);
   if (pending !== undefined) {
-    void pending.then(() => start(id, name, input, controller));
+    void pending.then(() => start(id, acceptedAt, name, input, controller));
   } else {
-    start(id, name, input, controller);
+    start(id, acceptedAt, name, input, controller);
   }
 }
 
-function start (id: number, name: string, input: Uint8Array, controller: AbortController): void {
+function start (id: number, acceptedAt: number, name: string, input: Uint8Array, controller: AbortController): void {
   core.invoke(name, input, {
     signal: controller.signal,
+    // The wall clock started when the main thread accepted the invocation, not when it got here.
+    acceptedMsAgo: performance.timeOrigin + performance.now() - acceptedAt,
     onResult: (result) => {
       running.delete(id);
       writeResult(outbox.records, id, result);
