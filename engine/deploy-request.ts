@@ -1,5 +1,5 @@
 import { resolveBudget, type Budget } from './budget.ts';
-import { EngineError } from './errors.ts';
+import { EngineError, type ErrorRecord } from './errors.ts';
 import { assertFunctionName } from './names.ts';
 import { sha256Hex, type FunctionRecord } from './registry.ts';
 
@@ -18,4 +18,10 @@ export function checkDeploy (name: string, language: string, source: Uint8Array,
 /** The stored record of a new deploy of `name`, one version past `previousVersion`. */
 export function newRecord (name: string, language: string, source: Uint8Array, budget: Budget, previousVersion: number): FunctionRecord {
   return { name, language, version: previousVersion + 1, budget, source, sourceSha256: sha256Hex(source), deployedAt: new Date().toISOString() };
+}
+
+/** Why a stored function cannot run after a restart: its language is not loaded, or its source no longer compiles (`reason`). */
+export function unavailableAtLoad (record: FunctionRecord, languageLoaded: boolean, reason: string): ErrorRecord {
+  const message = languageLoaded ? `stored source no longer compiles: ${reason}` : `stored function needs language ${record.language}, which this engine does not load`;
+  return { code: 'ERR_UNAVAILABLE', message };
 }

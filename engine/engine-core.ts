@@ -1,15 +1,16 @@
 import { join } from 'node:path';
 import type { Budget } from './budget.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from './errors.ts';
-import { countResult, emptyFunctionStats, type FunctionStats } from './function-stats.ts';
+import { copyStats, countResult, emptyFunctionStats, statsByFunction, type FunctionStats } from './function-stats.ts';
 import { FunctionVersion, type VersionExtras, type VersionState } from './function-version.ts';
 import { Invocation, type InvokeResult } from './invocation.ts';
-import { assertFunctionName } from './names.ts';
+import { assertFunctionName, byName } from './names.ts';
 import type { FilledEngineOptions } from './options.ts';
 import type { Artifact, LanguagePlugin, Sandbox } from './plugin.ts';
 import { Registry, type FunctionRecord } from './registry.ts';
-import { checkDeploy, newRecord } from './deploy-request.ts';
+import { checkDeploy, newRecord, unavailableAtLoad } from './deploy-request.ts';
 import { NameLocks } from './name-locks.ts';
+import { refusal } from './admission.ts';
 import { Lane, Scheduler, type SchedulerStats } from './scheduler.ts';
 import type { NetworkPolicy } from './network/outbound-fetch.ts';
 
@@ -193,17 +194,10 @@ export class EngineCore {
   }
 
   invoke (name: string, input: Uint8Array, options: InvokeOptions): Promise<InvokeResult> {
-    if (this.#closed) return Promise.reject(new EngineError('ERR_CLOSED', 'the engine is closed'));
     const entry = this.#functions.get(name);
-    if (entry === undefined) return Promise.reject(new EngineError('ERR_UNKNOWN_FUNCTION', `no function named ${JSON.stringify(name)} is deployed`));
+    const refused = refusal(name, { closed: this.#closed, fn: entry === undefined ? undefined : { unavailable: entry.current.unavailable, inFlight: entry.inFlight }, engineInFlight: this.#live.size }, this.#options);
+    if (refused !== undefined || entry === undefined) return Promise.reject(refused);
     const version = entry.current;
-    if (version.unavailable !== undefined) return Promise.reject(new EngineError('ERR_UNAVAILABLE', version.unavailable.message));
-    if (this.#live.size >= this.#options.maxInFlight) {
-      return Promise.reject(new EngineError('ERR_QUEUE_FULL', `the engine has its maximum of ${this.#options.maxInFlight} invocations in flight`));
-    }
-    if (entry.inFlight >= this.#options.maxInFlightPerFunction) {
-      return Promise.reject(new EngineError('ERR_QUEUE_FULL', `function ${name} has its maximum of ${this.#options.maxInFlightPerFunction} invocations in flight`));
-    }
     entry.inFlight++;
     version.live++;
     const invocation = new Invocation(entry.lane, version.record.budget, version.record.version, this.#options, { policy: this.#networkPolicy, bucket: version.bucket }, options, (settled, result) => {
@@ -235,20 +229,18 @@ export class EngineCore {
   }
 
   list (): FunctionInfo[] {
-    return [...this.#functions.values()].map((entry) => this.#infoOf(entry)).sort((a, b) => a.name < b.name ? -1 : 1);
+    return [...this.#functions.values()].map((entry) => this.#infoOf(entry)).sort(byName);
   }
 
   stats (): EngineStats {
-    const perFunction: Record<string, FunctionStats & { inFlight: number }> = {};
-    for (const entry of this.#functions.values()) perFunction[entry.name] = { ...entry.stats, errors: { ...entry.stats.errors }, inFlight: entry.inFlight };
     const memory = process.memoryUsage();
     return {
       uptimeMs: Math.round(performance.now() - this.#startedAt),
       functions: this.#functions.size,
       inFlight: this.#live.size,
       scheduler: this.#scheduler.stats(),
-      totals: { ...this.#totals, errors: { ...this.#totals.errors } },
-      perFunction,
+      totals: copyStats(this.#totals),
+      perFunction: statsByFunction(this.#functions.values()),
       process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external },
     };
   }
@@ -313,8 +305,7 @@ export class EngineCore {
 
   #unavailableVersion (record: FunctionRecord, reason: string): FunctionVersion {
     const plugin = this.#plugins.get(record.language);
-    const message = plugin === undefined ? `stored function needs language ${record.language}, which this engine does not load` : `stored source no longer compiles: ${reason}`;
-    return new FunctionVersion(record, plugin, undefined, { unavailable: { code: 'ERR_UNAVAILABLE', message } });
+    return new FunctionVersion(record, plugin, undefined, { unavailable: unavailableAtLoad(record, plugin !== undefined, reason) });
   }
 
   #infoOf (entry: FunctionEntry): FunctionInfo {

@@ -29,3 +29,14 @@ export function countResult (stats: FunctionStats, result: InvokeResult): void {
     stats.errors[result.error.code] = (stats.errors[result.error.code] ?? 0) + 1;
   }
 }
+
+export function copyStats (stats: FunctionStats): FunctionStats {
+  return { ...stats, errors: { ...stats.errors } };
+}
+
+/** Each function's counters (copies) with its invocations in flight, by name: `perFunction` of stats(). */
+export function statsByFunction (entries: Iterable<{ readonly name: string, readonly stats: FunctionStats, readonly inFlight: number }>): Record<string, FunctionStats & { inFlight: number }> {
+  const byName: Record<string, FunctionStats & { inFlight: number }> = {};
+  for (const entry of entries) byName[entry.name] = { ...copyStats(entry.stats), inFlight: entry.inFlight };
+  return byName;
+}

@@ -12,3 +12,8 @@ export function assertFunctionName (name: unknown): asserts name is string {
     throw new EngineError('ERR_INVALID_ARGUMENT', `function name must be 1-128 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit, without "..": got ${JSON.stringify(name)}`);
   }
 }
+
+/** Sort order of anything listed by function name. */
+export function byName (a: { readonly name: string }, b: { readonly name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Budget } from '../budget.ts';
 import { emptyUsage } from '../budget.ts';
-import { checkDeploy, newRecord } from '../deploy-request.ts';
+import { checkDeploy, newRecord, unavailableAtLoad } from '../deploy-request.ts';
 import type { DeployOptions, EngineStats, FunctionInfo, InvokeOptions } from '../engine-core.ts';
 import { EngineError, type ErrorRecord } from '../errors.ts';
-import { countResult, emptyFunctionStats, type FunctionStats } from '../function-stats.ts';
+import { copyStats, countResult, emptyFunctionStats, statsByFunction, type FunctionStats } from '../function-stats.ts';
 import type { InvokeResult } from '../invocation.ts';
-import { assertFunctionName } from '../names.ts';
+import { assertFunctionName, byName } from '../names.ts';
 import { NameLocks } from '../name-locks.ts';
+import { refusal } from '../admission.ts';
 import { TokenBucket } from '../network/token-bucket.ts';
 import type { FilledEngineOptions } from '../options.ts';
 import { Registry, type FunctionRecord } from '../registry.ts';
@@ -138,16 +139,9 @@ export class MultiCoreEngine {
   }
 
   invoke (name: string, input: Uint8Array, options: InvokeOptions): Promise<InvokeResult> {
-    if (this.#closed) return Promise.reject(new EngineError('ERR_CLOSED', 'the engine is closed'));
     const entry = this.#functions.get(name);
-    if (entry === undefined) return Promise.reject(new EngineError('ERR_UNKNOWN_FUNCTION', `no function named ${JSON.stringify(name)} is deployed`));
-    if (entry.unavailable !== undefined) return Promise.reject(new EngineError('ERR_UNAVAILABLE', entry.unavailable.message));
-    if (this.#calls.size >= this.#options.maxInFlight) {
-      return Promise.reject(new EngineError('ERR_QUEUE_FULL', `the engine has its maximum of ${this.#options.maxInFlight} invocations in flight`));
-    }
-    if (entry.inFlight >= this.#options.maxInFlightPerFunction) {
-      return Promise.reject(new EngineError('ERR_QUEUE_FULL', `function ${name} has its maximum of ${this.#options.maxInFlightPerFunction} invocations in flight`));
-    }
+    const refused = refusal(name, { closed: this.#closed, fn: entry, engineInFlight: this.#calls.size }, this.#options);
+    if (refused !== undefined || entry === undefined) return Promise.reject(refused);
     const { version } = entry.record;
     if (options.signal?.aborted === true) {
       const result: InvokeResult = { ok: false, error: { code: 'ERR_CANCELLED', message: 'invocation cancelled by its caller before it started' }, usage: emptyUsage(), logs: [], version };
@@ -174,12 +168,10 @@ export class MultiCoreEngine {
   }
 
   list (): FunctionInfo[] {
-    return [...this.#functions.values()].map((entry) => this.#infoOf(entry)).sort((a, b) => a.name < b.name ? -1 : 1);
+    return [...this.#functions.values()].map((entry) => this.#infoOf(entry)).sort(byName);
   }
 
   stats (): EngineStats {
-    const perFunction: Record<string, FunctionStats & { inFlight: number }> = {};
-    for (const entry of this.#functions.values()) perFunction[entry.name] = { ...entry.stats, errors: { ...entry.stats.errors }, inFlight: entry.inFlight };
     const memory = process.memoryUsage();
     const scheduler: { -readonly [K in keyof SchedulerStats]: number } = { lanesReady: 0, tasksWaiting: 0, slices: 0, turns: 0 };
     for (const thread of this.#threads) {
@@ -190,8 +182,8 @@ export class MultiCoreEngine {
       functions: this.#functions.size,
       inFlight: this.#calls.size,
       scheduler,
-      totals: { ...this.#totals, errors: { ...this.#totals.errors } },
-      perFunction,
+      totals: copyStats(this.#totals),
+      perFunction: statsByFunction(this.#functions.values()),
       process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external },
       threads: this.#threads.map((thread) => ({ inFlight: thread.inFlight, instances: thread.instances.size, heapUsedBytes: thread.snapshot.heapUsedBytes, externalBytes: thread.snapshot.externalBytes, scheduler: thread.snapshot.scheduler })),
     };
@@ -233,11 +225,9 @@ export class MultiCoreEngine {
         await this.#prepare(record, rateState, undefined, false);
         installs.push(this.#install(record, rateState));
       } catch (error) {
-        const message = this.#languages.includes(record.language)
-          ? `stored source no longer compiles: ${(error as Error).message}`
-          : `stored function needs language ${record.language}, which this engine does not load`;
-        this.#options.onWarning(`function ${record.name}: ${message}`);
-        this.#functions.set(record.name, { name: record.name, record, unavailable: { code: 'ERR_UNAVAILABLE', message }, rateState: undefined, inFlight: 0, stats: emptyFunctionStats() });
+        const unavailable = unavailableAtLoad(record, this.#languages.includes(record.language), (error as Error).message);
+        this.#options.onWarning(`function ${record.name}: ${unavailable.message}`);
+        this.#functions.set(record.name, { name: record.name, record, unavailable, rateState: undefined, inFlight: 0, stats: emptyFunctionStats() });
       }
     }
     await Promise.all(installs);
