@@ -2,8 +2,9 @@
 /**
  * Scaling: what things cost as the engine holds more functions, and as inputs grow.
  *
- * (1) Functions deployed: 1, 10, 100, 1,000, 10,000 (sm; js up to 1,000, as 10,000 live V8 isolates
- *     would need over 13 GiB, see density) in one `springbok serve` child with its own data dir.
+ * (1) Functions deployed: 1, 10, 100, 1,000, 10,000 (sm, with the default scheduler threads and with
+ *     --workers 0; js up to 1,000, as 10,000 live V8 isolates would need over 13 GiB, see density)
+ *     in one `springbok serve` child with its own data dir per series.
  *     At each count: deploy time per function (the registry writes and fsyncs each one), the
  *     engine's RSS with every function invoked once (live), warm latency p50/p99 at 1 in flight of
  *     one hot function and of a random function among all deployed, throughput of random functions
@@ -27,9 +28,10 @@ import { experimentArgs, machineHeader, summarize, writeResult } from './lib/rep
 
 const args = experimentArgs('scaling', `Usage: node experiments/scaling.ts [--quick]
 
-(1) 1, 10, 100, 1,000, 10,000 deployed functions (sm; js up to 1,000): deploy time, RSS, warm latency
+(1) 1, 10, 100, 1,000, 10,000 deployed functions (sm on the default threads and on the main thread
+alone; js up to 1,000): deploy time, RSS, warm latency
 of one function and of random ones among all, list/stats time, restart time. (2) Input sizes 0 B to
-4 MiB through the socket to an echo function: latency p50/p99 and MB/s. About 6 minutes; --quick
+4 MiB through the socket to an echo function: latency p50/p99 and MB/s. About 4 minutes; --quick
 (up to 100 functions, inputs up to 1 MiB) well under a minute.`);
 const q = args.quick;
 const header = machineHeader();
@@ -39,7 +41,15 @@ const loadAtStart = loadavg();
 const serveArgs: string[] = [];
 const pointMs = q ? 300 : 3_000;
 const settleMs = q ? 200 : 500;
-const kCounts: Record<string, number[]> = q ? { sm: [1, 10, 100], js: [1, 10] } : { sm: [1, 10, 100, 1_000, 10_000], js: [1, 10, 100, 1_000] };
+const smCounts = q ? [1, 10, 100] : [1, 10, 100, 1_000, 10_000];
+const jsCounts = q ? [1, 10] : [1, 10, 100, 1_000];
+// The engine as served by default (a scheduler thread per core), and sm once more on the main thread
+// alone (--workers 0): what the threads cost or bring at each count.
+const kSeries: { language: string, serveArgs: string[], counts: number[] }[] = [
+  { language: 'sm', serveArgs, counts: smCounts },
+  { language: 'sm', serveArgs: [...serveArgs, '--workers', '0'], counts: smCounts },
+  { language: 'js', serveArgs, counts: jsCounts },
+];
 const kSizes = q ? [0, 1024, 64 * 1024, kMiB] : [0, 1024, 64 * 1024, kMiB, 4 * kMiB];
 
 /** A trivial function, distinct per index: answers `f<i> ` followed by its input. */
@@ -53,20 +63,20 @@ const fmt = (s: { p50: number, p99: number }): string => `p50 ${s.p50} ms p99 ${
 
 // ---- (1) the number of deployed functions ---------------------------------------------------------
 const functionRows: Record<string, unknown>[] = [];
-let schedulerThreads = 0;
-for (const [language, counts] of Object.entries(kCounts)) {
+for (const { language, serveArgs: seriesArgs, counts } of kSeries) {
   const dataDir = await mkdtemp(join(tmpdir(), 'springbok-scaling-'));
-  const dataArgs = [...serveArgs, '--data-dir', join(dataDir, 'data')];
+  const dataArgs = [...seriesArgs, '--data-dir', join(dataDir, 'data')];
   let t0 = performance.now();
   let engine = await startEngine(dataArgs);
   const emptyStartMs = performance.now() - t0;
   let client = await SpringbokClient.connect({ socketPath: engine.socketPath });
   // Scheduler threads running functions (stats lists them; none: the main thread only).
-  schedulerThreads = (await client.stats()).threads?.length ?? 0;
+  const schedulerThreads = (await client.stats()).threads?.length ?? 0;
+  const series = `${language}, ${schedulerThreads === 0 ? 'main thread only' : `${schedulerThreads} scheduler threads`}`;
   let deployed = 0;
   try {
     for (const count of counts) {
-      const bar = progress(`${language} ${count}`, count);
+      const bar = progress(`${series}: ${count}`, count);
       // Deploy up to `count`, 8 in flight (the client pipelines them over one connection).
       const deployMs: number[] = [];
       const from = deployed;
@@ -119,7 +129,7 @@ for (const [language, counts] of Object.entries(kCounts)) {
       if (!await check(`f${count - 1}`)) throw new Error(`${language}: f${count - 1} failed after the restart`);
       const firstAfterRestartMs = performance.now() - t0;
       const row = {
-        language, functions: count,
+        series, language, serveArgs: seriesArgs, schedulerThreads, functions: count,
         deployMsPerFunction: round3(deployWallMs / Math.max(1, count - from)),
         deployLatencyMs: summarize(deployMs),
         rssBytes,
@@ -133,7 +143,7 @@ for (const [language, counts] of Object.entries(kCounts)) {
         restartMs: Math.round(restartMs), emptyStartMs: Math.round(emptyStartMs), firstAfterRestartMs: round3(firstAfterRestartMs),
       };
       functionRows.push(row);
-      console.log(`${language.padEnd(3)} ${String(count).padStart(6)} functions: deploy ${row.deployMsPerFunction} ms each | RSS ${((rssBytes ?? 0) / kMiB).toFixed(1)} MiB | hot ${fmt(row.hotLatencyMs)} | random ${fmt(row.randomLatencyMs)} | ${row.randomThroughput.perSecond}/s random at c=8 | list ${list.ms === null ? 'FAILED' : `${list.ms} ms`} | stats ${stats.ms === null ? 'FAILED' : `${stats.ms} ms`} | restart ${row.restartMs} ms (empty ${row.emptyStartMs}) | failures ${row.failures}`);
+      console.log(`${series}: ${String(count).padStart(6)} functions: deploy ${row.deployMsPerFunction} ms each | RSS ${((rssBytes ?? 0) / kMiB).toFixed(1)} MiB | hot ${fmt(row.hotLatencyMs)} | random ${fmt(row.randomLatencyMs)} | ${row.randomThroughput.perSecond}/s random at c=8 | list ${list.ms === null ? 'FAILED' : `${list.ms} ms`} | stats ${stats.ms === null ? 'FAILED' : `${stats.ms} ms`} | restart ${row.restartMs} ms (empty ${row.emptyStartMs}) | failures ${row.failures}`);
     }
   } finally {
     await client.close();
@@ -176,7 +186,7 @@ await writeResult(args.out, {
   quick: q,
   machine: header,
   loadAverage: { start: loadAtStart, end: loadavg() },
-  params: { serveArgs, schedulerThreads, counts: kCounts, sizes: kSizes, pointMs, settleMs, function: 'trivial, distinct per index: answers "f<i> " + input; echo for the sizes' },
+  params: { series: kSeries, sizes: kSizes, pointMs, settleMs, function: 'trivial, distinct per index: answers "f<i> " + input; echo for the sizes' },
   functions: functionRows,
   inputSizes: sizeRows,
 });

@@ -256,11 +256,42 @@ function densityPerFunction (result: Row): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+/** density.json: live functions per GiB in springbok against idle processes per GiB (one per function), log scale. */
+function densityPerGiB (result: Row): TopLevelSpec {
+  const languages = result.languages as { language: string, liveFunctionsPerGiB: number | null }[];
+  const baselines = (result.baselines ?? []) as { runtime: string, processesPerGiB: number }[];
+  const values = [
+    ...languages.filter((l) => l.liveFunctionsPerGiB !== null).map((l) => ({ what: `springbok ${l.language}`, kind: 'springbok: live functions', order: kLanguageOrder.indexOf(l.language), perGiB: l.liveFunctionsPerGiB })),
+    ...baselines.map((b, i) => ({ what: `idle process: ${b.runtime}`, kind: 'an idle process per function (PSS)', order: 10 + i, perGiB: b.processesPerGiB })),
+  ];
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Density: functions held ready per GiB of memory (log scale)', subtitle: 'springbok: RSS slope per live function; baselines: one warm process per function, its proportional set size' },
+    data: { values },
+    width: 420,
+    height: { step: 20 },
+    layer: [
+      {
+        mark: { type: 'bar' },
+        encoding: {
+          // A bar on a log scale needs a baseline other than 0: 10 per GiB.
+          x: { field: 'perGiB', type: 'quantitative', scale: { type: 'log', domainMin: 10 }, title: 'functions per GiB' },
+          x2: { datum: 10 },
+          y: { field: 'what', type: 'nominal', sort: { field: 'order' }, title: null, axis: { labelLimit: 240 } },
+          color: { field: 'kind', type: 'nominal', title: null },
+        },
+      },
+      { mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 }, encoding: { x: { field: 'perGiB', type: 'quantitative' }, y: { field: 'what', type: 'nominal', sort: { field: 'order' } }, text: { field: 'perGiB', type: 'quantitative', format: ',' } } },
+    ],
+  } as TopLevelSpec;
+}
+
 /** scaling.json: deploy time, RSS, warm latency and restart time against the number of functions. */
 function scalingFunctions (result: Row): TopLevelSpec {
-  const rows = result.functions as { language: string, functions: number, deployMsPerFunction: number, rssBytes: number | null, hotLatencyMs: Summary, randomLatencyMs: Summary, restartMs: number }[];
-  const point = (r: { language: string, functions: number }, measure: string, value: number, target = 'one function', percentile = 'p50'): Row =>
-    ({ language: r.language, functions: r.functions, measure, value, target, percentile, line: `${r.language} ${target} ${percentile}` });
+  const rows = result.functions as { series?: string, language: string, functions: number, deployMsPerFunction: number, rssBytes: number | null, hotLatencyMs: Summary, randomLatencyMs: Summary, randomThroughput: { perSecond: number }, restartMs: number, firstAfterRestartMs: number }[];
+  // A series is a language on one engine configuration (e.g. "sm, 2 scheduler threads").
+  const point = (r: { series?: string, language: string, functions: number }, measure: string, value: number, target = 'one function', percentile = 'p50'): Row =>
+    ({ series: r.series ?? r.language, functions: r.functions, measure, value, target, percentile, line: `${r.series ?? r.language} ${target} ${percentile}` });
   const latency = 'warm latency, 1 in flight (ms)';
   const values = rows.flatMap((r) => [
     point(r, 'deploy (ms per function)', r.deployMsPerFunction),
@@ -269,14 +300,16 @@ function scalingFunctions (result: Row): TopLevelSpec {
     point(r, latency, r.hotLatencyMs.p99, 'one function', 'p99'),
     point(r, latency, r.randomLatencyMs.p50, 'random function'),
     point(r, latency, r.randomLatencyMs.p99, 'random function', 'p99'),
+    point(r, 'random functions, 8 in flight (per second)', r.randomThroughput.perSecond),
     point(r, 'restart to ready (ms)', r.restartMs),
+    point(r, 'first answer after the restart (ms)', r.firstAfterRestartMs),
   ]);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'Scaling with the number of deployed functions (log scales)', subtitle: 'latency: dots one hot function, squares a random one of all; p50 solid, p99 dashed' },
     data: { values },
-    facet: { field: 'measure', type: 'nominal', title: null, sort: ['deploy (ms per function)', 'engine RSS (MiB), all live', 'warm latency, 1 in flight (ms)', 'restart to ready (ms)'] },
-    columns: 2,
+    facet: { field: 'measure', type: 'nominal', title: null, sort: ['deploy (ms per function)', 'engine RSS (MiB), all live', 'restart to ready (ms)', 'warm latency, 1 in flight (ms)', 'random functions, 8 in flight (per second)', 'first answer after the restart (ms)'] },
+    columns: 3,
     spec: {
       width: 260,
       height: 170,
@@ -284,7 +317,7 @@ function scalingFunctions (result: Row): TopLevelSpec {
       encoding: {
         x: { field: 'functions', type: 'quantitative', scale: { type: 'log' }, title: 'deployed functions' },
         y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: null },
-        color: { field: 'language', type: 'nominal', title: null },
+        color: { field: 'series', type: 'nominal', title: null },
         detail: { field: 'line' },
         shape: { field: 'target', type: 'nominal', title: null, sort: ['one function', 'random function'] },
         strokeDash: { field: 'percentile', type: 'nominal', title: null, sort: ['p50', 'p99'] },
@@ -334,6 +367,7 @@ export const kCharts: readonly ChartDef[] = [
   { name: 'c-fuel', source: 'c-wasm', spec: cFuel },
   { name: 'density-rss', source: 'density', spec: densityRss },
   { name: 'density-per-function', source: 'density', spec: densityPerFunction },
+  { name: 'density-per-gib', source: 'density', spec: densityPerGiB },
   { name: 'scaling-functions', source: 'scaling', spec: scalingFunctions },
   { name: 'scaling-input', source: 'scaling', spec: scalingInput },
 ];
