@@ -89,11 +89,11 @@ export class SpringbokClient {
   }
 
   async list (): Promise<FunctionInfo[]> {
-    return decodeHeader(await this.#request(MessageType.list, {})).functions as FunctionInfo[];
+    return decodeAnswer(await this.#request(MessageType.list, {})).functions as FunctionInfo[];
   }
 
   async stats (): Promise<EngineStats> {
-    return decodeHeader(await this.#request(MessageType.stats, {})).stats as EngineStats;
+    return decodeAnswer(await this.#request(MessageType.stats, {})).stats as EngineStats;
   }
 
   async ping (): Promise<{ protocol: number, languages: string[] }> {
@@ -170,4 +170,9 @@ export class SpringbokClient {
 
 function safeHeader (frame: Frame): Record<string, unknown> {
   try { return decodeHeader(frame); } catch { return {}; }
+}
+
+/** An answer's header: as large as its frame (a list of thousands of functions is over the request limit). */
+function decodeAnswer (frame: Frame): Record<string, unknown> {
+  return decodeHeader(frame, Infinity);
 }

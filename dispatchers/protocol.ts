@@ -142,13 +142,15 @@ function parseFrame (bytes: Buffer): Frame {
 const kUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The JSON header of a frame, as an object.
- * @throws {EngineError} ERR_PROTOCOL for a header past the frame's end, invalid UTF-8, invalid JSON or a non-object.
+ * The JSON header of a frame, as an object. The engine holds requests to `maxHeaderBytes` (1 MiB);
+ * a client reads answers with no limit but the frame's own, since `list` and `stats` of thousands
+ * of functions are larger.
+ * @throws {EngineError} ERR_PROTOCOL for a header past the frame's end or over the limit, invalid UTF-8, invalid JSON or a non-object.
  */
-export function decodeHeader (frame: Frame): Record<string, unknown> {
+export function decodeHeader (frame: Frame, maxHeaderBytes = kMaxHeaderBytes): Record<string, unknown> {
   if (frame.headerError !== undefined) throw new EngineError('ERR_PROTOCOL', frame.headerError);
   if (frame.header.byteLength === 0) return {};
-  if (frame.header.byteLength > kMaxHeaderBytes) throw new EngineError('ERR_PROTOCOL', `header of ${frame.header.byteLength} bytes is over the limit of ${kMaxHeaderBytes}`);
+  if (frame.header.byteLength > maxHeaderBytes) throw new EngineError('ERR_PROTOCOL', `header of ${frame.header.byteLength} bytes is over the limit of ${maxHeaderBytes}`);
   let text: string;
   try {
     text = kUtf8.decode(frame.header);

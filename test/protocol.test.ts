@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EngineError } from '../engine/errors.ts';
-import { decodeHeader, encodeFrame, FrameDecoder, MessageType } from '../dispatchers/protocol.ts';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { decodeHeader, encodeFrame, FrameDecoder, kMaxHeaderBytes, MessageType } from '../dispatchers/protocol.ts';
+import { SpringbokClient } from '../dispatchers/client.ts';
+import { temporaryDir } from './support/engine-process.ts';
 
 test('a frame round-trips header and binary payload', () => {
   const payload = Buffer.from([0, 255, 10, 13, 0xc3, 0x28]);
@@ -58,4 +62,30 @@ test('bad headers are reported per request: past the end, invalid UTF-8, invalid
     assert.ok(frame);
     assert.throws(() => decodeHeader(frame), (error: unknown) => error instanceof EngineError && error.code === 'ERR_PROTOCOL');
   }
+});
+
+test('the client reads answers whose header is over the request limit (list and stats of thousands of functions)', async () => {
+  const functions = Array.from({ length: 6000 }, (_, i) => ({ name: `function-${i}-${'x'.repeat(200)}` }));
+  // An engine's answer as it is sent; the real engine's list of 6,000 functions is as large.
+  const server = createServer((socket) => {
+    const decoder = new FrameDecoder();
+    socket.on('data', (chunk: Buffer) => {
+      for (const frame of decoder.push(chunk)) socket.write(encodeFrame(MessageType.ok, frame.id, { functions }));
+    });
+  });
+  await using dir = await temporaryDir();
+  const socketPath = `${dir.path}/engine.sock`;
+  server.listen(socketPath);
+  await once(server, 'listening');
+  const client = await SpringbokClient.connect({ socketPath });
+  try {
+    const listed = await client.list();
+    assert.equal(listed.length, 6000);
+    assert.ok(JSON.stringify({ functions }).length > kMaxHeaderBytes);
+  } finally {
+    await client.close();
+    server.close();
+  }
+  const big = new FrameDecoder().push(encodeFrame(MessageType.invoke, 1, { name: 'x'.repeat(kMaxHeaderBytes) }))[0]!;
+  assert.throws(() => decodeHeader(big), { code: 'ERR_PROTOCOL' }, 'a request header over 1 MiB is still refused');
 });
