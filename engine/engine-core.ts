@@ -63,6 +63,8 @@ export interface EngineStats {
 
 export interface ThreadStats {
   readonly inFlight: number;
+  /** Functions compiled on the thread (a function is compiled on a thread when first sent there). */
+  readonly functions: number;
   /** Live sandboxes on the thread. */
   readonly instances: number;
   readonly heapUsedBytes: number;

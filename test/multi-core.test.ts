@@ -91,7 +91,7 @@ test('budgets hold on every thread, usage adds up over threads, and a hog does n
 });
 
 test('a function\'s byte rate is one balance shared by all threads', async () => {
-  const body = Buffer.alloc(150_000, 0x61);
+  const body = Buffer.alloc(80_000, 0x61);
   const server = createServer((_request, response) => { response.setHeader('Content-Length', body.byteLength); response.end(body); });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -100,12 +100,12 @@ test('a function\'s byte rate is one balance shared by all threads', async () =>
     await using engine = await Engine.open({ workers: 2, pluginModule: kRealPlugins });
     await engine.deploy('rated', 'js', await readFile(new URL('./fixtures/fetch.js', import.meta.url)), { allowHosts: [`127.0.0.1:${port}`], netRateBytesPerSec: 100_000, wallMs: 30_000 });
     const startedAt = performance.now();
-    const results = await Promise.all([0, 1].map(() => engine.invoke('rated', Buffer.from(`strict 1 http://127.0.0.1:${port}/`))));
+    const results = await Promise.all([0, 1, 2, 3].map(() => engine.invoke('rated', Buffer.from(`strict 1 http://127.0.0.1:${port}/`))));
     const seconds = (performance.now() - startedAt) / 1000;
-    assert.deepEqual(results.map(text), ['200 150000\n', '200 150000\n']);
-    assert.equal(engine.list()[0]?.instances, 2, 'the two invocations ran on different threads');
-    // 300 kB at 100 kB/s is ~3 s in all; a balance per thread would let both finish in ~1.5 s.
-    assert.ok(seconds > 2.4, `two threads took ${seconds.toFixed(2)} s for 300 kB at 100 kB/s`);
+    assert.deepEqual(results.map(text), Array(4).fill('200 80000\n'));
+    assert.equal(engine.list()[0]?.instances, 2, 'the invocations ran on both threads');
+    // 320 kB at 100 kB/s is ~3.2 s in all; a balance per thread would let them finish in ~1.6 s.
+    assert.ok(seconds > 2.4, `two threads took ${seconds.toFixed(2)} s for 320 kB at 100 kB/s`);
   } finally {
     server.close();
   }
@@ -145,7 +145,21 @@ test('redeploys are atomic across threads, removes reach every thread, cancellat
   }
 });
 
-test('a thread that dies fails only its own invocations and is replaced with every function', async () => {
+test('a function called one at a time lives on one thread; one called concurrently spreads', async () => {
+  await using engine = await Engine.open({ workers: 2, pluginModule: kRealPlugins });
+  const hello = await readFile(example('sm/hello.sm'));
+  for (let i = 0; i < 20; i++) await engine.deploy(`quiet-${i}`, 'sm', hello);
+  for (let i = 0; i < 20; i++) assert.equal(text(await engine.invoke(`quiet-${i}`, Buffer.from('x'))), 'hello, x');
+  assert.deepEqual(engine.list().map((fn) => fn.instances), Array(20).fill(1));
+  const threads = engine.stats().threads!;
+  assert.equal(threads[0]!.functions + threads[1]!.functions, 20, 'each function compiled on one thread only');
+  assert.ok(threads[0]!.functions > 0 && threads[1]!.functions > 0, 'deploys spread over the threads');
+  await engine.deploy('busy', 'sm', await readFile(example('sm/fib.sm')));
+  await Promise.all(Array.from({ length: 4 }, () => engine.invoke('busy', Buffer.from('20'))));
+  assert.equal(engine.list().find((fn) => fn.name === 'busy')?.instances, 2);
+});
+
+test('a thread that dies fails only its own invocations and is replaced by one that compiles functions as they come', async () => {
   const warnings: string[] = [];
   await using engine = await Engine.open({ workers: 2, pluginModule: kTestPlugins, onWarning: (message) => warnings.push(message) });
   await engine.deploy('echo', 'faulty', Buffer.from('echo'));
@@ -160,7 +174,7 @@ test('a thread that dies fails only its own invocations and is replaced with eve
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const later = await Promise.all(Array.from({ length: 10 }, () => engine.invoke('echo', Buffer.from('again'))));
   assert.deepEqual(later.map(text), Array(10).fill('again'));
-  assert.equal(engine.list().find((fn) => fn.name === 'echo')?.instances, 2, 'the new thread has every function');
+  assert.equal(engine.list().find((fn) => fn.name === 'echo')?.instances, 2, 'the new thread runs echo too');
   assert.equal(engine.stats().threads?.length, 2);
   assert.equal(engine.stats().inFlight, 0);
 });

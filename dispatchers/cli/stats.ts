@@ -25,7 +25,7 @@ export const statsCommand: Command = {
     io.stdout.write(`uptime ${(stats.uptimeMs / 1000).toFixed(1)} s, ${stats.functions} functions, ${stats.inFlight} invocations in flight, rss ${mb(stats.process.rssBytes)}, heap ${mb(stats.process.heapUsedBytes)}\n`);
     io.stdout.write(`scheduler: ${stats.scheduler.slices} slices, ${stats.scheduler.turns} turns, ${stats.scheduler.lanesReady} lanes ready, ${stats.scheduler.tasksWaiting} waiting\n`);
     for (const [index, thread] of (stats.threads ?? []).entries()) {
-      io.stdout.write(`  thread ${index}: ${thread.inFlight} in flight, ${thread.instances} instances, heap ${mb(thread.heapUsedBytes)}, ${thread.scheduler.slices} slices\n`);
+      io.stdout.write(`  thread ${index}: ${thread.inFlight} in flight, ${thread.functions} functions, ${thread.instances} instances, heap ${mb(thread.heapUsedBytes)}, ${thread.scheduler.slices} slices\n`);
     }
     io.stdout.write(`total: ${stats.totals.invocations} invocations, ${stats.totals.ok} ok, ${stats.totals.failed} failed (${errors(stats.totals.errors)}), cpu ${stats.totals.cpuMs.toFixed(1)} ms\n`);
     for (const [name, f] of Object.entries(stats.perFunction)) {

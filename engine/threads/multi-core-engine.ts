@@ -22,6 +22,10 @@ import { SchedulerThread, type ThreadListener } from './scheduler-thread.ts';
 const kYoungThreadMs = 1000;
 const kRestartDelayMs = 1000;
 
+/** Dispatch's extra load, in invocations in flight, of a thread without an instance of the function, and without its code. */
+const kNoInstanceLoad = 0.5;
+const kNotInstalledLoad = 0.75;
+
 /** A function as the main thread knows it: the current record, and counters over all threads. */
 interface FunctionEntry {
   readonly name: string;
@@ -47,12 +51,13 @@ interface Call {
 /**
  * The engine on many cores: the main thread keeps the registry, the limits and the counters, and
  * runs no guest code; N scheduler threads (worker_threads, thread-main.ts) each hold an EngineCore
- * with every function compiled, and run the invocations sent to them.
+ * with the functions sent to them, and run their invocations.
  *
- * Dispatch sends an invocation to the thread with the fewest invocations in flight, counting a
- * thread without a live instance of the function as one busier (a cold start costs about as
- * much as waiting for one invocation), so a lightly used function keeps one instance and a busy
- * one spreads over every core. Each thread's scheduler is fair between the functions it runs.
+ * A function is compiled on one thread at deploy and on another when dispatch first sends it
+ * there. Dispatch sends an invocation to the thread with the fewest invocations in flight, a
+ * thread without a warm instance counting a little busier, so a function that is called one at a
+ * time keeps one instance on one thread and a busy one spreads over every core. Each thread's
+ * scheduler is fair between the functions it runs.
  *
  * Budgets hold per invocation on whichever thread runs it; a function's byte rate is one balance
  * shared by all threads; memory budgets that cover a function's whole state (lua, js) hold per
@@ -118,9 +123,11 @@ export class MultiCoreEngine {
     return this.#locks.run(name, async () => {
       const record = newRecord(name, language, source, resolvedBudget, this.#functions.get(name)?.record.version ?? 0);
       const rateState = rateStateFor(record);
-      await this.#prepare(record, rateState, options.signal);
+      const thread = this.#leastLoaded();
+      if (thread === undefined) throw new EngineError('ERR_CLOSED', 'the engine is closing');
+      await this.#prepare(thread, record, rateState, options.signal);
       this.#assertOpen();
-      return this.#install(record, rateState);
+      return this.#install(thread, record, rateState);
     });
   }
 
@@ -131,7 +138,7 @@ export class MultiCoreEngine {
       if (!this.#functions.has(name)) return false;
       await this.#registry?.delete(name);
       this.#functions.delete(name);
-      await Promise.all(this.#threads.map((thread) => thread.request({ t: 'remove', name }).catch((error: Error) => {
+      await Promise.all(this.#threads.filter((thread) => thread.installed.delete(name)).map((thread) => thread.request({ t: 'remove', name }).catch((error: Error) => {
         this.#options.onWarning(`removing ${name} from scheduler thread ${thread.index}: ${error.message}`);
       })));
       return true;
@@ -150,7 +157,7 @@ export class MultiCoreEngine {
       options.onResult?.(result);
       return Promise.resolve(result);
     }
-    const thread = this.#pick(entry);
+    const thread = this.#dispatch(entry);
     if (thread === undefined) return Promise.reject(new EngineError('ERR_UNAVAILABLE', `no scheduler thread can run ${name} now`));
     const id = this.#nextCall++;
     entry.inFlight++;
@@ -185,7 +192,7 @@ export class MultiCoreEngine {
       totals: copyStats(this.#totals),
       perFunction: statsByFunction(this.#functions.values()),
       process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external },
-      threads: this.#threads.map((thread) => ({ inFlight: thread.inFlight, instances: thread.instances.size, heapUsedBytes: thread.snapshot.heapUsedBytes, externalBytes: thread.snapshot.externalBytes, scheduler: thread.snapshot.scheduler })),
+      threads: this.#threads.map((thread) => ({ inFlight: thread.inFlight, functions: thread.installed.size, instances: thread.instances.size, heapUsedBytes: thread.snapshot.heapUsedBytes, externalBytes: thread.snapshot.externalBytes, scheduler: thread.snapshot.scheduler })),
     };
   }
 
@@ -212,31 +219,35 @@ export class MultiCoreEngine {
     exited: (thread, reason) => this.#replace(thread, reason),
   };
 
-  /** Brings back the stored functions; one that no longer compiles is kept as 'unavailable'. */
+  /**
+   * Brings back the stored functions, each compiled on one thread (the threads share the work); one
+   * that no longer compiles is kept as 'unavailable'. Other threads compile a function when it is
+   * first sent to them.
+   */
   async #load (): Promise<void> {
     if (this.#options.dataDir === undefined) return;
     this.#registry = await Registry.open(this.#options.dataDir);
     const { records, unreadable } = await this.#registry.load();
     for (const bad of unreadable) this.#options.onWarning(`stored function ${bad.file} cannot be read and was skipped: ${bad.reason}`);
-    const installs: Promise<unknown>[] = [];
-    for (const record of records) {
-      const rateState = rateStateFor(record);
-      try {
-        await this.#prepare(record, rateState, undefined, false);
-        installs.push(this.#install(record, rateState));
-      } catch (error) {
-        const unavailable = unavailableAtLoad(record, this.#languages.includes(record.language), (error as Error).message);
-        this.#options.onWarning(`function ${record.name}: ${unavailable.message}`);
-        this.#functions.set(record.name, { name: record.name, record, unavailable, rateState: undefined, inFlight: 0, stats: emptyFunctionStats() });
+    await Promise.all(this.#threads.map(async (thread, index) => {
+      for (let i = index; i < records.length; i += this.#threads.length) {
+        const record = records[i]!;
+        const entry: FunctionEntry = { name: record.name, record, unavailable: undefined, rateState: rateStateFor(record), inFlight: 0, stats: emptyFunctionStats() };
+        this.#functions.set(record.name, entry);
+        try {
+          thread.installed.set(record.name, record.version);
+          await thread.request({ t: 'commit', record, rateState: entry.rateState });
+        } catch (error) {
+          thread.installed.delete(record.name);
+          entry.unavailable = unavailableAtLoad(record, this.#languages.includes(record.language), (error as Error).message);
+          this.#options.onWarning(`function ${record.name}: ${entry.unavailable.message}`);
+        }
       }
-    }
-    await Promise.all(installs);
+    }));
   }
 
-  /** Compiles a new version on one thread, which checks the source for all of them. */
-  async #prepare (record: FunctionRecord, rateState: SharedArrayBuffer | undefined, signal: AbortSignal | undefined, store = true): Promise<void> {
-    const thread = this.#threads.find((candidate) => candidate.accepting);
-    if (thread === undefined) throw new EngineError('ERR_CLOSED', 'the engine is closing');
+  /** Compiles a new version on one thread (which checks the source for all of them), then stores it. */
+  async #prepare (thread: SchedulerThread, record: FunctionRecord, rateState: SharedArrayBuffer | undefined, signal: AbortSignal | undefined): Promise<void> {
     const prepared = thread.request({ t: 'prepare', record, rateState });
     if (signal !== undefined) {
       const stopped = new Promise<never>((_, reject) => {
@@ -254,7 +265,6 @@ export class MultiCoreEngine {
     } else {
       await prepared;
     }
-    if (!store) return;
     try {
       await this.#registry?.write(record);
     } catch (error) {
@@ -264,10 +274,12 @@ export class MultiCoreEngine {
   }
 
   /**
-   * Makes `record` the function's current version on every thread. The commits are posted before
-   * anything else can be dispatched, so every invocation accepted after this call runs the new version.
+   * Makes `record` the function's current version: on the thread that prepared it, and on every
+   * thread that has an older version (so none keeps running it, and those stay warm). The commits
+   * are posted before anything else can be dispatched, so every invocation accepted after this call
+   * runs the new version; a thread without the function gets it with its first invocation (#dispatch).
    */
-  async #install (record: FunctionRecord, rateState: SharedArrayBuffer | undefined): Promise<FunctionInfo> {
+  async #install (prepared: SchedulerThread, record: FunctionRecord, rateState: SharedArrayBuffer | undefined): Promise<FunctionInfo> {
     let entry = this.#functions.get(record.name);
     if (entry === undefined) {
       entry = { name: record.name, record, unavailable: undefined, rateState, inFlight: 0, stats: emptyFunctionStats() };
@@ -277,31 +289,54 @@ export class MultiCoreEngine {
       entry.unavailable = undefined;
       entry.rateState = rateState;
     }
-    await Promise.all(this.#threads.map((thread) => this.#commit(thread, record, rateState)));
+    const targets = this.#threads.filter((thread) => thread === prepared || thread.installed.has(record.name));
+    await Promise.all(targets.map((thread) => this.#commit(thread, record, rateState)));
     return this.#infoOf(entry);
   }
 
   #commit (thread: SchedulerThread, record: FunctionRecord, rateState: SharedArrayBuffer | undefined): Promise<void> {
     thread.broken.delete(record.name);
+    thread.installed.set(record.name, record.version);
     return thread.request({ t: 'commit', record, rateState }).catch((error: Error) => {
       // The source compiled on another thread; one that fails here is skipped for this function.
+      if (thread.installed.get(record.name) !== record.version) return; // a later version was committed since
       thread.broken.add(record.name);
+      thread.installed.delete(record.name);
       this.#options.onWarning(`function ${record.name} version ${record.version} did not install on scheduler thread ${thread.index}: ${error.message}`);
     });
   }
 
-  /** The thread an invocation goes to: fewest in flight, a cold start counted as one more. */
-  #pick (entry: FunctionEntry): SchedulerThread | undefined {
+  /** Where a deploy compiles: the thread with the fewest invocations in flight, then with the fewest functions. */
+  #leastLoaded (): SchedulerThread | undefined {
+    let best: SchedulerThread | undefined;
+    for (const thread of this.#threads) {
+      if (!thread.accepting) continue;
+      if (best === undefined || thread.inFlight < best.inFlight || (thread.inFlight === best.inFlight && thread.installed.size < best.installed.size)) best = thread;
+    }
+    return best;
+  }
+
+  /**
+   * The thread an invocation goes to: the fewest in flight, counting a thread without a live
+   * instance of the function as a little busier, and one that has not compiled it as a little more:
+   * an idle thread still wins over waiting behind another invocation, while among equally loaded
+   * threads the warm one does.
+   * A chosen thread that lacks the current version gets it committed first (it compiles it, from
+   * the cache for C, and runs the invocation after).
+   */
+  #dispatch (entry: FunctionEntry): SchedulerThread | undefined {
     let best: SchedulerThread | undefined;
     let bestLoad = Infinity;
+    const { name, record } = entry;
     for (const thread of this.#threads) {
-      if (!thread.accepting || thread.broken.has(entry.name)) continue;
-      const load = thread.inFlight + (thread.instances.get(entry.name) === entry.record.version ? 0 : 1);
+      if (!thread.accepting || thread.broken.has(name)) continue;
+      const load = thread.inFlight + (thread.instances.get(name) === record.version ? 0 : thread.installed.get(name) === record.version ? kNoInstanceLoad : kNotInstalledLoad);
       if (load < bestLoad) {
         best = thread;
         bestLoad = load;
       }
     }
+    if (best !== undefined && best.installed.get(name) !== record.version) void this.#commit(best, record, entry.rateState);
     return best;
   }
 
@@ -337,7 +372,7 @@ export class MultiCoreEngine {
     return call;
   }
 
-  /** A thread died: its invocations fail, and a new thread takes its place with every function installed. */
+  /** A thread died: its invocations fail, and a new thread takes its place. */
   #replace (dead: SchedulerThread, reason: string): void {
     for (const [id, call] of this.#calls) {
       if (call.thread === dead) this.#fail(id, { code: 'ERR_INTERNAL', message: `the scheduler thread running this invocation stopped (${reason})` });
@@ -348,11 +383,8 @@ export class MultiCoreEngine {
     this.#options.onWarning(`scheduler thread ${dead.index} stopped (${reason}); starting a new one${delayMs > 0 ? ` in ${delayMs} ms` : ''}`);
     const start = (): void => {
       if (this.#closed) return;
-      const thread = this.#startThread(dead.index);
-      this.#threads[this.#threads.indexOf(dead)] = thread;
-      for (const entry of this.#functions.values()) {
-        if (entry.unavailable === undefined) void this.#commit(thread, entry.record, entry.rateState);
-      }
+      // The new thread starts empty and compiles each function with its first invocation there.
+      this.#threads[this.#threads.indexOf(dead)] = this.#startThread(dead.index);
     };
     if (delayMs > 0) setTimeout(start, delayMs).unref();
     else start();

@@ -32,6 +32,8 @@ export class SchedulerThread {
   readonly ready: Promise<readonly string[]>;
   /** Invocations sent here and not answered: the load that dispatch balances. */
   inFlight = 0;
+  /** Functions committed here (compiled, or being compiled): name → version. */
+  readonly installed = new Map<string, number>();
   /** Functions with a live sandbox here: name → version. */
   readonly instances = new Map<string, number>();
   /** Functions whose latest commit failed here: dispatch sends them elsewhere. */
@@ -146,6 +148,7 @@ export class SchedulerThread {
     for (const waiting of this.#requests.values()) waiting.reject(new EngineError('ERR_INTERNAL', `scheduler thread ${this.index} stopped: ${reason}`));
     this.#requests.clear();
     this.instances.clear();
+    this.installed.clear();
     if (!this.#closing) this.#listener.exited(this, reason);
   }
 }

@@ -125,7 +125,9 @@ function commit (request: number, record: FunctionRecord, rateState: SharedArray
   const installed = core.prepare(record, { rateState }).then((compiled) => {
     if (!closing) core.install(compiled);
     outbox.send({ t: 'done', request });
-  }, (error: unknown) => {
+  }, async (error: unknown) => {
+    // An older version here must not run in its place: without the function, invocations are refused.
+    await core.remove(record.name).catch(() => {});
     outbox.send({ t: 'done', request, error: toErrorRecord(error) });
   }).finally(() => {
     if (installing.get(record.name) === installed) installing.delete(record.name);
