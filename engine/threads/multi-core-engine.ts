@@ -62,7 +62,7 @@ interface Call {
  * Budgets hold per invocation on whichever thread runs it; a function's byte rate is one balance
  * shared by all threads; memory budgets that cover a function's whole state (lua, js) hold per
  * thread, since each thread has its own instance. A thread that dies (a fault in a plugin) fails
- * its invocations in flight with ERR_INTERNAL and is replaced with every function installed again.
+ * its invocations in flight with ERR_INTERNAL and is replaced by a new thread.
  */
 export class MultiCoreEngine {
   readonly #options: FilledEngineOptions;
