@@ -138,7 +138,12 @@ export class MultiCoreEngine {
       if (!this.#functions.has(name)) return false;
       await this.#registry?.delete(name);
       this.#functions.delete(name);
-      await Promise.all(this.#threads.filter((thread) => thread.installed.delete(name)).map((thread) => thread.request({ t: 'remove', name }).catch((error: Error) => {
+      const holders = this.#threads.filter((thread) => thread.installed.has(name));
+      for (const thread of this.#threads) {
+        thread.installed.delete(name);
+        thread.broken.delete(name);
+      }
+      await Promise.all(holders.map((thread) => thread.request({ t: 'remove', name }).catch((error: Error) => {
         this.#options.onWarning(`removing ${name} from scheduler thread ${thread.index}: ${error.message}`);
       })));
       return true;
@@ -300,7 +305,7 @@ export class MultiCoreEngine {
     return thread.request({ t: 'commit', record, rateState }).catch((error: Error) => {
       // The source compiled on another thread; one that fails here is skipped for this function.
       if (thread.installed.get(record.name) !== record.version) return; // a later version was committed since
-      thread.broken.add(record.name);
+      thread.broken.set(record.name, record.version);
       thread.installed.delete(record.name);
       this.#options.onWarning(`function ${record.name} version ${record.version} did not install on scheduler thread ${thread.index}: ${error.message}`);
     });
@@ -329,7 +334,7 @@ export class MultiCoreEngine {
     let bestLoad = Infinity;
     const { name, record } = entry;
     for (const thread of this.#threads) {
-      if (!thread.accepting || thread.broken.has(name)) continue;
+      if (!thread.accepting || thread.broken.get(name) === record.version) continue;
       const load = thread.inFlight + (thread.instances.get(name) === record.version ? 0 : thread.installed.get(name) === record.version ? kNoInstanceLoad : kNotInstalledLoad);
       if (load < bestLoad) {
         best = thread;

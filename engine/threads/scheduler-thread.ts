@@ -36,8 +36,8 @@ export class SchedulerThread {
   readonly installed = new Map<string, number>();
   /** Functions with a live sandbox here: name → version. */
   readonly instances = new Map<string, number>();
-  /** Functions whose latest commit failed here: dispatch sends them elsewhere. */
-  readonly broken = new Set<string>();
+  /** Versions of functions that failed to compile here (name → version): dispatch sends them elsewhere. */
+  readonly broken = new Map<string, number>();
   snapshot: ThreadSnapshot = { scheduler: { lanesReady: 0, tasksWaiting: 0, slices: 0, turns: 0 }, heapUsedBytes: 0, externalBytes: 0 };
   readonly #worker: Worker;
   readonly #outbox: Outbox<ToThread>;
