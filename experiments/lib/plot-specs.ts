@@ -153,6 +153,27 @@ function noisyNeighbour (result: Row): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+/** noisy-neighbour.json: the light function beside 4 hogs of each kind (memory, network, rate-limited network). */
+function noisyNeighbourKinds (result: Row): TopLevelSpec {
+  const rows = (result.neighbours ?? []) as { kind: string, latencyMs: Summary }[];
+  const label: Record<string, string> = { none: 'alone', memory: 'memory', network: 'network', 'rated-network': 'network at 1 MiB/s' };
+  const values = rows.flatMap((r) => percentileRows({ neighbours: label[r.kind] ?? r.kind }, r.latencyMs));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'A light function beside 4 memory or network hogs', subtitle: 'latency through the socket, default 2 ms slice, 2 scheduler threads' },
+    data: { values },
+    width: 360,
+    height: 200,
+    mark: 'bar',
+    encoding: {
+      x: { field: 'neighbours', type: 'nominal', title: null, sort: null, axis: { labelAngle: 0 } },
+      xOffset: { field: 'percentile', type: 'nominal' },
+      y: { field: 'ms', type: 'quantitative', title: 'latency (ms)' },
+      color: { field: 'percentile', type: 'nominal', title: null },
+    },
+  } as TopLevelSpec;
+}
+
 /** cpu-budget-precision.json: how far past its CPU budget an infinite loop is charged. */
 function cpuBudgetPrecision (result: Row): TopLevelSpec {
   const rows = result.rows as { budgetMs: number, chargedOvershootMs: Summary }[];
@@ -363,6 +384,7 @@ export const kCharts: readonly ChartDef[] = [
   { name: 'baselines-workerd', source: 'baselines', spec: baselinesWorkerd },
   { name: 'warm-invoke', source: 'warm-invoke', spec: warmInvoke },
   { name: 'noisy-neighbour', source: 'noisy-neighbour', spec: noisyNeighbour },
+  { name: 'noisy-neighbour-kinds', source: 'noisy-neighbour', spec: noisyNeighbourKinds },
   { name: 'cpu-budget-precision', source: 'cpu-budget-precision', spec: cpuBudgetPrecision },
   { name: 'c-fuel', source: 'c-wasm', spec: cFuel },
   { name: 'density-rss', source: 'density', spec: densityRss },
