@@ -1,7 +1,8 @@
 /**
  * A scheduler thread of a multi-core engine (a worker_thread; see multi-core-engine.ts). It holds
- * an EngineCore of its own, without a registry: the main thread stores functions, tells every
- * thread to prepare, commit and remove them, and sends invocations to the least-loaded thread.
+ * an EngineCore of its own, without a registry: the main thread stores functions, tells a thread
+ * to prepare, commit and remove those it sends there, and sends each invocation to the
+ * least-loaded thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EngineCore } from '../engine-core.ts';
