@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { Engine, type InvokeResult } from '../engine/index.ts';
 import { quickjsPlugin } from '../plugins/quickjs/index.ts';
 
@@ -94,4 +98,23 @@ test('quickjs: recursion inside a C builtin (deeply nested JSON) fails that invo
   }`));
   assert.equal(errorCode(await engine.invoke('nest', bytes(''))), 'ERR_FUNCTION');
   assert.equal(output(await engine.invoke('nest', bytes('ok'))), 'ok');
+});
+
+test('quickjs: a settled fetch is never lost when the slice ends as it is taken (tiny slices)', async () => {
+  const server = createServer((_request, response) => { response.setHeader('content-length', 5); response.end('hello'); });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  try {
+    // At 0.05 ms slices the slice is nearly always over by the time a settlement is taken: the
+    // fiber must leave it queued, not drop it (the guest would then wait until its wall budget).
+    await using engine = await Engine.open({ plugins: [quickjsPlugin()], sliceMs: 0.05 });
+    await engine.deploy('f', 'quickjs', await readFile(new URL('./fixtures/fetch.js', import.meta.url)), { allowHosts: [`127.0.0.1:${port}`], wallMs: 5000 });
+    for (let i = 0; i < 30; i++) {
+      const result = await engine.invoke('f', Buffer.from(`strict 3 http://127.0.0.1:${port}/`));
+      assert.equal(result.ok ? Buffer.from(result.output).toString() : `${result.error.code}: ${result.error.message}`, '200 5\n200 5\n200 5\n', `invocation ${i}`);
+    }
+  } finally {
+    server.close();
+  }
 });

@@ -131,13 +131,15 @@ export class QuickJsFiber implements Fiber, StepOwner {
       if (this.#outcome !== undefined) return this.#outcome;
       if (this.#settled !== undefined) return this.#finishWith(this.#settled);
       if (instance.death !== undefined) return this.#finish({ state: 'failed', error: instance.death });
+      // Checked before an input is taken: a settled fetch taken and then left behind by a return
+      // here would be lost, and the guest would wait for it until its wall-clock budget ran out.
+      if (instance.busy) return { state: 'wait', until: instance.idle() };
+      if (performance.now() >= this.#sliceEndsAt) return kYield;
       const input = this.#nextInput();
       if (input === undefined) {
         const until = this.#relay.inFlight > 0 ? Promise.race([this.#relay.nextSettled(), this.#onCancel]) : this.#onCancel;
         return { state: 'wait', until };
       }
-      if (instance.busy) return { state: 'wait', until: instance.idle() };
-      if (performance.now() >= this.#sliceEndsAt) return kYield;
       if (input.op === 'start') this.#started = true;
       const step = instance.run(this, this.#id, input);
       if (step.end !== undefined) {
