@@ -5,6 +5,9 @@ import type { InvokeResult } from './invocation.ts';
 import { MultiCoreEngine } from './threads/multi-core-engine.ts';
 import { fillEngineOptions, type EngineOptions } from './options.ts';
 
+/** What the Engine delegates to: one scheduler on this thread (EngineCore) or one per worker thread (MultiCoreEngine). */
+type EngineBackend = Pick<EngineCore, 'deploy' | 'remove' | 'invoke' | 'protectAddress' | 'languages' | 'list' | 'stats' | 'close'>;
+
 /**
  * The springbok engine: deploys functions of any loaded language and runs their invocations as
  * fibers, each under its function's budget, on one scheduler on this thread (EngineCore) or on
@@ -14,9 +17,6 @@ import { fillEngineOptions, type EngineOptions } from './options.ts';
  * Request errors (unknown function, full queue, bad arguments, closed engine) reject with
  * {@link EngineError}; a function that fails or breaks a budget resolves with `ok: false`.
  */
-/** What the Engine delegates to: one scheduler on this thread (EngineCore) or one per worker thread (MultiCoreEngine). */
-type EngineBackend = Pick<EngineCore, 'deploy' | 'remove' | 'invoke' | 'protectAddress' | 'languages' | 'list' | 'stats' | 'close'>;
-
 export class Engine {
   readonly #core: EngineBackend;
 
