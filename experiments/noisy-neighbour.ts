@@ -20,6 +20,19 @@ const header = machineHeader();
 console.log(JSON.stringify(header));
 const hello = await readFile(new URL('../examples/sm/hello.sm', import.meta.url));
 const spin = await readFile(new URL('../examples/sm/spin.sm', import.meta.url));
+/** The light function's latencies, after 50 warm-up invocations. */
+async function measureLight (client: SpringbokClient): Promise<number[]> {
+  for (let i = 0; i < 50; i++) await client.invoke('light', 'x');
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    const result = await client.invoke('light', 'x');
+    latencies.push(performance.now() - t0);
+    if (!result.ok) throw new Error(`light failed: ${result.error.code}`);
+  }
+  return latencies;
+}
+
 const rows = [];
 for (const sliceMs of [2, 0.5]) {
   const engine = await startEngine(['--slice-ms', String(sliceMs)]);
@@ -31,14 +44,7 @@ for (const sliceMs of [2, 0.5]) {
     // Hogs run on their own connection; closing it cancels them.
     const hogClient = await SpringbokClient.connect({ socketPath: engine.socketPath });
     for (let h = 0; h < hogs; h++) void hogClient.invoke(`hog-${h}`).catch(() => {});
-    for (let i = 0; i < 50; i++) await client.invoke('light', 'x');
-    const latencies: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      const t0 = performance.now();
-      const result = await client.invoke('light', 'x');
-      latencies.push(performance.now() - t0);
-      if (!result.ok) throw new Error(`light failed: ${result.error.code}`);
-    }
+    const latencies = await measureLight(client);
     await hogClient.close();
     if (hogs === 0) alone = latencies;
     const summary = summarize(latencies);
@@ -73,18 +79,7 @@ for (let h = 0; h < kHogs; h++) {
   // The same downloads under a rate budget of 1 MiB/s per function: what an operator sets to bound them.
   await client.deploy(`rated-network-hog-${h}`, 'js', Buffer.from(downloader), { allowHosts: [url.slice(7, -1)], netRequests: 8, netBytes: 16 * 2 ** 20, netRateBytesPerSec: 2 ** 20, wallMs: 60_000 });
 }
-const measure = async (): Promise<number[]> => {
-  for (let i = 0; i < 50; i++) await client.invoke('light', 'x');
-  const latencies: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const t0 = performance.now();
-    const result = await client.invoke('light', 'x');
-    latencies.push(performance.now() - t0);
-    if (!result.ok) throw new Error(`light failed: ${result.error.code}`);
-  }
-  return latencies;
-};
-const aloneNow = summarize(await measure());
+const aloneNow = summarize(await measureLight(client));
 neighbours.push({ kind: 'none', hogs: 0, latencyMs: aloneNow, p99RatioToAlone: 1, hogInvocations: 0 });
 console.log(`alone: p50 ${aloneNow.p50} ms  p99 ${aloneNow.p99} ms`);
 for (const kind of ['memory', 'network', 'rated-network'] as const) {
@@ -99,7 +94,7 @@ for (const kind of ['memory', 'network', 'rated-network'] as const) {
       if (kind !== 'memory' && result !== undefined && !result.ok) throw new Error(`network hog failed: ${result.error.code}: ${result.error.message}`);
     }
   });
-  const summary = summarize(await measure());
+  const summary = summarize(await measureLight(client));
   running = false;
   await Promise.all(loops);
   await hogClient.close();
