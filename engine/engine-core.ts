@@ -49,6 +49,23 @@ export interface FunctionInfo {
   readonly error?: ErrorRecord;
 }
 
+/** What list() says of a function: its stored record and what the engine knows of it now. */
+export function functionInfo (record: FunctionRecord, now: { readonly state: VersionState, readonly inFlight: number, readonly instances: number, readonly unavailable: ErrorRecord | undefined }): FunctionInfo {
+  return {
+    name: record.name,
+    language: record.language,
+    version: record.version,
+    state: now.state,
+    budget: record.budget,
+    sourceBytes: record.source.byteLength,
+    sourceSha256: record.sourceSha256,
+    deployedAt: record.deployedAt,
+    inFlight: now.inFlight,
+    instances: now.instances,
+    ...(now.unavailable !== undefined ? { error: now.unavailable } : {}),
+  };
+}
+
 export interface EngineStats {
   readonly uptimeMs: number;
   readonly functions: number;
@@ -312,20 +329,7 @@ export class EngineCore {
 
   #infoOf (entry: FunctionEntry): FunctionInfo {
     const version = entry.current;
-    const { record } = version;
-    return {
-      name: record.name,
-      language: record.language,
-      version: record.version,
-      state: version.state,
-      budget: record.budget,
-      sourceBytes: record.source.byteLength,
-      sourceSha256: record.sourceSha256,
-      deployedAt: record.deployedAt,
-      inFlight: entry.inFlight,
-      instances: version.sandbox === undefined ? 0 : 1,
-      ...(version.unavailable !== undefined ? { error: version.unavailable } : {}),
-    };
+    return functionInfo(version.record, { state: version.state, inFlight: entry.inFlight, instances: version.sandbox === undefined ? 0 : 1, unavailable: version.unavailable });
   }
 
   #assertOpen (): void {

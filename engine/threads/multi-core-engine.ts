@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Budget } from '../budget.ts';
 import { emptyUsage } from '../budget.ts';
 import { checkDeploy, newRecord, unavailableAtLoad } from '../deploy-request.ts';
-import type { DeployOptions, EngineStats, FunctionInfo, InvokeOptions } from '../engine-core.ts';
+import { functionInfo, type DeployOptions, type EngineStats, type FunctionInfo, type InvokeOptions } from '../engine-core.ts';
 import { EngineError, type ErrorRecord } from '../errors.ts';
 import { copyStats, countResult, emptyFunctionStats, statsByFunction, type FunctionStats } from '../function-stats.ts';
 import type { InvokeResult } from '../invocation.ts';
@@ -399,19 +399,8 @@ export class MultiCoreEngine {
     const { record } = entry;
     let instances = 0;
     for (const thread of this.#threads) if (thread.instances.get(entry.name) === record.version) instances++;
-    return {
-      name: record.name,
-      language: record.language,
-      version: record.version,
-      state: entry.unavailable !== undefined ? 'unavailable' : instances > 0 ? 'ready' : 'compiled',
-      budget: record.budget,
-      sourceBytes: record.source.byteLength,
-      sourceSha256: record.sourceSha256,
-      deployedAt: record.deployedAt,
-      inFlight: entry.inFlight,
-      instances,
-      ...(entry.unavailable !== undefined ? { error: entry.unavailable } : {}),
-    };
+    const state = entry.unavailable !== undefined ? 'unavailable' : instances > 0 ? 'ready' : 'compiled';
+    return functionInfo(record, { state, inFlight: entry.inFlight, instances, unavailable: entry.unavailable });
   }
 
   #assertOpen (): void {
