@@ -74,7 +74,7 @@ export interface EngineStats {
   readonly totals: FunctionStats;
   readonly perFunction: Readonly<Record<string, FunctionStats & { inFlight: number }>>;
   readonly process: { readonly rssBytes: number, readonly heapUsedBytes: number, readonly externalBytes: number };
-  /** Per scheduler thread, when the engine runs on several (a thread's scheduler and heap figures are a snapshot, up to a quarter second old when it is idle). */
+  /** Per scheduler thread, when the engine runs on several (a thread's scheduler and heap figures are a snapshot, sent with the results of each lane visit and every quarter second). */
   readonly threads?: readonly ThreadStats[];
 }
 

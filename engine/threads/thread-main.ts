@@ -4,6 +4,7 @@
  * to prepare, commit and remove those it sends there, and sends each invocation to the
  * least-loaded thread.
  */
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { EngineCore } from '../engine-core.ts';
 import { toErrorRecord } from '../errors.ts';
@@ -20,7 +21,6 @@ const init = workerData as ThreadInit;
 /** A lone result waits at most this long for others to share its postMessage. */
 const kMaxBatchAgeMs = 0.25;
 const kSnapshotEveryMs = 250;
-const kFreshSnapshotMs = 50;
 
 const outbox = new Outbox<FromThread>(port, kMaxBatchAgeMs);
 const pluginModule = await import(init.pluginModule.url) as Record<string, unknown>;
@@ -37,7 +37,10 @@ const core = new EngineCore(fillEngineOptions({
   onWarning: (message) => outbox.send({ t: 'warning', message: `thread ${init.index}: ${message}` }),
 }), {
   onInstance: (name, version, live) => outbox.send({ t: 'instance', name, version, live }),
-  onVisitEnd: outbox.flush,
+  onVisitEnd: () => {
+    if (resultsSinceSnapshot) sendSnapshot();
+    outbox.flush();
+  },
 });
 
 /** Invocations running here, by the main thread's id: aborting one cancels it. */
@@ -94,7 +97,7 @@ function start (id: number, acceptedAt: number, name: string, input: Uint8Array,
       running.delete(id);
       writeResult(outbox.records, id, result);
       outbox.wrote();
-      if (performance.now() - snapshotAt > kFreshSnapshotMs) sendSnapshot();
+      resultsSinceSnapshot = true;
     },
   }).catch((error: unknown) => {
     running.delete(id);
@@ -159,13 +162,14 @@ async function close (): Promise<void> {
 
 /**
  * The main thread reads scheduler figures from snapshots (its stats() cannot wait for an answer):
- * sent every kSnapshotEveryMs, and with a result when the last one is older than kFreshSnapshotMs.
+ * sent every kSnapshotEveryMs, and with the results of each lane visit, so the figures are as of
+ * the thread's last result. V8's heap statistics, not process.memoryUsage(): no RSS read per visit.
  */
-let snapshotAt = 0;
+let resultsSinceSnapshot = false;
 function sendSnapshot (): void {
-  snapshotAt = performance.now();
-  const memory = process.memoryUsage();
-  outbox.send({ t: 'snapshot', snapshot: { scheduler: core.schedulerStats(), heapUsedBytes: memory.heapUsed, externalBytes: memory.external } });
+  resultsSinceSnapshot = false;
+  const heap = getHeapStatistics();
+  outbox.send({ t: 'snapshot', snapshot: { scheduler: core.schedulerStats(), heapUsedBytes: heap.used_heap_size, externalBytes: heap.external_memory } });
 }
 const snapshots = setInterval(sendSnapshot, kSnapshotEveryMs);
 snapshots.unref();
