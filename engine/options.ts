@@ -36,6 +36,12 @@ export interface EngineOptions {
   readonly netRequestTimeoutMs?: number;
   /** Largest outbound response body the engine holds for a function, whatever its byte budget, in bytes. */
   readonly maxResponseBytes?: number;
+  /**
+   * With workers ≥ 1: a scheduler thread whose event loop has not come back for this long (stuck in
+   * native code or in guest code that ignores its slice) is given up: its invocations fail and a new
+   * thread takes its place, in ms. New invocations avoid a thread from kThreadStalledMs on.
+   */
+  readonly threadStuckMs?: number;
   /** Budget fields a deploy leaves unset. */
   readonly defaultBudget?: Partial<Budget>;
   /** Where the engine reports problems that fail no request (a stored function that no longer loads). */
@@ -60,6 +66,7 @@ export const kDefaultOptions = Object.freeze({
   compileTimeoutMs: 60_000,
   netRequestTimeoutMs: 10_000,
   maxResponseBytes: 16 * 2 ** 20,
+  threadStuckMs: 10_000,
 });
 
 /** @throws {EngineError} ERR_INVALID_ARGUMENT naming the option and its rule. */
@@ -101,6 +108,7 @@ export function fillEngineOptions (options: EngineOptions): FilledEngineOptions 
   checkNumber('compileTimeoutMs', filled.compileTimeoutMs, 1, 3_600_000, true);
   checkNumber('netRequestTimeoutMs', filled.netRequestTimeoutMs, 1, 3_600_000, true);
   checkNumber('maxResponseBytes', filled.maxResponseBytes, 0, 2 ** 30, true);
+  checkNumber('threadStuckMs', filled.threadStuckMs, 100, 3_600_000, true);
   return Object.freeze(filled);
 }
 
