@@ -89,6 +89,19 @@ export interface ThreadStats {
   readonly scheduler: SchedulerStats;
 }
 
+/** Whether the engine can serve: false while closed, or while a scheduler thread is stalled or missing. */
+export interface EngineHealth {
+  readonly ok: boolean;
+  /** Per scheduler thread, when the engine runs on several; silentMs is how long its heartbeat has stood still. */
+  readonly threads?: readonly ThreadHealth[];
+}
+
+export interface ThreadHealth {
+  readonly index: number;
+  readonly state: 'starting' | 'running' | 'stalled' | 'stopped';
+  readonly silentMs: number;
+}
+
 /** What an engine's owner (a worker thread of a multi-core engine) wants to hear of. */
 export interface CoreHooks {
   /** A function's sandbox came to life (true) or was closed (false). */
@@ -262,6 +275,11 @@ export class EngineCore {
       perFunction: statsByFunction(this.#functions.values()),
       process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external },
     };
+  }
+
+  /** On one thread there is nothing to watch: a stuck thread could not answer this either. */
+  health (): EngineHealth {
+    return { ok: !this.#closed };
   }
 
   /** The scheduler's figures alone (stats() also walks every function). */

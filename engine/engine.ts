@@ -1,12 +1,12 @@
 import type { Budget } from './budget.ts';
-import { EngineCore, type DeployOptions, type EngineStats, type FunctionInfo, type InvokeOptions } from './engine-core.ts';
+import { EngineCore, type DeployOptions, type EngineHealth, type EngineStats, type FunctionInfo, type InvokeOptions } from './engine-core.ts';
 import { EngineError } from './errors.ts';
 import type { InvokeResult } from './invocation.ts';
 import { MultiCoreEngine } from './threads/multi-core-engine.ts';
 import { fillEngineOptions, type EngineOptions } from './options.ts';
 
 /** What the Engine delegates to: one scheduler on this thread (EngineCore) or one per worker thread (MultiCoreEngine). */
-type EngineBackend = Pick<EngineCore, 'deploy' | 'remove' | 'invoke' | 'protectAddress' | 'languages' | 'list' | 'stats' | 'close'>;
+type EngineBackend = Pick<EngineCore, 'deploy' | 'remove' | 'invoke' | 'protectAddress' | 'languages' | 'list' | 'stats' | 'health' | 'close'>;
 
 /**
  * The springbok engine: deploys functions of any loaded language and runs their invocations as
@@ -74,6 +74,14 @@ export class Engine {
 
   stats (): EngineStats {
     return this.#core.stats();
+  }
+
+  /**
+   * Whether the engine can serve now: false once closed, and on scheduler threads while one is
+   * stalled (its event loop has not come back for a second) or being replaced.
+   */
+  health (): EngineHealth {
+    return this.#core.health();
   }
 
   /** Ends every invocation in flight with ERR_CLOSED and closes all sandboxes. Idempotent. */

@@ -1,6 +1,6 @@
 /** The engine's public surface. Plugins import the contract from here; the engine imports no plugin. */
 export { Engine } from './engine.ts';
-export type { DeployOptions, EngineStats, FunctionInfo, InvokeOptions, ThreadStats } from './engine-core.ts';
+export type { DeployOptions, EngineHealth, EngineStats, FunctionInfo, InvokeOptions, ThreadHealth, ThreadStats } from './engine-core.ts';
 export type { InvokeResult } from './invocation.ts';
 export type { EngineOptions } from './options.ts';
 export { kDefaultOptions } from './options.ts';

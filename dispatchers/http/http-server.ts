@@ -112,7 +112,10 @@ export class HttpServer {
         return sendJson(response, 200, { function: info });
       }
       case 'list': return sendJson(response, 200, { functions: engine.list() });
-      case 'health': return sendJson(response, 200, { ok: true, languages: engine.languages, functions: engine.list().length });
+      case 'health': {
+        const health = engine.health();
+        return sendJson(response, health.ok ? 200 : 503, { ...health, languages: engine.languages, functions: engine.list().length });
+      }
       case 'metrics': {
         if (this.#options.metrics === undefined) throw new EngineError('ERR_PROTOCOL', 'metrics are not served by this engine');
         const { contentType, body } = await this.#options.metrics.render();

@@ -13,6 +13,8 @@ import type { Budget } from '../budget.ts';
 /** What a scheduler thread is built from (its workerData). */
 export interface ThreadInit {
   readonly index: number;
+  /** The thread's heartbeat counter (heartbeat.ts), bumped while its event loop runs. */
+  readonly heartbeat: SharedArrayBuffer;
   /** The module whose export builds this thread's plugins, and that export's name. */
   readonly pluginModule: { readonly url: string, readonly export: string };
   readonly options: {

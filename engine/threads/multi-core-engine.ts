@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Budget } from '../budget.ts';
 import { emptyUsage } from '../budget.ts';
 import { checkDeploy, newRecord, unavailableAtLoad } from '../deploy-request.ts';
-import { functionInfo, type DeployOptions, type EngineStats, type FunctionInfo, type InvokeOptions } from '../engine-core.ts';
+import { functionInfo, type DeployOptions, type EngineHealth, type EngineStats, type FunctionInfo, type InvokeOptions, type ThreadHealth } from '../engine-core.ts';
 import { EngineError, type ErrorRecord } from '../errors.ts';
 import { copyStats, countResult, emptyFunctionStats, statsByFunction, type FunctionStats } from '../function-stats.ts';
 import type { InvokeResult } from '../invocation.ts';
@@ -15,6 +15,7 @@ import { TokenBucket } from '../network/token-bucket.ts';
 import type { FilledEngineOptions } from '../options.ts';
 import { Registry, type FunctionRecord } from '../registry.ts';
 import type { SchedulerStats } from '../scheduler.ts';
+import { kThreadStalledMs } from './heartbeat.ts';
 import type { ThreadInit } from './messages.ts';
 import { SchedulerThread, type ThreadListener } from './scheduler-thread.ts';
 
@@ -25,6 +26,11 @@ const kRestartDelayMs = 1000;
 /** Dispatch's extra load, in invocations in flight, of a thread without an instance of the function, and without its code. */
 const kNoInstanceLoad = 0.5;
 const kNotInstalledLoad = 0.75;
+/** A stalled thread's extra load: more than any queue a healthy thread would have. */
+const kStalledLoad = 1e9;
+
+/** How often the watchdog reads the threads' heartbeats, in ms. */
+const kWatchdogEveryMs = 250;
 
 /** A function as the main thread knows it: the current record, and counters over all threads. */
 interface FunctionEntry {
@@ -42,6 +48,9 @@ interface Call {
   readonly entry: FunctionEntry;
   readonly thread: SchedulerThread;
   readonly version: number;
+  /** When the main thread accepted it (performance.now()), and its wall budget: the watchdog ends it on time if its thread stalls. */
+  readonly acceptedAt: number;
+  readonly wallMs: number;
   readonly options: InvokeOptions;
   readonly resolve: (result: InvokeResult) => void;
   readonly reject: (error: EngineError) => void;
@@ -73,7 +82,8 @@ export class MultiCoreEngine {
   readonly #totals = emptyFunctionStats();
   readonly #startedAt = performance.now();
   readonly #protected: { host: string, port: number }[] = [];
-  readonly #init: Omit<ThreadInit, 'index'>;
+  readonly #init: Omit<ThreadInit, 'index' | 'heartbeat'>;
+  readonly #watchdog: NodeJS.Timeout;
   /** A cache dir this engine made (no data dir): removed at close. */
   readonly #ownCacheDir: string | undefined;
   #languages: readonly string[] = [];
@@ -89,6 +99,8 @@ export class MultiCoreEngine {
       pluginModule: options.pluginModule!,
       options: { cacheDir, sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, maxResponseBytes, defaultBudget },
     };
+    this.#watchdog = setInterval(() => this.#watch(), kWatchdogEveryMs);
+    this.#watchdog.unref();
   }
 
   /** Starts the threads, then reloads the stored functions into all of them. */
@@ -174,7 +186,7 @@ export class MultiCoreEngine {
         thread.post({ t: 'cancel', id, message: reason instanceof Error ? reason.message : String(reason) });
       };
       if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });
-      this.#calls.set(id, { entry, thread, version, options, resolve, reject, onAbort });
+      this.#calls.set(id, { entry, thread, version, acceptedAt: performance.now(), wallMs: entry.record.budget.wallMs, options, resolve, reject, onAbort });
       thread.invoke(id, name, input);
     });
   }
@@ -201,14 +213,49 @@ export class MultiCoreEngine {
     };
   }
 
+  /** Unhealthy while a scheduler thread is stalled (its heartbeat stands still) or missing. */
+  health (): EngineHealth {
+    const now = performance.now();
+    const threads = this.#threads.map((thread) => {
+      const silentMs = Math.round(thread.heartbeat.silentForMs(now));
+      const state: ThreadHealth['state'] = !thread.accepting ? 'stopped' : !thread.isReady ? 'starting' : silentMs >= kThreadStalledMs ? 'stalled' : 'running';
+      return { index: thread.index, state, silentMs };
+    });
+    return { ok: !this.#closed && threads.every((thread) => thread.state === 'running'), threads };
+  }
+
   async close (): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#watchdog);
     await Promise.all(this.#threads.map((thread) => thread.close()));
     // Anything a thread did not answer before it ended.
     for (const id of [...this.#calls.keys()]) this.#fail(id, { code: 'ERR_CLOSED', message: 'the engine is closing' });
     await this.#locks.drain();
     if (this.#ownCacheDir !== undefined) await rm(this.#ownCacheDir, { recursive: true, force: true });
+  }
+
+  /**
+   * The watchdog: a thread whose heartbeat stands still is stalled; dispatch avoids it, and its
+   * invocations past their wall budget fail here, since the thread cannot end them. One still
+   * silent after threadStuckMs is given up and replaced.
+   */
+  #watch (): void {
+    const now = performance.now();
+    for (const thread of this.#threads) {
+      if (!thread.accepting || !thread.isReady) continue;
+      const silentMs = thread.heartbeat.silentForMs(now);
+      if (silentMs >= this.#options.threadStuckMs) {
+        thread.abandon(`it stopped answering for ${Math.round(silentMs)} ms`);
+        continue;
+      }
+      if (silentMs < kThreadStalledMs) continue;
+      for (const [id, call] of this.#calls) {
+        if (call.thread === thread && now - call.acceptedAt > call.wallMs) {
+          this.#fail(id, { code: 'ERR_WALL_TIMEOUT', message: `wall-clock budget of ${call.wallMs} ms passed (its scheduler thread has not answered for ${Math.round(silentMs)} ms)` });
+        }
+      }
+    }
   }
 
   #startThread (index: number): SchedulerThread {
@@ -315,7 +362,7 @@ export class MultiCoreEngine {
   #leastLoaded (): SchedulerThread | undefined {
     let best: SchedulerThread | undefined;
     for (const thread of this.#threads) {
-      if (!thread.accepting) continue;
+      if (!thread.accepting || isStalled(thread)) continue;
       if (best === undefined || thread.inFlight < best.inFlight || (thread.inFlight === best.inFlight && thread.installed.size < best.installed.size)) best = thread;
     }
     return best;
@@ -335,7 +382,8 @@ export class MultiCoreEngine {
     const { name, record } = entry;
     for (const thread of this.#threads) {
       if (!thread.accepting || thread.broken.get(name) === record.version) continue;
-      const load = thread.inFlight + (thread.instances.get(name) === record.version ? 0 : thread.installed.get(name) === record.version ? kNoInstanceLoad : kNotInstalledLoad);
+      // A stalled thread takes work only when every thread is stalled (it may be back soon).
+      const load = (isStalled(thread) ? kStalledLoad : 0) + thread.inFlight + (thread.instances.get(name) === record.version ? 0 : thread.installed.get(name) === record.version ? kNoInstanceLoad : kNotInstalledLoad);
       if (load < bestLoad) {
         best = thread;
         bestLoad = load;
@@ -406,6 +454,10 @@ export class MultiCoreEngine {
   #assertOpen (): void {
     if (this.#closed) throw new EngineError('ERR_CLOSED', 'the engine is closed');
   }
+}
+
+function isStalled (thread: SchedulerThread): boolean {
+  return thread.isReady && thread.heartbeat.silentForMs() >= kThreadStalledMs;
 }
 
 function rateStateFor (record: FunctionRecord): SharedArrayBuffer | undefined {

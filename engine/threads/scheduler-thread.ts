@@ -4,6 +4,7 @@ import type { FromThread, ThreadInit, ThreadSnapshot, ToThread } from './message
 import { Outbox } from './outbox.ts';
 import { readResult, RecordReader, writeInvoke } from './records.ts';
 import type { InvokeResult } from '../invocation.ts';
+import { HeartbeatWatch } from './heartbeat.ts';
 
 const kThreadMain = new URL('./thread-main.ts', import.meta.url);
 /** How long a closing thread may take to end its invocations and plugins before it is terminated. */
@@ -39,6 +40,10 @@ export class SchedulerThread {
   /** Versions of functions that failed to compile here (name → version): dispatch sends them elsewhere. */
   readonly broken = new Map<string, number>();
   snapshot: ThreadSnapshot = { scheduler: { lanesReady: 0, tasksWaiting: 0, slices: 0, turns: 0 }, heapUsedBytes: 0, externalBytes: 0 };
+  /** The thread's sign of life (heartbeat.ts): the watchdog reads it. */
+  readonly heartbeat = new HeartbeatWatch();
+  /** True once the thread's plugins are loaded (before that it beats irregularly and runs nothing). */
+  isReady = false;
   readonly #worker: Worker;
   readonly #outbox: Outbox<ToThread>;
   readonly #listener: ThreadListener;
@@ -49,10 +54,10 @@ export class SchedulerThread {
   #closed!: () => void;
   readonly #closedMessage = new Promise<void>((resolve) => { this.#closed = resolve; });
 
-  constructor (init: ThreadInit, listener: ThreadListener) {
+  constructor (init: Omit<ThreadInit, 'heartbeat'>, listener: ThreadListener) {
     this.index = init.index;
     this.#listener = listener;
-    this.#worker = new Worker(kThreadMain, { workerData: init, stdout: false, stderr: false });
+    this.#worker = new Worker(kThreadMain, { workerData: { ...init, heartbeat: this.heartbeat.buffer } satisfies ThreadInit, stdout: false, stderr: false });
     this.#outbox = new Outbox(this.#worker, Infinity);
     let onReady!: (languages: readonly string[]) => void;
     let onFail!: (error: Error) => void;
@@ -60,7 +65,10 @@ export class SchedulerThread {
     this.ready.catch(() => {});
     this.#worker.on('message', (batch: FromThread[]) => {
       for (const message of batch) {
-        if (message.t === 'ready') onReady(message.languages);
+        if (message.t === 'ready') {
+          this.isReady = true;
+          onReady(message.languages);
+        }
         else this.#receive(message);
       }
     });
@@ -103,6 +111,18 @@ export class SchedulerThread {
     const grace = new Promise<void>((resolve) => setTimeout(resolve, kCloseGraceMs).unref());
     await Promise.race([this.#closedMessage, grace]);
     await this.#worker.terminate();
+  }
+
+  /**
+   * Gives up on a thread that stopped answering: it is terminated without waiting (a thread stuck
+   * in native code may never finish terminating) and reported as exited, so its invocations fail
+   * and a new thread takes its place; anything it says later is ignored.
+   */
+  abandon (reason: string): void {
+    if (this.#exited) return;
+    this.#worker.removeAllListeners('message');
+    this.#worker.terminate().catch(() => {});
+    this.#end(reason);
   }
 
   #receive (message: FromThread): void {

@@ -13,6 +13,7 @@ import { fillEngineOptions } from '../options.ts';
 import type { LanguagePlugin } from '../plugin.ts';
 import type { FunctionRecord } from '../registry.ts';
 import type { FromThread, ThreadInit, ToThread } from './messages.ts';
+import { startBeating } from './heartbeat.ts';
 import { Outbox } from './outbox.ts';
 import { readInvoke, RecordReader, writeResult } from './records.ts';
 
@@ -22,6 +23,7 @@ const init = workerData as ThreadInit;
 const kMaxBatchAgeMs = 0.25;
 const kSnapshotEveryMs = 250;
 
+const heartbeat = startBeating(init.heartbeat);
 const outbox = new Outbox<FromThread>(port, kMaxBatchAgeMs);
 const pluginModule = await import(init.pluginModule.url) as Record<string, unknown>;
 const createPlugins = pluginModule[init.pluginModule.export];
@@ -154,6 +156,7 @@ async function close (): Promise<void> {
   if (closing) return;
   closing = true;
   clearInterval(snapshots);
+  clearInterval(heartbeat);
   await core.close().catch(() => {});
   outbox.send({ t: 'closed' });
   outbox.flush();

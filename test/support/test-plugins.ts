@@ -16,13 +16,15 @@ export function threadTestPlugins (): LanguagePlugin[] {
  *   "no-start" instantiate() rejects
  *   "exit-thread" run() calls process.exit: on a scheduler thread that ends the thread (never use it
  *             on the test's own thread)
+ *   "hang-thread" run() blocks its thread in native code (Atomics.wait with no timeout), as a plugin
+ *             stuck in a C call would: only the watchdog can get the thread back (scheduler threads only)
  */
 export function faultyPlugin (): LanguagePlugin {
   return {
     language: 'faulty',
     async compile (source) {
       const word = Buffer.from(source).toString('utf8').trim();
-      if (!['echo', 'throw', 'wait', 'no-start', 'exit-thread'].includes(word)) throw new EngineError('ERR_COMPILE', `unknown word ${JSON.stringify(word)}`);
+      if (!['echo', 'throw', 'wait', 'no-start', 'exit-thread', 'hang-thread'].includes(word)) throw new EngineError('ERR_COMPILE', `unknown word ${JSON.stringify(word)}`);
       return word;
     },
     async instantiate (artifact) {
@@ -36,6 +38,7 @@ export function faultyPlugin (): LanguagePlugin {
             run (): SliceOutcome {
               if (artifact === 'throw') throw new Error('plugin bug');
               if (artifact === 'exit-thread') process.exit(3);
+              if (artifact === 'hang-thread') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
               if (artifact === 'wait') {
                 if (waited === undefined) {
                   waited = new Promise((resolve) => setTimeout(resolve, 20));
