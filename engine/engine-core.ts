@@ -295,6 +295,7 @@ export class EngineCore {
     for (const entry of this.#functions.values()) entry.current.close();
     await this.#locks.drain();
     await Promise.allSettled([...this.#plugins.values()].map((plugin) => plugin.close?.()));
+    await this.#registry?.close();
   }
 
   #startFiber (invocation: Invocation, sandbox: Sandbox, input: Uint8Array): void {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveBudget, type Budget } from './budget.ts';
+import { DataDirLock } from './data-dir-lock.ts';
 import { assertFunctionName } from './names.ts';
 
 /**
@@ -40,14 +41,26 @@ export function sha256Hex (bytes: Uint8Array): string {
 
 export class Registry {
   readonly #dir: string;
+  readonly #lock: DataDirLock;
 
-  private constructor (dir: string) { this.#dir = dir; }
+  private constructor (dir: string, lock: DataDirLock) {
+    this.#dir = dir;
+    this.#lock = lock;
+  }
 
-  /** Opens (creating if needed) the function store under `dataDir`. */
+  /**
+   * Opens (creating if needed) the function store under `dataDir`, and locks the data dir for this engine.
+   * @throws {EngineError} ERR_INVALID_ARGUMENT when another live engine holds the data dir.
+   */
   static async open (dataDir: string): Promise<Registry> {
     const dir = join(dataDir, 'functions');
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    return new Registry(dir);
+    return new Registry(dir, await DataDirLock.acquire(dataDir));
+  }
+
+  /** Gives the data dir back (another engine may open it). Idempotent. */
+  close (): Promise<void> {
+    return this.#lock.release();
   }
 
   /** Reads every stored function. Leftover temporaries are removed; unreadable files are reported, not deleted. */

@@ -104,6 +104,12 @@ export const serveCommand: Command = {
       const stop = (): void => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        // Whatever holds the shutdown up (a runtime thread stuck in native code), the process ends:
+        // a second signal or kStopDeadlineMs ends it at once.
+        const forceExit = (): void => hardExit(io);
+        process.once('SIGINT', forceExit);
+        process.once('SIGTERM', forceExit);
+        setTimeout(forceExit, kStopDeadlineMs).unref();
         resolve();
       };
       process.on('SIGINT', stop);
@@ -118,6 +124,19 @@ export const serveCommand: Command = {
     return ExitCode.ok;
   },
 };
+
+/** How long a stop may take before the process ends without finishing it, in ms. */
+const kStopDeadlineMs = 10_000;
+
+/**
+ * Ends the process now. process.exit() joins the worker threads, which a thread stuck in native
+ * code never lets happen; SIGKILL to ourselves cannot be held up (stderr to a pipe or file is
+ * written synchronously, so the line gets out first).
+ */
+function hardExit (io: { readonly stderr: NodeJS.WritableStream }): void {
+  io.stderr.write(`springbok: the shutdown did not finish within ${kStopDeadlineMs} ms (or a second signal came); stopping now\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
 
 /** host:port, with brackets around an IPv6 host so the port stays readable. */
 function formatHostPort (address: { readonly host: string, readonly port: number }): string {

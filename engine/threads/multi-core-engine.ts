@@ -232,6 +232,7 @@ export class MultiCoreEngine {
     // Anything a thread did not answer before it ended.
     for (const id of [...this.#calls.keys()]) this.#fail(id, { code: 'ERR_CLOSED', message: 'the engine is closing' });
     await this.#locks.drain();
+    await this.#registry?.close();
     if (this.#ownCacheDir !== undefined) await rm(this.#ownCacheDir, { recursive: true, force: true });
   }
 
