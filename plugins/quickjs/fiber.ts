@@ -130,31 +130,55 @@ export class QuickJsFiber implements Fiber, StepOwner {
     for (;;) {
       if (this.#outcome !== undefined) return this.#outcome;
       if (this.#settled !== undefined) return this.#finishWith(this.#settled);
-      if (instance.death !== undefined) return this.#finish({ state: 'failed', error: instance.death });
+      if (instance.death !== undefined) {
+        // Another invocation's cold start failed (or an earlier one broke the instance) before this
+        // one began: it gets a fresh instance and loads the module itself.
+        if (!this.#started) return this.#reacquire(instance);
+        return this.#finish({ state: 'failed', error: instance.death });
+      }
       // Checked before an input is taken: a settled fetch taken and then left behind by a return
       // here would be lost, and the guest would wait for it until its wall-clock budget ran out.
       if (instance.busy) return { state: 'wait', until: instance.idle() };
       if (performance.now() >= this.#sliceEndsAt) return kYield;
+      if (!instance.moduleReady) {
+        // The cold start: the module's top-level code runs as this invocation's first step.
+        const waiting = this.#follow(instance.load(this, this.#id, this.#sandbox.source));
+        if (waiting !== undefined) return waiting;
+        continue;
+      }
       const input = this.#nextInput();
       if (input === undefined) {
         const until = this.#relay.inFlight > 0 ? Promise.race([this.#relay.nextSettled(), this.#onCancel]) : this.#onCancel;
         return { state: 'wait', until };
       }
       if (input.op === 'start') this.#started = true;
-      const step = instance.run(this, this.#id, input);
-      if (step.end !== undefined) {
-        this.#onStepEnd(step.end);
-        continue;
-      }
-      this.#step = step;
-      void step.finished.then((end) => {
-        this.#step = undefined;
-        this.#onStepEnd(end);
-        this.#endSlice();
-      });
-      // Parked at the end of the slice, or finished in a way whose outcome arrives as a promise reaction.
-      return this.#parked ? kYield : { state: 'wait', until: step.finished };
+      const waiting = this.#follow(instance.run(this, this.#id, input));
+      if (waiting !== undefined) return waiting;
     }
+  }
+
+  /** Handles a step just entered: undefined when it has ended already, else how run() returns while it goes on. */
+  #follow (step: Step): SliceOutcome | undefined {
+    if (step.end !== undefined) {
+      this.#onStepEnd(step.end);
+      return undefined;
+    }
+    this.#step = step;
+    void step.finished.then((end) => {
+      this.#step = undefined;
+      this.#onStepEnd(end);
+      this.#endSlice();
+    });
+    // Parked at the end of the slice, or finished in a way whose outcome arrives as a promise reaction.
+    return this.#parked ? kYield : { state: 'wait', until: step.finished };
+  }
+
+  #reacquire (dead: QuickJsInstance): SliceOutcome {
+    dead.detach(this.#id);
+    this.#sandbox.retire(dead);
+    this.#instance = undefined;
+    this.#acquiring = undefined;
+    return this.#acquire();
   }
 
   #nextInput (): StepInput | undefined {

@@ -26,7 +26,7 @@ export function quickjsPlugin (): LanguagePlugin {
     async instantiate (artifact: unknown, budget: Budget): Promise<Sandbox> {
       if (!isCheckedModule(artifact)) throw new EngineError('ERR_INTERNAL', 'quickjs: instantiate() was given an artifact that quickjs did not compile');
       const sandbox = new QuickJsSandbox(artifact, budget, pool);
-      // The cold start happens here, so a module that throws at load fails its first invocation with its own error.
+      // Takes a prepared instance now; the module's top-level code runs in the first invocation's slices.
       await sandbox.acquire();
       return sandbox;
     },

@@ -6,6 +6,7 @@ import { clip } from '../js-common/host-values.ts';
 import { kGuestBridgeSource } from './guest-bridge.ts';
 import { kGoOn, kInterrupt, kSuspend } from './interrupt-trampoline.ts';
 import { loadQuickJs, type LoadedQuickJs } from './quickjs-module.ts';
+import { PollPacer } from './poll-pacer.ts';
 
 /** What an invocation hears from the guest while its steps run (the prelude's host functions). */
 export interface InvocationHooks {
@@ -40,8 +41,12 @@ export type StepInput =
   | { readonly op: 'deliver', readonly fetchId: number, readonly ok: boolean, readonly a: unknown, readonly b: string, readonly c: Uint8Array | undefined }
   | { readonly op: 'forget', readonly id: number };
 
-/** A deadline for guest code run outside a fiber's step (module load), in ms. */
-const kLoadSliceFloorMs = 1;
+/** How long binding the default export (springbok's prelude, outside any slice) may run, in ms. */
+const kBindDeadlineMs = 50;
+/** QuickJS's JS_EVAL_TYPE_MODULE flag for QTS_Eval. */
+const kEvalTypeModule = 1;
+/** The module's name in stack traces, NUL-terminated for QTS_Eval. */
+const kModuleFilename = Buffer.from('function.js\0', 'utf8');
 
 /**
  * One QuickJS build instance (own capped wasm memory), one runtime and one context holding one
@@ -72,11 +77,13 @@ export class QuickJsInstance {
   #report: StepEnd | undefined;
   #parkedInEntry = false;
   #hostDepth = 0;
-  /** Guest code run outside a step (module load) is interrupted at this performance.now() time. */
+  /** Guest code run outside a step (prelude install, bind) is interrupted at this performance.now() time. */
   #loadDeadline = Infinity;
   #idle: { promise: Promise<void>, resolve: () => void } | undefined;
   #death: ErrorRecord | undefined;
   #trapped = false;
+  #moduleReady = false;
+  #pacer: PollPacer | undefined;
   /** The wasm memory refused to grow during the current step (or the load): a failure then is the memory budget's. */
   #refusedInStep = false;
 
@@ -128,6 +135,7 @@ export class QuickJsInstance {
     this.#rtPtr = (runtime as unknown as { rt: { value: number } }).rt.value;
     this.#undefinedPtr = context.undefined.value as unknown as number;
     this.#jobContextOut = this.#loaded!.raw.malloc(8);
+    this.#pacer = new PollPacer(this.#loaded!.memory, this.#ctxPtr);
     // The prelude is springbok's own code: a generous deadline only guards against a broken build.
     this.#loadDeadline = performance.now() + 5_000;
     try {
@@ -153,23 +161,76 @@ export class QuickJsInstance {
     }
   }
 
+  /** True once the function's module has been evaluated and its default export bound. */
+  get moduleReady (): boolean { return this.#moduleReady; }
+
   /**
-   * Evaluates the function's module and binds its default export. Top-level code runs under `cpuMs`
-   * (not sliced: a cold start is one piece of work).
-   * @returns the module's failure (ERR_FUNCTION, ERR_CPU_BUDGET, ERR_MEMORY_BUDGET), or undefined.
+   * Evaluates the function's module and binds its default export, as a step of `owner`'s
+   * invocation (the one that found the instance without its module): top-level code is sliced,
+   * parks at slice ends and counts against that invocation's CPU and wall-clock budgets like any
+   * guest code. A module that fails (throws, is interrupted, runs out of memory) leaves the
+   * instance dead: the next invocation loads the module afresh in a new instance.
+   * The caller must wait for {@link idle} first when the instance is busy.
    */
-  load (source: string, cpuMs: number): ErrorRecord | undefined {
+  load (owner: StepOwner, invocationId: number, source: string): Step {
+    const { step, finish } = this.#begin(owner, invocationId);
+    if (step.end !== undefined) return step;
+    const fail = (error: ErrorRecord): void => {
+      this.#death ??= error;
+      finish({ kind: 'failed', error });
+    };
+    const raw = this.#loaded!.raw;
+    let code = 0;
+    let filename = 0;
+    let namespace = 0;
+    let failure: ErrorRecord | undefined;
+    try {
+      const bytes = Buffer.from(`${source}\0`, 'utf8');
+      code = raw.malloc(bytes.byteLength);
+      filename = raw.malloc(kModuleFilename.byteLength);
+      if (code === 0 || filename === 0) throw new Error('out of memory');
+      new Uint8Array(this.#loaded!.memory.buffer).set(bytes, code);
+      new Uint8Array(this.#loaded!.memory.buffer).set(kModuleFilename, filename);
+      this.#enter(() => raw.eval(this.#ctxPtr, code, bytes.byteLength - 1, filename, 0, kEvalTypeModule), (ptr) => {
+        raw.free(code);
+        raw.free(filename);
+        const exception = raw.resolveException(this.#ctxPtr, ptr);
+        if (exception === 0) {
+          namespace = ptr;
+          return false;
+        }
+        raw.freeValue(this.#ctxPtr, ptr);
+        const handle = this.#context!.getMemory(this.#rtPtr as never).heapValueHandle(exception as never);
+        try { failure = this.#failure(handle, 'loading the module failed'); } finally { handle.dispose(); }
+        return true;
+      }, (threw) => {
+        if (this.#death !== undefined) return finish({ kind: 'failed', error: this.#death });
+        if (threw || namespace === 0) return fail(failure ?? this.#unreported(owner));
+        const bound = this.#bind(namespace);
+        if (bound !== undefined) return fail(bound);
+        this.#moduleReady = true;
+        finish({ kind: 'ok' });
+      }, () => false);
+    } catch (error) {
+      fail(this.#kill(error));
+    }
+    return step;
+  }
+
+  /**
+   * Binds the module's default export (the prelude's bind: springbok's own code, a few
+   * instructions) outside any fiber's slice, under a short deadline.
+   * @returns the failure, or undefined when bound.
+   */
+  #bind (namespacePtr: number): ErrorRecord | undefined {
     const context = this.#context!;
     const box = this.#box!;
-    this.#refusedInStep = false;
-    this.#loadDeadline = performance.now() + Math.max(cpuMs, kLoadSliceFloorMs);
+    const owner = this.#owner;
+    // A plain (non-promising) call cannot park: take the owner away so the poll never asks to.
+    this.#owner = undefined;
+    this.#loadDeadline = performance.now() + kBindDeadlineMs;
     try {
-      const loaded = context.evalCode(source, 'function.js', { type: 'module' });
-      if (loaded.error !== undefined) {
-        const error = this.#own(loaded.error);
-        return this.#failure(error, 'loading the module failed');
-      }
-      const namespace = this.#own(loaded.value);
+      const namespace = this.#own(context.getMemory(this.#rtPtr as never).heapValueHandle(namespacePtr as never));
       const fn = this.#own(context.getProp(namespace, 'default'));
       const bindOp = context.newString('bind');
       context.setProp(box, 'op', bindOp);
@@ -184,6 +245,7 @@ export class QuickJsInstance {
       return { code: this.#refusedInStep ? 'ERR_MEMORY_BUDGET' : 'ERR_FUNCTION', message: `loading the module failed: ${clip(String((error as Error)?.message ?? error))}` };
     } finally {
       this.#loadDeadline = Infinity;
+      this.#owner = owner;
     }
   }
 
@@ -196,27 +258,8 @@ export class QuickJsInstance {
    * The caller must wait for {@link idle} first when the instance is busy.
    */
   run (owner: StepOwner, invocationId: number, input: StepInput): Step {
-    if (this.#owner !== undefined) throw new Error('quickjs: a step is already running in this instance');
-    const done = deferred<StepEnd>();
-    const step: Step = { end: undefined, finished: done.promise as Promise<StepEnd> };
-    if (this.#death !== undefined) {
-      step.end = { kind: 'failed', error: this.#death };
-      done.resolve(step.end);
-      return step;
-    }
-    this.#owner = owner;
-    this.#entryInvocation = invocationId;
-    this.#report = undefined;
-    this.#refusedInStep = false;
-    const finish = (end: StepEnd): void => {
-      this.#owner = undefined;
-      this.#entryInvocation = 0;
-      step.end = end;
-      done.resolve(end);
-      const idle = this.#idle;
-      this.#idle = undefined;
-      idle?.resolve();
-    };
+    const { step, finish } = this.#begin(owner, invocationId);
+    if (step.end !== undefined) return step;
     try {
       this.#fillBox(input);
     } catch (error) {
@@ -246,6 +289,34 @@ export class QuickJsInstance {
     return step;
   }
 
+  /** Makes `owner` the instance's step owner; the step has already ended (`end` set) when the instance is dead. */
+  #begin (owner: StepOwner, invocationId: number): { step: Step, finish: (end: StepEnd) => void } {
+    if (this.#owner !== undefined) throw new Error('quickjs: a step is already running in this instance');
+    const done = deferred<StepEnd>();
+    const step: Step = { end: undefined, finished: done.promise as Promise<StepEnd> };
+    const finish = (end: StepEnd): void => {
+      if (step.end !== undefined) return;
+      if (this.#owner === owner) {
+        this.#owner = undefined;
+        this.#entryInvocation = 0;
+      }
+      step.end = end;
+      done.resolve(end);
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle?.resolve();
+    };
+    if (this.#death !== undefined) {
+      finish({ kind: 'failed', error: this.#death });
+      return { step, finish };
+    }
+    this.#owner = owner;
+    this.#entryInvocation = invocationId;
+    this.#report = undefined;
+    this.#refusedInStep = false;
+    return { step, finish };
+  }
+
   /**
    * Enters the guest through a promising export. `then(threw)` runs once the stack has finished: at
    * once when it finished without parking and `knownGood()` says its outcome is already known,
@@ -254,6 +325,7 @@ export class QuickJsInstance {
   #enter (start: () => Promise<number>, cleanup: (ptr: number) => boolean, then: (threw: boolean) => void, knownGood: () => boolean): void {
     this.#parkedInEntry = false;
     let ended = false;
+    this.#pacer?.restart(performance.now());
     const promise = start();
     promise.then((ptr) => {
       let threw = false;
@@ -271,8 +343,10 @@ export class QuickJsInstance {
 
   /** The interrupt poll (through the trampoline): go on, interrupt, or park the stack. */
   #check (): number {
+    const now = performance.now();
+    this.#pacer?.poll(now);
     const owner = this.#owner;
-    if (owner === undefined) return performance.now() > this.#loadDeadline ? kInterrupt : kGoOn;
+    if (owner === undefined) return now > this.#loadDeadline ? kInterrupt : kGoOn;
     const verdict = owner.checkSlice();
     // Inside a host callback the stack has JavaScript frames and cannot park: go on to the next poll.
     return verdict === kSuspend && this.#hostDepth > 0 ? kGoOn : verdict;
@@ -282,7 +356,10 @@ export class QuickJsInstance {
     this.#parkedInEntry = true;
     const owner = this.#owner;
     if (owner === undefined) return Promise.resolve(kInterrupt);
-    return owner.parked();
+    return owner.parked().then((verdict) => {
+      this.#pacer?.restart(performance.now());
+      return verdict;
+    });
   }
 
   #fillBox (input: StepInput): void {

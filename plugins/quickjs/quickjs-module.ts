@@ -14,11 +14,18 @@ export interface RawQuickJs {
   readonly call: (ctx: number, fn: number, thisValue: number, argc: number, argv: number) => Promise<number>;
   /** QTS_ExecutePendingJob(rt, maxJobs, ctxOut) → JSValue* (exception or job count), promising like `call`. */
   readonly executePendingJobs: (rt: number, maxJobs: number, ctxOut: number) => Promise<number>;
+  /**
+   * QTS_Eval(ctx, code, codeLength, filename, detectModule, evalFlags) → JSValue* (the module's
+   * namespace, or an exception), promising like `call`: a module's top-level code is sliced too.
+   * `code` and `filename` are NUL-terminated UTF-8 in wasm memory.
+   */
+  readonly eval: (ctx: number, code: number, codeLength: number, filename: number, detectModule: number, evalFlags: number) => Promise<number>;
   readonly freeValue: (ctx: number, value: number) => void;
   readonly freeValueRuntime: (rt: number, value: number) => void;
   /** QTS_ResolveException(ctx, value) → the pending exception when `value` is JS_EXCEPTION, else 0. */
   readonly resolveException: (ctx: number, value: number) => number;
   readonly malloc: (bytes: number) => number;
+  readonly free: (pointer: number) => void;
 }
 
 export interface LoadedQuickJs {
@@ -80,10 +87,12 @@ export async function loadQuickJs (memoryBytes: number, check: () => number, sus
   const raw: RawQuickJs = {
     call: WebAssembly.promising(emscripten._QTS_Call!) as RawQuickJs['call'],
     executePendingJobs: WebAssembly.promising(emscripten._QTS_ExecutePendingJob!) as RawQuickJs['executePendingJobs'],
+    eval: WebAssembly.promising(emscripten._QTS_Eval!) as RawQuickJs['eval'],
     freeValue: emscripten._QTS_FreeValuePointer! as RawQuickJs['freeValue'],
     freeValueRuntime: emscripten._QTS_FreeValuePointerRuntime! as RawQuickJs['freeValueRuntime'],
     resolveException: emscripten._QTS_ResolveException!,
     malloc: emscripten._malloc!,
+    free: emscripten._free!,
   };
   return { module, memory, raw };
 }

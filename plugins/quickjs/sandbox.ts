@@ -17,6 +17,8 @@ export class QuickJsSandbox implements Sandbox {
   readonly #module: CheckedModule;
   readonly #pool: SparePool<QuickJsInstance>;
   #current: Promise<QuickJsInstance> | undefined;
+  /** What #current resolved to, so retire() can drop it at once. */
+  #currentInstance: QuickJsInstance | undefined;
   #closed = false;
 
   constructor (module: CheckedModule, budget: Budget, pool: SparePool<QuickJsInstance>) {
@@ -25,9 +27,13 @@ export class QuickJsSandbox implements Sandbox {
     this.budget = budget;
   }
 
+  /** The function's module source; an invocation that finds the instance without it loads it (instance.load). */
+  get source (): string { return this.#module.source; }
+
   /**
-   * The live instance, loading one when there is none or the last one died.
-   * @throws {EngineError} the module's own failure (ERR_FUNCTION, ERR_CPU_BUDGET, ERR_MEMORY_BUDGET) when loading fails.
+   * The live instance, taking a prepared one (no function code run yet) when there is none or the
+   * last one died. The module itself is evaluated by the first invocation that runs on it, as a
+   * step of that invocation (fiber.ts), so top-level code is sliced and charged like any other.
    */
   acquire (): Promise<QuickJsInstance> {
     if (this.#closed) return Promise.reject(new EngineError('ERR_INTERNAL', 'quickjs: acquire() on a closed sandbox'));
@@ -36,24 +42,24 @@ export class QuickJsSandbox implements Sandbox {
   }
 
   async #load (): Promise<QuickJsInstance> {
-    const instance = await this.#pool.take(this.budget.memoryBytes);
-    const failure = instance.load(this.#module.source, this.budget.cpuMs);
-    if (failure !== undefined) {
-      instance.close();
+    let instance: QuickJsInstance;
+    try {
+      instance = await this.#pool.take(this.budget.memoryBytes);
+    } catch (error) {
       this.#current = undefined;
-      throw new EngineError(failure.code, failure.message);
+      throw error;
     }
     if (this.#closed) instance.close();
+    else this.#currentInstance = instance;
     return instance;
   }
 
-  /** Drops a dead instance so the next acquire() loads a new one; it is closed once its step ends. */
+  /** Drops a dead instance so the next acquire() takes a new one; it is closed once its step ends. */
   retire (instance: QuickJsInstance): void {
-    void this.#current?.then((current) => {
-      if (current !== instance) return;
-      this.#current = undefined;
-      void instance.idle().then(() => instance.close());
-    }, () => {});
+    if (this.#currentInstance !== instance) return;
+    this.#current = undefined;
+    this.#currentInstance = undefined;
+    void instance.idle().then(() => instance.close());
   }
 
   invoke (input: Uint8Array, context: InvocationContext): Fiber {
@@ -67,6 +73,7 @@ export class QuickJsSandbox implements Sandbox {
     this.#closed = true;
     const current = this.#current;
     this.#current = undefined;
+    this.#currentInstance = undefined;
     const instance = await current?.catch(() => undefined);
     if (instance === undefined) return;
     await instance.idle();
