@@ -147,6 +147,7 @@ export class EngineCore {
       maxResponseBytes: options.maxResponseBytes,
       maxRedirects: 5,
       isEngineAddress: (address, port) => this.#ownAddresses.has(`${normalizeAddress(address)}:${port}`) || this.#ownAddresses.has(`*:${port}`),
+      allowPrivate: options.netAllowPrivate,
     };
   }
 

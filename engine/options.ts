@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { kDefaultBudget, resolveBudget, type Budget } from './budget.ts';
 import { EngineError } from './errors.ts';
 import type { LanguagePlugin } from './plugin.ts';
+import { parseAddressRange } from './network/address-policy.ts';
 
 /** How an engine is built. Every field but `plugins` has a default (kDefaultOptions). */
 export interface EngineOptions {
@@ -37,6 +38,13 @@ export interface EngineOptions {
   /** Largest outbound response body the engine holds for a function, whatever its byte budget, in bytes. */
   readonly maxResponseBytes?: number;
   /**
+   * Non-public address ranges functions may reach, as CIDR (`10.0.0.0/8`) or single addresses
+   * (`127.0.0.1`). By default none: loopback, private, link-local (cloud metadata), CGNAT and every
+   * other special-purpose range are refused whatever a function's allow-list names. The engine's
+   * own listening addresses stay unreachable even inside an opened range.
+   */
+  readonly netAllowPrivate?: readonly string[];
+  /**
    * With workers ≥ 1: a scheduler thread whose event loop has not come back for this long (stuck in
    * native code or in guest code that ignores its slice) is given up: its invocations fail and a new
    * thread takes its place, in ms. New invocations avoid a thread from kThreadStalledMs on.
@@ -67,6 +75,7 @@ export const kDefaultOptions = Object.freeze({
   netRequestTimeoutMs: 10_000,
   maxResponseBytes: 16 * 2 ** 20,
   threadStuckMs: 10_000,
+  netAllowPrivate: Object.freeze([]) as readonly string[],
 });
 
 /** @throws {EngineError} ERR_INVALID_ARGUMENT naming the option and its rule. */
@@ -109,7 +118,11 @@ export function fillEngineOptions (options: EngineOptions): FilledEngineOptions 
   checkNumber('netRequestTimeoutMs', filled.netRequestTimeoutMs, 1, 3_600_000, true);
   checkNumber('maxResponseBytes', filled.maxResponseBytes, 0, 2 ** 30, true);
   checkNumber('threadStuckMs', filled.threadStuckMs, 100, 3_600_000, true);
-  return Object.freeze(filled);
+  const opened: unknown = filled.netAllowPrivate;
+  if (!Array.isArray(opened) || opened.length > 1024 || !opened.every((range) => typeof range === 'string' && parseAddressRange(range) !== undefined)) {
+    throw new EngineError('ERR_INVALID_ARGUMENT', `options.netAllowPrivate must be at most 1024 address ranges, each an IP address or a CIDR without host bits ("10.0.0.0/8", "127.0.0.1", "fd00::/8"): got ${JSON.stringify(opened)?.slice(0, 300)}`);
+  }
+  return Object.freeze({ ...filled, netAllowPrivate: Object.freeze([...opened as string[]]) });
 }
 
 function checkNumber (name: string, value: unknown, min: number, max: number, integer: boolean): void {

@@ -77,7 +77,8 @@ for (const { language, fixture, refused: refusedLine, plugin, skip: skipLanguage
   test(`${language}: allowed, refused, counted to the byte, request and byte budgets, redirects, rate`, { skip: skipLanguage }, async () => {
     await using http = await rawHttpServer();
     const base = `http://127.0.0.1:${http.port}`;
-    await using engine = await Engine.open({ plugins: [plugin()] });
+    // The test server is on loopback, which the engine's deny list refuses unless the operator opens it.
+    await using engine = await Engine.open({ plugins: [plugin()], netAllowPrivate: ['127.0.0.1'] });
     const source = await readFile(new URL(`./fixtures/${fixture}`, import.meta.url));
     const deploy = (name: string, budget: Record<string, unknown>): Promise<unknown> => engine.deploy(name, language, source, { allowHosts: [`127.0.0.1:${http.port}`], ...budget });
 
@@ -124,13 +125,20 @@ for (const { language, fixture, refused: refusedLine, plugin, skip: skipLanguage
 
 test('names must resolve to public addresses, and the engine\'s own port is never reachable', { skip }, async () => {
   await using http = await rawHttpServer();
-  await using engine = await Engine.open({ plugins: [cPlugin()] });
   const source = await readFile(kFixture);
-  await engine.deploy('byname', 'c', source, { allowHosts: [`localhost:${http.port}`] });
-  const byName = await engine.invoke('byname', Buffer.from(`strict 1 http://localhost:${http.port}/hello`));
-  assert.equal(!byName.ok && byName.error.code, 'ERR_NETWORK_BUDGET');
-  assert.match(!byName.ok ? byName.error.message : '', /resolves to 127\.0\.0\.1, which is not a public address/);
+  {
+    await using closed = await Engine.open({ plugins: [cPlugin()] });
+    await closed.deploy('byname', 'c', source, { allowHosts: [`localhost:${http.port}`] });
+    const byName = await closed.invoke('byname', Buffer.from(`strict 1 http://localhost:${http.port}/hello`));
+    assert.equal(!byName.ok && byName.error.code, 'ERR_NETWORK_BUDGET');
+    assert.match(!byName.ok ? byName.error.message : '', /resolves to 127\.0\.0\.1, which is not a public address \(loopback\)/);
+    assert.equal(byName.usage.netRequests, 0, 'refused before anything was sent: not a request');
+  }
 
+  // With loopback opened by the operator the same name reaches the server; the engine's own port stays closed.
+  await using engine = await Engine.open({ plugins: [cPlugin()], netAllowPrivate: ['127.0.0.0/8'] });
+  await engine.deploy('byname', 'c', source, { allowHosts: [`localhost:${http.port}`] });
+  assert.equal(text(await engine.invoke('byname', Buffer.from(`strict 1 http://localhost:${http.port}/hello`))), '200 5\n');
   await using dir = await temporaryDir();
   const server = await SocketServer.start({ engine, socketPath: `${dir.path}/engine.sock`, listen: { host: '127.0.0.1', port: 0 } });
   try {
@@ -139,6 +147,7 @@ test('names must resolve to public addresses, and the engine\'s own port is neve
     const self = await engine.invoke('self', Buffer.from(`strict 1 http://127.0.0.1:${enginePort}/`));
     assert.equal(!self.ok && self.error.code, 'ERR_NETWORK_BUDGET');
     assert.match(!self.ok ? self.error.message : '', /the engine's own address/);
+    assert.equal(self.usage.netRequests, 0);
   } finally {
     await server.close();
   }
@@ -146,7 +155,7 @@ test('names must resolve to public addresses, and the engine\'s own port is neve
 
 test('while one function waits 2 s on a slow server, others run at full speed and the wait costs no CPU', { skip }, async () => {
   await using http = await rawHttpServer();
-  await using engine = await Engine.open({ plugins: [cPlugin()] });
+  await using engine = await Engine.open({ plugins: [cPlugin()], netAllowPrivate: ['127.0.0.1'] });
   const source = await readFile(kFixture);
   await engine.deploy('slow', 'c', source, { allowHosts: [`127.0.0.1:${http.port}`], cpuMs: 100 });
   await engine.deploy('echo', 'c', Buffer.from('#include <springbok.h>\nint handler(const char *in, size_t len) { sb_output(in, len); return 0; }\n'));

@@ -1,12 +1,14 @@
-import { lookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
 import type { Budget } from '../budget.ts';
 import { EngineError, type ErrorRecord } from '../errors.ts';
 import type { FetchRequest, FetchResponse } from '../plugin.ts';
-import { isPublicAddress } from './address-policy.ts';
-import { findRule, parseAllowEntry, type AllowRule } from './allow-list.ts';
+import { parseAddressRange, type AddressRange } from './address-policy.ts';
+import { findRule, parseAllowEntry } from './allow-list.ts';
+import { refusalFor, resolveDestination } from './destination.ts';
+import { reachesEngine } from './engine-destination.ts';
+import { guardedConnection } from './guarded-connection.ts';
+import { requestHead, type RequestHead } from './request-head.ts';
 import type { TokenBucket } from './token-bucket.ts';
 
 /** One invocation's network account: what it may use, what it used, and when to stop. */
@@ -30,37 +32,75 @@ export interface NetworkPolicy {
   readonly maxRedirects: number;
   /** True for an address and port the engine itself listens on: never reachable from a function. */
   readonly isEngineAddress: (address: string, port: number) => boolean;
+  /**
+   * Non-public ranges the operator opened (`serve --net-allow-private`), as CIDR text: only these
+   * let a function reach loopback, private, link-local and the other special addresses. Optional
+   * so an embedder's policy without it opens nothing.
+   */
+  readonly allowPrivate?: readonly string[];
 }
 
 const kRedirects = new Set([301, 302, 303, 307, 308]);
 
 /**
- * Performs one request for a function: allow-list, request and byte budgets, DNS policy, the
- * engine's own addresses, redirects (each hop checked and counted as a request), the function's rate
- * limit, and a response body streamed into the byte budget rather than buffered without limit.
- * Byte counting (doc/budgets.md): request line + header lines sent + blank line + body, then status
- * line + header lines received + blank line + body as received after transfer decoding.
- * @throws {EngineError} ERR_NETWORK_BUDGET for a denied or over-budget request, ERR_NETWORK for a failed one.
+ * Performs one request for a function: allow-list, request and byte budgets, the engine's deny
+ * list of internal addresses (only the operator can open ranges), the engine's own addresses in
+ * every form (checked before connecting and again on the connected socket's real peer), redirects
+ * (each hop checked in full and counted as a request), the function's rate limit, and a response
+ * body streamed into the byte budget rather than buffered without limit.
+ *
+ * Counting (doc/budgets.md): a request counts once its connection is attempted; one refused here
+ * before any byte is sent (allow-list, deny list, own address, bad header, budget) does not. Bytes:
+ * request line + header lines sent (Authorization made from `user:pw@` included) + blank line +
+ * body, charged before sending and given back if the connection never came up; then status line +
+ * header lines received + blank line + body as received after transfer decoding.
+ * @throws {EngineError} ERR_NETWORK_BUDGET for a denied or over-budget request, ERR_NETWORK for a failed one or a malformed request.
  */
 export async function outboundFetch (request: FetchRequest, meter: NetworkMeter, policy: NetworkPolicy): Promise<FetchResponse> {
   const rules = meter.budget.allowHosts.map(parseAllowEntry);
+  const opened = openedRanges(policy.allowPrivate ?? []);
   let url = parseUrl(request.url);
   let method = (request.method ?? 'GET').toUpperCase();
   let body = request.body ?? new Uint8Array(0);
   for (let hop = 0; ; hop++) {
-    const rule = findRule(rules, url);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') deny(meter, `scheme ${url.protocol} is not allowed (http and https only)`);
-    if (rule === undefined) deny(meter, `${hop > 0 ? 'redirect to ' : ''}${url.host} is not on the function's allow-list`);
+    if (findRule(rules, url) === undefined) deny(meter, `${hop > 0 ? 'redirect to ' : ''}${url.host} is not on the function's allow-list`);
     if (meter.requests >= meter.budget.netRequests) deny(meter, `request budget of ${meter.budget.netRequests} requests used up`);
+    // Taken now, before any await, so concurrent requests of one invocation cannot pass the budget together; given back if refused here.
     meter.requests++;
-    const address = await resolve(url, rule, meter);
-    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
-    if (policy.isEngineAddress(address, port)) deny(meter, `${url.host} is the engine's own address`);
-    // Exactly the headers that go on the wire (Node adds none of its own when these are set), so the count is exact.
-    const headers = { ...ownHeaders(request.headers), host: url.host, connection: 'close', ...(body.byteLength > 0 ? { 'content-length': String(body.byteLength) } : {}) };
-    const requestBytes = Buffer.byteLength(`${method} ${url.pathname}${url.search} HTTP/1.1\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`) + body.byteLength;
-    await charge(meter, requestBytes);
-    const response = await send(url, address, method, headers, body, meter, policy);
+    let charged = 0;
+    let attempted = false;
+    let connected = false;
+    let refusedOnSocket = false;
+    let response: FetchResponse;
+    try {
+      const head = requestHead(url, method, request.headers, body.byteLength);
+      const address = await destinationOf(url, opened, meter);
+      const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+      if (reachesEngine(address, port, policy.isEngineAddress)) deny(meter, `${url.host} is the engine's own address`);
+      const requestBytes = head.bytes + body.byteLength;
+      if (meter.bytes + requestBytes > meter.budget.netBytes) deny(meter, `byte budget of ${meter.budget.netBytes} bytes used up (this request needs ${requestBytes} bytes)`);
+      charged = requestBytes;
+      await charge(meter, requestBytes);
+      attempted = true;
+      // The socket's real peer, checked once connected: whatever the address's spelling, what it reached is what counts.
+      const check = (peer: { address: string, port: number, localAddress: string | undefined }): string | undefined => {
+        if (reachesEngine(peer.address, peer.port, policy.isEngineAddress, peer.localAddress)) return `${url.host} is the engine's own address`;
+        const refused = refusalFor(peer.address, opened);
+        return refused === undefined ? undefined : `${url.host} connected to ${peer.address}, which ${refused}`;
+      };
+      const refuse = (reason: string): EngineError => {
+        refusedOnSocket = true;
+        return refusal(meter, reason);
+      };
+      const connection = guardedConnection({ address, port, hostname: url.hostname.replace(/^\[|\]$/g, ''), tls: url.protocol === 'https:' }, check, refuse, () => { connected = true; });
+      response = await send(url, head, body, connection, meter, policy);
+    } catch (error) {
+      if (!attempted || refusedOnSocket) meter.requests--;
+      // Bytes of a request that never left: its connection did not come up.
+      if (!connected) meter.bytes -= charged;
+      throw error;
+    }
     const location = response.headers.location;
     if (kRedirects.has(response.status) && location !== undefined) {
       if (hop >= policy.maxRedirects) throw new EngineError('ERR_NETWORK', `more than ${policy.maxRedirects} redirects`);
@@ -75,13 +115,17 @@ export async function outboundFetch (request: FetchRequest, meter: NetworkMeter,
   }
 }
 
-/** The function's headers without those the engine sets itself (framing and connection are not the function's to choose). */
-function ownHeaders (headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (!/^(host|connection|content-length|transfer-encoding|keep-alive|upgrade)$/i.test(name)) kept[name] = String(value);
+/** Compiled once per list: the filled engine options hold one frozen array for the engine's life. */
+const kOpenedCache = new WeakMap<readonly string[], readonly AddressRange[]>();
+
+function openedRanges (texts: readonly string[]): readonly AddressRange[] {
+  let ranges = kOpenedCache.get(texts);
+  if (ranges === undefined) {
+    // Options were validated when the engine was built (fillEngineOptions): an entry that does not parse opens nothing.
+    ranges = texts.map(parseAddressRange).filter((range) => range !== undefined);
+    kOpenedCache.set(texts, ranges);
   }
-  return kept;
+  return ranges;
 }
 
 function parseUrl (text: string): URL {
@@ -92,10 +136,15 @@ function parseUrl (text: string): URL {
   }
 }
 
-function deny (meter: NetworkMeter, message: string): never {
+/** Records the first denial on the meter (the invocation's failure if it then fails) and returns the error to throw. */
+function refusal (meter: NetworkMeter, message: string): EngineError {
   const record = { code: 'ERR_NETWORK_BUDGET', message } as const;
   meter.breach ??= record;
-  throw new EngineError(record.code, message);
+  return new EngineError(record.code, message);
+}
+
+function deny (meter: NetworkMeter, message: string): never {
+  throw refusal(meter, message);
 }
 
 async function charge (meter: NetworkMeter, bytes: number): Promise<void> {
@@ -104,39 +153,36 @@ async function charge (meter: NetworkMeter, bytes: number): Promise<void> {
   await meter.bucket?.take(bytes, meter.signal);
 }
 
-async function resolve (url: URL, rule: AllowRule, meter: NetworkMeter): Promise<string> {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (rule.literal || isIP(host) !== 0) return host;
-  let answers: { address: string }[];
+async function destinationOf (url: URL, opened: readonly AddressRange[], meter: NetworkMeter): Promise<string> {
+  let destination;
   try {
-    answers = await lookup(host, { all: true });
+    destination = await resolveDestination(url, opened);
   } catch (error) {
-    throw new EngineError('ERR_NETWORK', `cannot resolve ${host}: ${(error as Error).message}`);
+    throw new EngineError('ERR_NETWORK', `cannot resolve ${url.hostname}: ${(error as Error).message}`);
   }
-  const internal = answers.find((answer) => !isPublicAddress(answer.address));
-  if (internal !== undefined || answers.length === 0) deny(meter, `${host} resolves to ${internal?.address ?? 'nothing'}, which is not a public address (name the IP in the allow-list to reach an internal service)`);
-  return answers[0]!.address;
+  if (destination.refused !== undefined) deny(meter, destination.refused);
+  return destination.address;
 }
 
-function send (url: URL, address: string, method: string, headers: Record<string, string>, body: Uint8Array, meter: NetworkMeter, policy: NetworkPolicy): Promise<FetchResponse> {
+function send (url: URL, head: RequestHead, body: Uint8Array, connection: ReturnType<typeof guardedConnection>, meter: NetworkMeter, policy: NetworkPolicy): Promise<FetchResponse> {
   const signal = AbortSignal.any([meter.signal, AbortSignal.timeout(policy.requestTimeoutMs)]);
-  // Connect to the address that was checked, not to whatever a second lookup would say.
-  const pinned: LookupFunction = (_hostname, options, callback) => {
-    if ((options as { all?: boolean }).all === true) (callback as unknown as (error: null, addresses: { address: string, family: number }[]) => void)(null, [{ address, family: isIP(address) }]);
-    else callback(null, address, isIP(address));
-  };
   return new Promise((resolvePromise, reject) => {
     const fail = (error: unknown): void => {
       if (error instanceof EngineError) reject(error);
       else if (signal.aborted) reject(new EngineError('ERR_NETWORK', meter.signal.aborted ? 'the invocation ended' : `no answer within ${policy.requestTimeoutMs} ms`));
       else reject(new EngineError('ERR_NETWORK', `request to ${url.host} failed: ${(error as Error).message}`));
     };
-    const options = { method, headers, lookup: pinned, signal, agent: false as const };
-    const outgoing = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (incoming: IncomingMessage) => {
-      readResponse(incoming, meter, policy).then(resolvePromise, (error: unknown) => { incoming.destroy(); fail(error); });
-    });
-    outgoing.on('error', fail);
-    outgoing.end(body.byteLength > 0 ? body : undefined);
+    try {
+      // No URL and no agent: nothing of Node's own (an Authorization from the URL, a pooled socket) joins what was checked and counted.
+      const options = { method: head.method, path: head.path, headers: head.headers, createConnection: connection, signal };
+      const outgoing = (url.protocol === 'https:' ? httpsRequest : httpRequest)(options, (incoming: IncomingMessage) => {
+        readResponse(incoming, meter, policy).then(resolvePromise, (error: unknown) => { incoming.destroy(); fail(error); });
+      });
+      outgoing.on('error', fail);
+      outgoing.end(body.byteLength > 0 ? body : undefined);
+    } catch (error) {
+      fail(error);
+    }
   });
 }
 

@@ -25,6 +25,7 @@ export interface ThreadInit {
     readonly maxLogBytes: number;
     readonly compileTimeoutMs: number;
     readonly netRequestTimeoutMs: number;
+    readonly netAllowPrivate: readonly string[];
     readonly maxResponseBytes: number;
     readonly defaultBudget: Budget;
   };

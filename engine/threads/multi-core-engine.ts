@@ -94,10 +94,10 @@ export class MultiCoreEngine {
   private constructor (options: FilledEngineOptions, cacheDir: string, ownCacheDir: boolean) {
     this.#options = options;
     this.#ownCacheDir = ownCacheDir ? cacheDir : undefined;
-    const { sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, maxResponseBytes, defaultBudget } = options;
+    const { sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, netAllowPrivate, maxResponseBytes, defaultBudget } = options;
     this.#init = {
       pluginModule: options.pluginModule!,
-      options: { cacheDir, sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, maxResponseBytes, defaultBudget },
+      options: { cacheDir, sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, netAllowPrivate, maxResponseBytes, defaultBudget },
     };
     this.#watchdog = setInterval(() => this.#watch(), kWatchdogEveryMs);
     this.#watchdog.unref();
