@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolveBudget, type Budget } from '../../engine/budget.ts';
 import { kBudgetFields, kAllowHostName } from '../budget-fields.ts';
+import { parseAddressRange } from '../../engine/network/address-policy.ts';
 
 /**
  * `serve`'s options from three places (doc/configuration.md): a flag beats an environment variable,
@@ -10,7 +11,8 @@ import { kBudgetFields, kAllowHostName } from '../budget-fields.ts';
  * the option as it was given (the flag, the variable or the file's key) with its rule.
  */
 
-type OptionKind = 'string' | 'integer' | 'number' | 'address' | 'budget' | 'hosts';
+/** 'hosts' and 'ranges' are lists: a repeated flag, a comma-separated variable, an array in the file. */
+type OptionKind = 'string' | 'integer' | 'number' | 'address' | 'budget' | 'hosts' | 'ranges';
 
 export interface OptionSpec {
   /** The flag without its dashes; the environment variable and the file key are derived from it. */
@@ -37,6 +39,7 @@ export const kServeOptions: readonly OptionSpec[] = [
   { flag: 'max-input-bytes', kind: 'integer', min: 0, max: 2 ** 30 },
   ...kBudgetFields.map((field) => ({ flag: field.name, kind: 'budget' as const })),
   { flag: kAllowHostName, kind: 'hosts' },
+  { flag: 'net-allow-private', kind: 'ranges' },
 ];
 
 /** `max-in-flight` → `SPRINGBOK_MAX_IN_FLIGHT`. */
@@ -83,7 +86,7 @@ export async function resolveServeConfig (flags: Readonly<Record<string, unknown
     } else if (nonEmpty(env[envName(spec.flag)]) !== undefined) {
       // A list in one variable is comma-separated.
       const text = env[envName(spec.flag)]!;
-      [raw, source, name] = [spec.kind === 'hosts' ? text.split(',').map((host) => host.trim()).filter((host) => host !== '') : text, 'env', envName(spec.flag)];
+      [raw, source, name] = [spec.kind === 'hosts' || spec.kind === 'ranges' ? text.split(',').map((host) => host.trim()).filter((host) => host !== '') : text, 'env', envName(spec.flag)];
     } else if (file[configKey(spec.flag)] !== undefined) {
       [raw, source, name] = [file[configKey(spec.flag)], 'file', `"${configKey(spec.flag)}" in ${configPath}`];
     } else {
@@ -134,6 +137,16 @@ function parseValue (spec: OptionSpec, raw: unknown, name: string): string | num
       const list = typeof raw === 'string' ? [raw] : raw;
       if (!Array.isArray(list) || !list.every((host) => typeof host === 'string' && host !== '')) throw new ConfigError(`${name} must be a list of host names: got ${JSON.stringify(raw)}`);
       return list as string[];
+    }
+    case 'ranges': {
+      // "10.0.0.0/8,127.0.0.1" in one flag or string is as good as one range per flag or array item.
+      const list = typeof raw === 'string' ? [raw] : raw;
+      const ranges = Array.isArray(list) && list.every((item) => typeof item === 'string') ? list.flatMap((item: string) => item.split(',')).map((item) => item.trim()).filter((item) => item !== '') : undefined;
+      const bad = ranges?.find((range) => parseAddressRange(range) === undefined);
+      if (ranges === undefined || bad !== undefined) {
+        throw new ConfigError(`${name} must be a list of IP addresses or CIDR ranges without host bits (10.0.0.0/8, 127.0.0.1, fd00::/8): got ${JSON.stringify(bad ?? raw)}`);
+      }
+      return ranges;
     }
   }
 }

@@ -31,6 +31,10 @@ Options:
   --max-frame-bytes N           largest protocol frame accepted (default ${kDefaultMaxFrameBytes})
   --max-source-bytes N          largest source a deploy accepts (default ${kDefaultOptions.maxSourceBytes})
   --max-input-bytes N           largest HTTP invoke body accepted (default ${kDefaultMaxFrameBytes})
+  --net-allow-private RANGES    internal address ranges functions may reach, e.g. 10.0.0.0/8,127.0.0.1
+                                (repeatable; default none: loopback, private, link-local, metadata and
+                                every other special-purpose address is refused whatever --allow-host
+                                names; the engine's own ports stay unreachable in any case)
 
 Default budget for deploys that leave a field unset:
 ${kBudgetHelp.split('\n').slice(1).join('\n')}
@@ -47,7 +51,7 @@ when serving HTTP: the real port when --http gave port 0).
 
 const kFlagOptions = Object.fromEntries([
   ['config', { type: 'string' }],
-  ...kServeOptions.map((spec) => [spec.flag, spec.kind === 'hosts' ? { type: 'string', multiple: true } : { type: 'string' }]),
+  ...kServeOptions.map((spec) => [spec.flag, spec.kind === 'hosts' || spec.kind === 'ranges' ? { type: 'string', multiple: true } : { type: 'string' }]),
 ]) as Record<string, { type: 'string', multiple?: boolean }>;
 
 export const serveCommand: Command = {
@@ -81,6 +85,7 @@ export const serveCommand: Command = {
       maxInFlightPerFunction: value('max-in-flight-per-function', kDefaultOptions.maxInFlightPerFunction),
       maxSourceBytes,
       defaultBudget: config.defaultBudget,
+      netAllowPrivate: value<readonly string[]>('net-allow-private', []),
       onWarning: (message) => io.stderr.write(`springbok: ${message}\n`),
     }).catch((error: Error) => { throw usageError(`cannot start the engine: ${error.message}`, help); });
     let server: SocketServer | undefined;

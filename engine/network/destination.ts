@@ -9,6 +9,8 @@ export type Destination =
 /** Resolves a name to all its addresses (dns.lookup, as the OS would); replaceable in tests only through `resolveDestination`'s parameter. */
 export type NameResolver = (host: string) => Promise<readonly string[]>;
 
+const kLocalhostName = /^(?:[^.]+\.)*localhost\.?$/i;
+
 const kSystemResolver: NameResolver = async (host) => (await lookup(host, { all: true })).map((answer) => answer.address);
 
 /**
@@ -25,7 +27,8 @@ export async function resolveDestination (url: URL, opened: readonly AddressRang
     const refused = refusalFor(host, opened);
     return refused === undefined ? { address: host } : { refused: `${host} ${refused}` };
   }
-  const answers = await resolveName(host);
+  // RFC 6761: localhost names are loopback, whatever a resolver says (some do not know "localhost." with its dot, some send "x.localhost" to DNS).
+  const answers = kLocalhostName.test(host) ? ['127.0.0.1'] : await resolveName(host);
   if (answers.length === 0) return { refused: `${host} resolves to nothing` };
   for (const address of answers) {
     const refused = refusalFor(address, opened);
