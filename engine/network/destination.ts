@@ -4,7 +4,7 @@ import { classifyAddress, inRanges, type AddressRange } from './address-policy.t
 /** Where a request may go, or why it may not. */
 export type Destination =
   | { readonly address: string, readonly refused?: undefined }
-  | { readonly refused: string };
+  | { readonly refused: string, readonly address?: undefined };
 
 /** Resolves a name to all its addresses (dns.lookup, as the OS would); replaceable in tests only through `resolveDestination`'s parameter. */
 export type NameResolver = (host: string) => Promise<readonly string[]>;
