@@ -42,6 +42,11 @@ export class QuickJsFiber implements Fiber, StepOwner {
   #offThreadCpuMs = 0;
   #sliceEnded: { promise: Promise<void>, resolve: () => void } | undefined;
   #memoryBytes = 0;
+  /** Time spent inside run() so far, and when the run() in progress started (0 outside run()), in ms. */
+  #inRunMs = 0;
+  #runStartedAt = 0;
+  /** Set when a guarded builtin asked for more CPU than the budget had left: the invocation is over budget. */
+  #doomed: string | undefined;
   readonly #onCancel: Promise<void>;
   #wakeOnCancel: (() => void) | undefined;
 
@@ -60,6 +65,16 @@ export class QuickJsFiber implements Fiber, StepOwner {
   get offThreadCpuMs (): number { return this.#offThreadCpuMs; }
 
   run (slice: Slice): SliceOutcome {
+    this.#runStartedAt = performance.now();
+    try {
+      return this.#run(slice);
+    } finally {
+      this.#inRunMs += performance.now() - this.#runStartedAt;
+      this.#runStartedAt = 0;
+    }
+  }
+
+  #run (slice: Slice): SliceOutcome {
     if (this.#outcome !== undefined) return this.#outcome;
     if (this.#parked) return this.#resume(slice);
     if (this.#sliceEnded !== undefined) return { state: 'continue', until: this.#sliceEnded.promise };
@@ -82,8 +97,18 @@ export class QuickJsFiber implements Fiber, StepOwner {
   // ---- StepOwner: called from inside the guest's stack ----
 
   checkSlice (): number {
-    if (this.#cancelled) return kInterrupt;
+    if (this.#cancelled || this.#doomed !== undefined) return kInterrupt;
     return performance.now() >= this.#sliceEndsAt ? kSuspend : kGoOn;
+  }
+
+  afford (ms: number, what: string): boolean {
+    if (this.#doomed !== undefined) return false;
+    const now = performance.now();
+    const usedMs = this.#inRunMs + this.#offThreadCpuMs + (this.#runStartedAt > 0 ? now - this.#runStartedAt : 0) + (this.#resumedAt > 0 ? now - this.#resumedAt : 0);
+    const leftMs = this.#sandbox.budget.cpuMs - usedMs;
+    if (!(ms > leftMs)) return true;
+    this.#doomed = `${what} would take about ${Math.round(ms)} ms, more than the ${Math.max(0, Math.round(leftMs))} ms left`;
+    return false;
   }
 
   parked (): Promise<number> {
@@ -201,7 +226,8 @@ export class QuickJsFiber implements Fiber, StepOwner {
         this.#instance.retire(end.error);
         this.#sandbox.retire(this.#instance);
       }
-      if (this.#outcome === undefined && end.error.code === 'ERR_CPU_BUDGET') return this.#overBudget();
+      // A doomed invocation's guard threw a catchable error first; whatever followed, the budget is the cause.
+      if (this.#outcome === undefined && (end.error.code === 'ERR_CPU_BUDGET' || this.#doomed !== undefined)) return this.#overBudget();
       this.#finish({ state: 'failed', error: end.error });
     }
     if (this.#instance?.death !== undefined) this.#sandbox.retire(this.#instance);
@@ -209,7 +235,8 @@ export class QuickJsFiber implements Fiber, StepOwner {
 
   #overBudget (): void {
     const { cpuMs } = this.#sandbox.budget;
-    this.#finish({ state: 'failed', error: { code: 'ERR_CPU_BUDGET', message: `CPU budget of ${cpuMs} ms used up` } });
+    const message = this.#doomed === undefined ? `CPU budget of ${cpuMs} ms used up` : `CPU budget of ${cpuMs} ms: ${this.#doomed}`;
+    this.#finish({ state: 'failed', error: { code: 'ERR_CPU_BUDGET', message } });
   }
 
   /** Closes a resumed slice's books: its time is CPU the scheduler did not see. */

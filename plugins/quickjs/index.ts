@@ -5,6 +5,15 @@ import { kDefaultBudget, type Budget } from '../../engine/budget.ts';
 import { quickJsPool } from './instance-pool.ts';
 import { QuickJsSandbox } from './sandbox.ts';
 
+export interface QuickJsPluginOptions {
+  /**
+   * Largest output, in bytes (characters for a string): a longer one fails with ERR_OUTPUT_TOO_LARGE
+   * inside the guest, before it is encoded or copied to the host. Match the engine's maxOutputBytes
+   * (default 8 MiB, as the engine's).
+   */
+  readonly maxOutputBytes?: number;
+}
+
 /**
  * The `quickjs` language: the same JavaScript modules as `js` (doc/js.md), run by QuickJS compiled
  * to wasm (quickjs-emscripten's release-sync build) on the engine's own thread. Each function
@@ -13,8 +22,8 @@ import { QuickJsSandbox } from './sandbox.ts';
  * through JSPI when the slice is over (interrupt-trampoline.ts). Prepared instances are pooled per
  * memory budget, so a cold start only evaluates the function's module.
  */
-export function quickjsPlugin (): LanguagePlugin {
-  const pool = quickJsPool();
+export function quickjsPlugin (options: QuickJsPluginOptions = {}): LanguagePlugin {
+  const pool = quickJsPool(options.maxOutputBytes);
   return Object.freeze({
     language: 'quickjs',
     async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {

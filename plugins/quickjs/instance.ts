@@ -4,6 +4,7 @@ import type { ErrorRecord } from '../../engine/errors.ts';
 import { guestPreludeSource } from '../js-common/guest-prelude.ts';
 import { clip } from '../js-common/host-values.ts';
 import { kGuestBridgeSource } from './guest-bridge.ts';
+import { kBuiltinGuardsSource } from './builtin-guards.ts';
 import { kGoOn, kInterrupt, kSuspend } from './interrupt-trampoline.ts';
 import { loadQuickJs, type LoadedQuickJs } from './quickjs-module.ts';
 import { PollPacer } from './poll-pacer.ts';
@@ -21,6 +22,11 @@ export interface StepOwner {
   checkSlice (): number;
   /** The stack parked at the end of a slice; it resumes when the promise settles (kGoOn, or kInterrupt to unwind). */
   parked (): Promise<number>;
+  /**
+   * A guarded builtin (builtin-guards.ts) is about to do `ms` of work: true when that fits in the
+   * CPU budget left; false marks the invocation over budget (checkSlice says kInterrupt from now on).
+   */
+  afford (ms: number, what: string): boolean;
 }
 
 /** What a step's `step()` call in the guest reported (see guest-bridge.ts), or why it reported nothing. */
@@ -41,6 +47,8 @@ export type StepInput =
   | { readonly op: 'deliver', readonly fetchId: number, readonly ok: boolean, readonly a: unknown, readonly b: string, readonly c: Uint8Array | undefined }
   | { readonly op: 'forget', readonly id: number };
 
+/** The engine's default output limit (engine/options.ts), in bytes. */
+export const kDefaultMaxOutputBytes = 8 * 2 ** 20;
 /** How long binding the default export (springbok's prelude, outside any slice) may run, in ms. */
 const kBindDeadlineMs = 50;
 /** QuickJS's JS_EVAL_TYPE_MODULE flag for QTS_Eval. */
@@ -62,6 +70,7 @@ const kModuleFilename = Buffer.from('function.js\0', 'utf8');
  */
 export class QuickJsInstance {
   readonly memoryBytes: number;
+  readonly #maxOutputBytes: number;
   #loaded: LoadedQuickJs | undefined;
   #runtime: QuickJSRuntime | undefined;
   #context: QuickJSContext | undefined;
@@ -87,8 +96,9 @@ export class QuickJsInstance {
   /** The wasm memory refused to grow during the current step (or the load): a failure then is the memory budget's. */
   #refusedInStep = false;
 
-  private constructor (memoryBytes: number) {
+  private constructor (memoryBytes: number, maxOutputBytes: number) {
     this.memoryBytes = memoryBytes;
+    this.#maxOutputBytes = maxOutputBytes;
   }
 
   /**
@@ -96,9 +106,10 @@ export class QuickJsInstance {
    * {@link QuickJsInstance.load}: the part of a cold start that does not depend on the function,
    * so a pool can do it ahead of time (instance-pool.ts).
    * @param memoryBytes the function's memory budget: the wasm memory's cap (at least 16 MiB).
+   * @param maxOutputBytes the engine's output limit, in bytes: a longer output is refused in the guest, before it is copied out.
    */
-  static async prepare (memoryBytes: number): Promise<QuickJsInstance> {
-    const instance = new QuickJsInstance(memoryBytes);
+  static async prepare (memoryBytes: number, maxOutputBytes = kDefaultMaxOutputBytes): Promise<QuickJsInstance> {
+    const instance = new QuickJsInstance(memoryBytes, maxOutputBytes);
     instance.#loaded = await loadQuickJs(memoryBytes, () => instance.#check(), () => instance.#park(), () => { instance.#refusedInStep = true; });
     instance.#installPrelude();
     return instance;
@@ -147,15 +158,24 @@ export class QuickJsInstance {
         this.#hostFunction('fetch', (args) => this.#hooks.get(this.#number(args[0]))?.fetch(this.#number(args[1]), this.#value(args[2]), this.#value(args[3]), this.#value(args[4]), this.#value(args[5]))),
         this.#hostFunction('settled', (args) => {
           const ok = this.#number(args[1]) === 1;
-          const code = !ok && this.#refusedInStep ? 'ERR_MEMORY_BUDGET' : this.#string(args[2]);
-          this.#hooks.get(this.#number(args[0]))?.settled(ok, ok ? this.#value(args[2]) : [code, this.#string(args[3])]);
+          const outOfMemory = !ok && this.#refusedInStep;
+          const code = outOfMemory ? 'ERR_MEMORY_BUDGET' : this.#string(args[2]);
+          const message = outOfMemory ? this.#outOfMemory(this.#string(args[3])) : this.#string(args[3]);
+          this.#hooks.get(this.#number(args[0]))?.settled(ok, ok ? this.#value(args[2]) : [code, message]);
         }),
         this.#hostFunction('result', (args) => { this.#report = this.#stepEnd(args); }),
       ];
       const bindApi = this.#own(context.unwrapResult(context.callFunction(makeBridge, context.undefined, ...hostFunctions, box)));
-      const prelude = guestPreludeSource({ maxArrayElements: Math.floor(this.memoryBytes / 8), maxOutputUnits: this.memoryBytes, maxLogLineChars: 8192 });
+      const prelude = guestPreludeSource({ maxArrayElements: Math.floor(this.memoryBytes / 8), maxOutputUnits: Math.min(this.memoryBytes, this.#maxOutputBytes), maxLogLineChars: 8192 });
       const api = this.#own(context.unwrapResult(context.evalCode(prelude, 'springbok-prelude.js')));
       this.#step = this.#own(context.unwrapResult(context.callFunction(bindApi, context.undefined, api)));
+      const installGuards = this.#own(context.unwrapResult(context.evalCode(kBuiltinGuardsSource, 'springbok-guards.js')));
+      const afford = this.#own(context.newFunction('afford', (ms, what) => {
+        this.#hostDepth++;
+        try { return this.#afford(this.#number(ms), this.#string(what)) ? context.true : context.false; } finally { this.#hostDepth--; }
+      }));
+      const memoryBytes = this.#own(context.newNumber(this.memoryBytes));
+      this.#own(context.unwrapResult(context.callFunction(installGuards, context.undefined, afford, memoryBytes)));
     } finally {
       this.#loadDeadline = Infinity;
     }
@@ -341,6 +361,14 @@ export class QuickJsInstance {
     }
   }
 
+  /** A guarded builtin's cost check: the step owner's to answer (guest code outside a step, springbok's own, always may). */
+  #afford (ms: number, what: string): boolean {
+    const owner = this.#owner;
+    if (owner === undefined || owner.afford(ms, what)) return true;
+    this.#pacer?.pollSoon(); // the guest is doomed: let the next tick's poll unwind it
+    return false;
+  }
+
   /** The interrupt poll (through the trampoline): go on, interrupt, or park the stack. */
   #check (): number {
     const now = performance.now();
@@ -394,9 +422,18 @@ export class QuickJsInstance {
     if (kind === 3) return { kind: 'ok' };
     const code = this.#string(args[1]);
     const message = clip(this.#string(args[2]));
-    if (this.#refusedInStep && code === 'ERR_FUNCTION') return { kind: 'failed', error: { code: 'ERR_MEMORY_BUDGET', message: `the function ran out of memory (${message})` } };
+    if (this.#refusedInStep && code === 'ERR_FUNCTION') return { kind: 'failed', error: { code: 'ERR_MEMORY_BUDGET', message: this.#outOfMemory(message) } };
     if (code === 'ERR_MEMORY_BUDGET' || code === 'ERR_OUTPUT_TOO_LARGE') return { kind: 'failed', error: { code, message } };
     return { kind: 'failed', error: { code: 'ERR_FUNCTION', message } };
+  }
+
+  /**
+   * The message of a failure after the wasm memory refused to grow. QuickJS sometimes cannot even
+   * allocate its error object and throws `null`, which the prelude words "uncaught null": say what happened instead.
+   */
+  #outOfMemory (guestMessage: string): string {
+    const detail = /^uncaught (null|undefined|exception)$/.test(guestMessage) ? '' : ` (${clip(guestMessage)})`;
+    return `the function ran out of its memory budget of ${this.memoryBytes} bytes${detail}`;
   }
 
   #hostFunction (name: string, body: (args: QuickJSHandle[]) => void): QuickJSHandle {

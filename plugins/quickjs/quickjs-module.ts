@@ -7,6 +7,8 @@ import { interruptTrampoline } from './interrupt-trampoline.ts';
 /** The emscripten build's own initial memory (256 pages): a module's wasm memory can be no smaller. */
 export const kMinMemoryBytes = 16 * 2 ** 20;
 const kPageBytes = 65_536;
+/** The build's own maximum memory (2 GiB, declared in its wasm): a larger budget is capped here rather than failing to instantiate. */
+const kMaxPages = 32_768;
 
 /** The raw exports a fiber enters through JSPI, and the frees it needs (pointers are wasm addresses). */
 export interface RawQuickJs {
@@ -56,7 +58,7 @@ function compiledBuild (): Promise<WebAssembly.Module> {
  */
 export async function loadQuickJs (memoryBytes: number, check: () => number, suspend: () => Promise<number>, growthRefused: () => void): Promise<LoadedQuickJs> {
   const build = await compiledBuild();
-  const pages = Math.ceil(Math.max(memoryBytes, kMinMemoryBytes) / kPageBytes);
+  const pages = Math.min(kMaxPages, Math.ceil(Math.max(memoryBytes, kMinMemoryBytes) / kPageBytes));
   const memory = new WebAssembly.Memory({ initial: kMinMemoryBytes / kPageBytes, maximum: pages });
   const interrupt = interruptTrampoline(check, suspend);
   const variant = newVariant(RELEASE_SYNC as unknown as QuickJSSyncVariant, {
