@@ -46,6 +46,25 @@ export interface PreludeLimits {
   readonly maxOutputUnits: number;
   /** Longest console line kept, in characters; longer lines are cut so a log call copies a bounded amount. */
   readonly maxLogLineChars: number;
+  /**
+   * Most entries one Map or Set may hold; past it `set`/`add` of a new key throws a RangeError that
+   * fails the invocation with ERR_MEMORY_BUDGET. It exists because V8 allocates a growing hash table
+   * in one piece: under a small heap limit that allocation fails as a catastrophic out-of-memory
+   * (the isolate's thread is lost) before any graceful limit sees it. Unset: no cap.
+   */
+  readonly maxCollectionEntries?: number;
+  /**
+   * Most Intl objects (Collator, DateTimeFormat, ...) alive at once; past it their constructors throw
+   * a RangeError (ERR_MEMORY_BUDGET). Their ICU memory lies outside the JavaScript heap and no heap
+   * limit counts it (a DateTimeFormat holds ~28 KiB of ICU memory for ~0.3 KiB of heap). An object
+   * counts until the garbage collector has found it unreachable. Unset: no cap.
+   */
+  readonly maxIntlObjects?: number;
+  /**
+   * Removes FinalizationRegistry and WeakRef from the guest: a finalization callback runs as a task
+   * of the engine's own, outside any invocation, where no per-invocation timeout applies.
+   */
+  readonly hideWeakReferences?: boolean;
 }
 
 /**
@@ -54,6 +73,7 @@ export interface PreludeLimits {
  */
 export function guestPreludeSource (limits: PreludeLimits): string {
   for (const [name, value] of Object.entries(limits)) {
+    if (typeof value === 'boolean' || value === undefined) continue;
     if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`prelude limit ${name} must be a non-negative integer: got ${value}`);
   }
   return `(() => {
@@ -65,6 +85,11 @@ delete g.__sbHostLog; delete g.__sbHostFetch; delete g.__sbHostSettled;
 for (const name of ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'std', 'os']) delete g[name];
 
 const kMaxArrayElements = ${limits.maxArrayElements};
+const kMaxCollectionEntries = ${limits.maxCollectionEntries ?? -1};
+const kMaxIntlObjects = ${limits.maxIntlObjects ?? -1};
+// Captured before the global is removed: the prelude's own finalization callback (counting Intl objects) is one line of its own code.
+const FinalizationRegistryNative = g.FinalizationRegistry;
+if (${limits.hideWeakReferences === true}) { delete g.FinalizationRegistry; delete g.WeakRef; }
 const kMaxOutputUnits = ${limits.maxOutputUnits};
 const kMaxLogLineChars = ${limits.maxLogLineChars};
 const NativeArray = Array, NativeError = Error, NativeRangeError = RangeError, NativeUint8Array = Uint8Array, NativePromise = Promise;
@@ -95,6 +120,41 @@ NativeArray.prototype.fill = function fill (...args) {
   checkLength(this == null ? 0 : this.length, 'Array.prototype.fill');
   return apply(nativeFill, this, args);
 };
+
+// Hash tables (Map, Set) grow by reallocating in one piece: capped in entries (see PreludeLimits.maxCollectionEntries).
+if (kMaxCollectionEntries >= 0) {
+  for (const [Native, name] of [[MapNative, 'set'], [Set, 'add']]) {
+    const native = Native.prototype[name], has = Native.prototype.has;
+    const size = Object.getOwnPropertyDescriptor(Native.prototype, 'size').get;
+    Object.defineProperty(Native.prototype, name, { value: { [name] (key, value) {
+      if (apply(size, this, []) >= kMaxCollectionEntries && !apply(has, this, [key])) throw memoryError(Native.name + ' of more than ' + kMaxCollectionEntries + ' entries');
+      return apply(native, this, [key, value]);
+    } }[name], writable: true, configurable: true, enumerable: false });
+  }
+}
+// ICU-backed objects hold memory outside the heap: capped in number alive (see PreludeLimits.maxIntlObjects).
+if (kMaxIntlObjects >= 0 && typeof g.Intl === 'object' && typeof FinalizationRegistryNative === 'function') {
+  let intlAlive = 0;
+  const released = new FinalizationRegistryNative(() => { intlAlive--; });
+  const register = FinalizationRegistryNative.prototype.register;
+  for (const name of ['Collator', 'DateTimeFormat', 'DisplayNames', 'DurationFormat', 'ListFormat', 'Locale', 'NumberFormat', 'PluralRules', 'RelativeTimeFormat', 'Segmenter']) {
+    const NativeIntl = g.Intl[name];
+    if (typeof NativeIntl !== 'function') continue;
+    const Guarded = function (...args) {
+      if (new.target === undefined) throw new TypeError('Intl.' + name + ' must be called with new');
+      if (intlAlive >= kMaxIntlObjects) throw memoryError('more than ' + kMaxIntlObjects + ' Intl objects alive');
+      const made = construct(NativeIntl, args, new.target === Guarded ? NativeIntl : new.target);
+      intlAlive++;
+      apply(register, released, [made]);
+      return made;
+    };
+    Object.defineProperty(Guarded, 'name', { value: name });
+    Guarded.prototype = NativeIntl.prototype;
+    Object.defineProperty(NativeIntl.prototype, 'constructor', { value: Guarded, writable: true, configurable: true, enumerable: false });
+    for (const key of ['supportedLocalesOf']) if (key in NativeIntl) Guarded[key] = NativeIntl[key];
+    Object.defineProperty(g.Intl, name, { value: Guarded, writable: true, configurable: true, enumerable: false });
+  }
+}
 
 function text (value) {
   if (typeof value === 'string') return value;

@@ -2,7 +2,7 @@ import { toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import type { Fiber, InvocationContext, SliceOutcome } from '../../engine/plugin.ts';
 import { FetchRelay } from '../js-common/fetch-relay.ts';
 import { failureRecord, outputBytes } from '../js-common/host-values.ts';
-import type { EntryResult, IsolateInstance } from './isolate-instance.ts';
+import type { EntryBounds, EntryResult, IsolateInstance } from './isolate-instance.ts';
 import type { JsSandbox } from './sandbox.ts';
 
 let nextInvocationId = 1;
@@ -13,9 +13,12 @@ let nextInvocationId = 1;
  * is woken once, when the invocation has ended, and the next run() returns the outcome.
  *
  * The driver enters the isolate once to call the function, and once more each time fetches it
- * awaits have settled; every entry runs under a timeout of the CPU left, and the CPU each entry
- * used (isolate.cpuTime) is reported as offThreadCpuMs. A function awaiting something that can
- * never settle (no fetch in flight) just waits: its wall-clock budget ends it.
+ * awaits have settled; every entry runs under a timeout of the CPU left (and the instance's
+ * watchdog), and the CPU each entry used (isolate.cpuTime) is reported as offThreadCpuMs, plus the
+ * CPU of a cold start this invocation waited for. A function awaiting something that can never
+ * settle (no fetch in flight) just waits: its wall-clock budget ends it. An invocation cancelled
+ * while its entry runs (wall-clock budget, caller gone) stops the isolate: V8 cannot stop one call
+ * and keep the isolate, so the function's next invocation gets a new one.
  */
 export class JsFiber implements Fiber {
   readonly #sandbox: JsSandbox;
@@ -29,6 +32,11 @@ export class JsFiber implements Fiber {
   #settled: [boolean, unknown] | undefined;
   #wakeOnCancel: (() => void) | undefined;
   readonly #cancelled: Promise<void>;
+  /** The instance this invocation runs on and its id there, once attached. */
+  #instance: IsolateInstance | undefined;
+  #id = 0;
+  /** Set when cancel() charged the running entry's CPU itself: that entry's result must not be charged again. */
+  #accountsClosed = false;
 
   constructor (sandbox: JsSandbox, input: string, context: InvocationContext) {
     this.#sandbox = sandbox;
@@ -52,20 +60,48 @@ export class JsFiber implements Fiber {
 
   cancel (reason: ErrorRecord): void {
     if (this.#outcome !== undefined) return;
+    if (this.#instance !== undefined) {
+      // The engine reads offThreadCpuMs right after cancel(): charge the running entry's CPU now.
+      const usedMs = this.#instance.interrupt(this.#id, { code: reason.code, message: `${reason.message} (the function's isolate was stopped while it ran)` });
+      if (usedMs > 0) {
+        this.#cpuMs += usedMs;
+        this.#accountsClosed = true;
+      }
+    }
     this.#finish({ state: 'failed', error: reason });
   }
 
+  /** Attempts at starting on an isolate that turned out dead before the call began (another invocation's kill). */
+  static readonly #kMaxStartAttempts = 3;
+
   async #drive (): Promise<void> {
-    const instance = await this.#sandbox.acquire();
-    if (this.#outcome !== undefined) return;
     const id = nextInvocationId++;
-    instance.attach(id, {
-      log: (line) => this.#context.log(line),
-      fetch: (fetchId, url, method, headers, body) => this.#relay.start(fetchId, url, method, headers, body),
-      settled: (ok, payload) => { this.#settled ??= [ok, payload]; },
-    });
+    let instance: IsolateInstance;
+    let started: EntryResult;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        instance = await this.#sandbox.acquire();
+      } finally {
+        this.#cpuMs += this.#sandbox.takeColdStartCpuMs();
+      }
+      if (this.#outcome !== undefined) return;
+      if (this.#cpuLeftMs() <= 0) return this.#overBudget();
+      instance.attach(id, {
+        log: (line) => this.#context.log(line),
+        fetch: (fetchId, url, method, headers, body) => this.#relay.start(fetchId, url, method, headers, body),
+        settled: (ok, payload) => { this.#settled ??= [ok, payload]; },
+      });
+      this.#instance = instance;
+      this.#id = id;
+      started = await instance.start(id, this.#input, this.#bounds());
+      // No guest code ran: the isolate died under another invocation while this one queued. Try a new one.
+      if (!started.ok && !started.started && attempt < JsFiber.#kMaxStartAttempts && this.#outcome === undefined) {
+        instance.detach(id);
+        continue;
+      }
+      break;
+    }
     try {
-      const started = await instance.start(id, this.#input, this.#cpuLeftMs());
       if (!this.#account(started, instance)) return;
       if (started.ok && started.value !== undefined) {
         const [done, payload] = started.value as [number, unknown];
@@ -77,7 +113,7 @@ export class JsFiber implements Fiber {
           continue;
         }
         if (this.#cpuLeftMs() <= 0) return this.#overBudget();
-        const delivered = await instance.deliver(id, this.#relay.takeReady(), this.#cpuLeftMs());
+        const delivered = await instance.deliver(id, this.#relay.takeReady(), this.#bounds());
         if (!this.#account(delivered, instance)) return;
       }
       if (this.#settled !== undefined) this.#finishWith(this.#settled);
@@ -91,9 +127,14 @@ export class JsFiber implements Fiber {
     return Math.max(0, Math.ceil(this.#sandbox.budget.cpuMs - this.#cpuMs));
   }
 
+  /** What the next entry may use: the CPU left, and at most the whole wall-clock budget (the engine's own deadline normally comes first). */
+  #bounds (): EntryBounds {
+    return { cpuMs: this.#cpuLeftMs(), wallMs: this.#sandbox.budget.wallMs };
+  }
+
   /** Charges an entry; false when it ended the invocation. */
   #account (entry: EntryResult, instance: IsolateInstance): boolean {
-    this.#cpuMs += entry.cpuMs;
+    if (!this.#accountsClosed) this.#cpuMs += entry.cpuMs;
     if (instance.peakHeapBytes > this.#memoryBytes) this.#memoryBytes = instance.peakHeapBytes;
     if (this.#outcome !== undefined) return false;
     if (entry.ok) return true;

@@ -6,9 +6,18 @@ import { IsolateGate } from './isolate-gate.ts';
 import { isolatePool } from './isolate-pool.ts';
 import { JsSandbox } from './sandbox.ts';
 
+/** The engine's default maxOutputBytes (engine/options.ts), in bytes. */
+const kDefaultMaxOutputBytes = 8 * 2 ** 20;
+
 export interface JsPluginOptions {
   /** Isolates that may run guest code at once (each on its own isolated-vm thread); default: the machine's cores. */
   readonly maxRunningIsolates?: number;
+  /**
+   * Largest output the engine accepts, in bytes (the engine's maxOutputBytes; default its default,
+   * 8 MiB). The guest refuses a larger output with ERR_OUTPUT_TOO_LARGE before it is copied out of
+   * the isolate, so a huge string costs neither a copy nor a UTF-8 encoding on the host.
+   */
+  readonly maxOutputBytes?: number;
 }
 
 /**
@@ -19,7 +28,7 @@ export interface JsPluginOptions {
  */
 export function jsPlugin (options: JsPluginOptions = {}): LanguagePlugin {
   const gate = new IsolateGate(options.maxRunningIsolates);
-  const pool = isolatePool(gate);
+  const pool = isolatePool(gate, options.maxOutputBytes ?? kDefaultMaxOutputBytes);
   return Object.freeze({
     language: 'js',
     async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {
@@ -31,8 +40,8 @@ export function jsPlugin (options: JsPluginOptions = {}): LanguagePlugin {
     async instantiate (artifact: unknown, budget: Budget): Promise<Sandbox> {
       if (!isCheckedModule(artifact)) throw new EngineError('ERR_INTERNAL', 'js: instantiate() was given an artifact that js did not compile');
       const sandbox = new JsSandbox(artifact, budget, pool);
-      // The cold start happens here, so a module that throws at load fails its first invocation with its own error.
-      await sandbox.acquire();
+      // The cold start happens here; a module that throws at load fails its first invocation with its own error and CPU.
+      await sandbox.preload();
       return sandbox;
     },
     async close (): Promise<void> {

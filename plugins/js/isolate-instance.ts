@@ -11,8 +11,21 @@ export interface InvocationHooks {
   settled (ok: boolean, payload: unknown): void;
 }
 
-/** One finished entry into the isolate. */
-export type EntryResult = { readonly ok: true, readonly value: unknown, readonly cpuMs: number } | { readonly ok: false, readonly error: ErrorRecord, readonly cpuMs: number };
+/**
+ * One finished entry into the isolate. `started` is false when the isolate was already dead when
+ * the entry's turn came: no guest code ran, so the caller may try again on a new isolate.
+ */
+export type EntryResult =
+  | { readonly ok: true, readonly value: unknown, readonly cpuMs: number, readonly started: true }
+  | { readonly ok: false, readonly error: ErrorRecord, readonly cpuMs: number, readonly started: boolean };
+
+/** What one entry may use before the watchdog ends the isolate under it. */
+export interface EntryBounds {
+  /** CPU the entry may use, in ms (isolated-vm's own timeout is the same figure). */
+  readonly cpuMs: number;
+  /** Wall-clock time the entry may take once it has its gate slot, in ms. */
+  readonly wallMs: number;
+}
 
 /** Isolate states: prepared (context and prelude, no function yet; pooled) → loaded → dead. */
 export type InstanceState = 'prepared' | 'loaded' | 'dead';
@@ -20,23 +33,20 @@ export type InstanceState = 'prepared' | 'loaded' | 'dead';
 /** isolated-vm's minimum memoryLimit, in MiB. */
 const kMinMemoryLimitMb = 8;
 const kTimeoutMessage = 'Script execution timed out.';
-
+/** How often the watchdog looks at a running entry, in ms. Reading `isolate.cpuTime` takes a timer mutex, never the isolate's lock. */
+const kWatchdogTickMs = 10;
 /**
- * One V8 isolate with one context, holding one function version: the prelude (js-common), then the
- * function's module, bound once and reused by every invocation of that version (doc/js.md explains
- * why a context is not made per invocation).
- *
- * Entries (start, deliver, forget) run one at a time per isolate, each under a timeout equal to
- * the caller's CPU left, and each through the plugin's {@link IsolateGate}. Running them one at a
- * time makes `isolate.cpuTime` before and after an entry the exact CPU of that entry. Guest
- * microtasks (promise reactions) run inside the entry that queued them, so they are under the
- * same timeout: there is no guest code running outside an entry.
- *
- * An isolate dies when isolated-vm disposes it for its memory limit, when V8 reports a
- * catastrophic error (an out-of-memory it could not recover from: the entry never returns, so it
- * is failed here), or when the host retires it for holding more than its budget. Every entry of a
- * dead isolate fails with ERR_MEMORY_BUDGET; the sandbox then makes a new one.
+ * CPU an entry may use past its bound before the watchdog disposes the isolate, in ms. isolated-vm's
+ * timeout normally stops the guest at the bound; the watchdog is for what that timeout does not
+ * cover: tasks the isolate runs outside the timed call (finalization callbacks, the microtask
+ * checkpoint after it) and builtins that do not look at the timeout.
  */
+const kWatchdogCpuSlackMs = 50;
+/** Bytes each Map/Set entry is allowed for, when the prelude caps collections (see PreludeLimits.maxCollectionEntries). */
+const kBytesPerCollectionEntry = 128;
+/** ICU memory assumed per live Intl object, in bytes (a DateTimeFormat measured ~28 KiB outside the heap). */
+const kBytesPerIntlObject = 32 * 1024;
+
 export class IsolateInstance {
   readonly memoryBytes: number;
   state: InstanceState = 'prepared';
@@ -53,6 +63,12 @@ export class IsolateInstance {
   #wakeEntry: (() => void) | undefined;
   /** The invocation whose entry is running (0: none). */
   #entryInvocation = 0;
+  /** isolate.cpuTime when the running entry started, in ns (undefined: no entry running). */
+  #entryStartNs: bigint | undefined;
+  /** The last isolate.cpuTime read, in ns: what is known of the CPU once the isolate is disposed. */
+  #lastCpuNs = 0n;
+  /** Set once a catastrophic error was reported: V8 left the isolate's thread stuck for good. */
+  #catastrophic = false;
 
   private constructor (memoryBytes: number, isolate: ivm.Isolate, context: ivm.Context, gate: IsolateGate) {
     this.memoryBytes = memoryBytes;
@@ -65,17 +81,29 @@ export class IsolateInstance {
    * Makes an isolate with its context and prelude, ready for {@link IsolateInstance.load}: the part
    * of a cold start that does not depend on the function, so a pool can do it ahead of time.
    * @param memoryBytes the function's memory budget; isolated-vm's limit is that in MiB (at least 8).
+   * @param maxOutputBytes largest output the engine takes, in bytes; the guest refuses a larger one before copying it out.
    */
-  static async prepare (memoryBytes: number, gate: IsolateGate): Promise<IsolateInstance> {
+  static async prepare (memoryBytes: number, gate: IsolateGate, maxOutputBytes: number): Promise<IsolateInstance> {
     let instance: IsolateInstance | undefined;
     const isolate = new ivm.Isolate({
       memoryLimit: Math.max(kMinMemoryLimitMb, Math.ceil(memoryBytes / 2 ** 20)),
-      onCatastrophicError: (message) => instance?.kill({ code: 'ERR_MEMORY_BUDGET', message: `the function's isolate failed (${message}); it was discarded` }),
+      onCatastrophicError: (message) => {
+        if (instance === undefined) return;
+        instance.#catastrophic = true;
+        instance.kill({ code: 'ERR_MEMORY_BUDGET', message: `the function's isolate failed (${message}); it was discarded` });
+      },
     });
     try {
       const context = await isolate.createContext();
       instance = new IsolateInstance(memoryBytes, isolate, context, gate);
-      await instance.#installPrelude({ maxArrayElements: Math.floor(memoryBytes / 8), maxOutputUnits: memoryBytes, maxLogLineChars: 8192 });
+      await instance.#installPrelude({
+        maxArrayElements: Math.floor(memoryBytes / 8),
+        maxOutputUnits: Math.min(memoryBytes, maxOutputBytes),
+        maxLogLineChars: 8192,
+        maxCollectionEntries: Math.max(1024, Math.floor(memoryBytes / kBytesPerCollectionEntry)),
+        maxIntlObjects: Math.max(16, Math.floor(memoryBytes / kBytesPerIntlObject)),
+        hideWeakReferences: true,
+      });
       return instance;
     } catch (error) {
       if (!isolate.isDisposed) isolate.dispose();
@@ -97,18 +125,21 @@ export class IsolateInstance {
   }
 
   /**
-   * Compiles, evaluates and binds the function's module. Top-level code runs under `timeoutMs`.
-   * @returns an error record when the module throws, runs too long or has no function as default export.
+   * Compiles, evaluates and binds the function's module (the cold start). Top-level code runs
+   * under the function's CPU budget and the watchdog.
+   * @returns the entry: an error when the module throws, runs too long or has no function as
+   * default export; `cpuMs` is the top-level code's CPU either way.
    */
-  async load (source: string, timeoutMs: number): Promise<ErrorRecord | undefined> {
-    return this.#enter(0, async () => {
+  load (source: string, bounds: EntryBounds): Promise<EntryResult> {
+    const timeout = Math.max(1, Math.ceil(bounds.cpuMs));
+    return this.#enter(0, bounds, async () => {
       const module = await this.#isolate.compileModule(source, { filename: 'file:///function.js' });
       await module.instantiate(this.#context, () => { throw new Error('imports are not supported'); });
-      await module.evaluate({ timeout: timeoutMs });
+      await module.evaluate({ timeout });
       const exported = await module.namespace.get('default', { reference: true }) as ivm.Reference;
-      await this.#api!.bind.apply(undefined, [exported.derefInto()], { timeout: timeoutMs });
+      await this.#api!.bind.apply(undefined, [exported.derefInto()], { timeout });
       this.state = 'loaded';
-    }).then((result) => result.ok ? undefined : result.error);
+    });
   }
 
   /** Registers the hooks of an invocation, by the id the guest will use. */
@@ -121,20 +152,35 @@ export class IsolateInstance {
   }
 
   /** Calls the function: value `[1, output]`, `[0, [code, message]]`, or undefined while it is pending. */
-  start (invocationId: number, input: string, timeoutMs: number): Promise<EntryResult> {
-    return this.#enter(invocationId, () => this.#api!.start.apply(undefined, [invocationId, input], { timeout: timeoutMs, result: { copy: true } }));
+  start (invocationId: number, input: string, bounds: EntryBounds): Promise<EntryResult> {
+    return this.#enter(invocationId, bounds, () => this.#api!.start.apply(undefined, [invocationId, input], { timeout: timeoutOf(bounds), result: { copy: true } }));
   }
 
   /** Hands settled fetches to the guest (see the prelude's deliver). */
-  deliver (invocationId: number, settlements: unknown[], timeoutMs: number): Promise<EntryResult> {
-    return this.#enter(invocationId, () => this.#api!.deliver.apply(undefined, [new ivm.ExternalCopy(settlements).copyInto()], { timeout: timeoutMs }));
+  deliver (invocationId: number, settlements: unknown[], bounds: EntryBounds): Promise<EntryResult> {
+    return this.#enter(invocationId, bounds, () => this.#api!.deliver.apply(undefined, [new ivm.ExternalCopy(settlements).copyInto()], { timeout: timeoutOf(bounds) }));
   }
 
   /** Drops a cancelled invocation's pending fetches in the guest. Best effort. */
   forget (invocationId: number): void {
     if (this.state === 'dead') return;
-    void this.#enter(invocationId, () => this.#api!.forget.apply(undefined, [invocationId], { timeout: 100 }));
+    void this.#enter(invocationId, { cpuMs: 100, wallMs: 1000 }, () => this.#api!.forget.apply(undefined, [invocationId], { timeout: 100 }));
   }
+
+  /**
+   * Ends the isolate if `invocationId`'s entry is running in it (its invocation was cancelled or
+   * passed its wall-clock budget: V8 cannot stop one call and keep the isolate).
+   * @returns the CPU that entry used up to now, in ms (0 when it was not running).
+   */
+  interrupt (invocationId: number, reason: ErrorRecord): number {
+    if (this.#entryInvocation !== invocationId || this.#entryStartNs === undefined || this.#death !== undefined) return 0;
+    const cpuMs = this.#entryCpuMs();
+    this.kill(reason);
+    return cpuMs;
+  }
+
+  /** True once V8 reported a catastrophic error in this isolate (its thread and memory are lost). */
+  get catastrophic (): boolean { return this.#catastrophic; }
 
   /** Highest heap use seen after an entry (V8 heap plus external memory such as ArrayBuffers), in bytes. */
   get peakHeapBytes (): number { return this.#peakHeapBytes; }
@@ -153,6 +199,8 @@ export class IsolateInstance {
     if (this.#death !== undefined) return;
     this.#death = error;
     this.state = 'dead';
+    // The CPU used so far cannot be read once the isolate is disposed.
+    this.#readCpuNs();
     try {
       if (!this.#isolate.isDisposed) this.#isolate.dispose();
     } catch {
@@ -167,35 +215,71 @@ export class IsolateInstance {
     this.kill({ code: 'ERR_INTERNAL', message: 'the function instance was closed' });
   }
 
-  /** Runs one entry after the previous one, inside a gate slot, and measures its CPU. */
-  #enter (invocationId: number, work: () => Promise<unknown>): Promise<EntryResult> {
+  /** Runs one entry after the previous one, inside a gate slot, under the watchdog, and measures its CPU. */
+  #enter (invocationId: number, bounds: EntryBounds, work: () => Promise<unknown>): Promise<EntryResult> {
     const run = (): Promise<EntryResult> => this.#gate.run(() => {
       this.#entryInvocation = invocationId;
-      return this.#measure(work);
+      return this.#measure(bounds, work);
     });
     const result = this.#tail.then(run, run);
     this.#tail = result;
     return result;
   }
 
-  async #measure (work: () => Promise<unknown>): Promise<EntryResult> {
-    if (this.#death !== undefined) return { ok: false, error: this.#death, cpuMs: 0 };
-    const startNs = this.#isolate.cpuTime;
-    // A catastrophic error leaves the entry's promise unsettled for ever; kill() ends the wait.
+  async #measure (bounds: EntryBounds, work: () => Promise<unknown>): Promise<EntryResult> {
+    if (this.#death !== undefined) {
+      this.#entryInvocation = 0;
+      return { ok: false, error: this.#death, cpuMs: 0, started: false };
+    }
+    const startNs = this.#readCpuNs();
+    this.#entryStartNs = startNs;
+    const startedAt = performance.now();
+    // A catastrophic error or a watchdog kill leaves the entry's promise unsettled for ever; kill() ends the wait.
     const died = new Promise<void>((resolve) => { this.#wakeEntry = resolve; });
+    const watchdog = setInterval(() => this.#watch(bounds, startedAt), kWatchdogTickMs);
     let outcome: EntryResult;
     try {
       const value = await Promise.race([work(), died]);
-      outcome = this.#death !== undefined ? { ok: false, error: this.#death, cpuMs: 0 } : { ok: true, value, cpuMs: 0 };
+      // The heap is read inside the entry (async, under the watchdog): a sync read would wait for the isolate's lock.
+      if (this.#death === undefined) await Promise.race([this.#checkHeap(), died]);
+      outcome = this.#death !== undefined ? { ok: false, error: this.#death, cpuMs: 0, started: true } : { ok: true, value, cpuMs: 0, started: true };
     } catch (error) {
-      outcome = { ok: false, error: this.#classify(error), cpuMs: 0 };
+      outcome = { ok: false, error: this.#classify(error), cpuMs: 0, started: true };
+    } finally {
+      clearInterval(watchdog);
     }
     this.#wakeEntry = undefined;
-    const cpuMs = this.#death !== undefined && this.#isolate.isDisposed ? 0 : Number(this.#isolate.cpuTime - startNs) / 1e6;
+    const cpuMs = this.#entryCpuMs();
     this.#entryInvocation = 0;
-    // An entry that left the isolate over its budget fails, even if the function itself finished.
-    if (this.#checkHeap() && outcome.ok) outcome = { ok: false, error: this.#death!, cpuMs: 0 };
+    this.#entryStartNs = undefined;
     return { ...outcome, cpuMs };
+  }
+
+  /** One watchdog look at the running entry: disposes the isolate once the entry is past its bounds. */
+  #watch (bounds: EntryBounds, startedAt: number): void {
+    if (this.#death !== undefined) return;
+    const cpuMs = this.#entryCpuMs();
+    if (cpuMs > bounds.cpuMs + kWatchdogCpuSlackMs) {
+      this.kill({ code: 'ERR_CPU_BUDGET', message: `CPU budget used up: the isolate was stopped after ${cpuMs.toFixed(1)} ms of CPU (bound ${bounds.cpuMs} ms) and discarded` });
+    } else if (performance.now() - startedAt > bounds.wallMs) {
+      this.kill({ code: 'ERR_WALL_TIMEOUT', message: `the isolate did not come back within ${bounds.wallMs} ms and was discarded` });
+    }
+  }
+
+  /** CPU of the running entry so far (or of the last one), in ms. */
+  #entryCpuMs (): number {
+    if (this.#entryStartNs === undefined) return 0;
+    return Number(this.#readCpuNs() - this.#entryStartNs) / 1e6;
+  }
+
+  /** isolate.cpuTime, or the last value read once the isolate is disposed (isolated-vm disposes it on its own at its memory limit). */
+  #readCpuNs (): bigint {
+    try {
+      if (!this.#isolate.isDisposed) this.#lastCpuNs = this.#isolate.cpuTime;
+    } catch {
+      // Disposed between the check and the read.
+    }
+    return this.#lastCpuNs;
   }
 
   #classify (error: unknown): ErrorRecord {
@@ -212,15 +296,18 @@ export class IsolateInstance {
    * isolated-vm's limit is soft: an allocation that V8 makes in one piece can pass it. The heap is
    * checked after every entry, and an isolate holding more than twice its budget is retired.
    */
-  #checkHeap (): boolean {
-    if (this.#death !== undefined) return false;
-    const stats = this.#isolate.getHeapStatisticsSync();
+  async #checkHeap (): Promise<void> {
+    const stats = await this.#isolate.getHeapStatistics();
+    if (this.#death !== undefined) return;
     const heapBytes = stats.used_heap_size + stats.externally_allocated_size;
     if (heapBytes > this.#peakHeapBytes) this.#peakHeapBytes = heapBytes;
     if (heapBytes > 2 * Math.max(this.memoryBytes, kMinMemoryLimitMb * 2 ** 20)) {
       this.kill({ code: 'ERR_MEMORY_BUDGET', message: `the function's isolate holds ${heapBytes} bytes, over twice its memory budget of ${this.memoryBytes}; it was discarded` });
-      return true;
     }
-    return false;
   }
+}
+
+/** isolated-vm's timeout for an entry: its CPU bound in whole ms (0 would mean none). */
+function timeoutOf (bounds: EntryBounds): number {
+  return Math.max(1, Math.ceil(bounds.cpuMs));
 }

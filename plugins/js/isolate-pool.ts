@@ -7,9 +7,9 @@ import { IsolateInstance } from './isolate-instance.ts';
  * memory budget. Preparing runs on isolated-vm's thread, so a taken spare is replaced at once.
  * Spares hold about 1 MB each (doc/js.md).
  */
-export function isolatePool (gate: IsolateGate): SparePool<IsolateInstance> {
+export function isolatePool (gate: IsolateGate, maxOutputBytes: number): SparePool<IsolateInstance> {
   return new SparePool({
-    prepare: (memoryBytes) => IsolateInstance.prepare(memoryBytes, gate),
+    prepare: (memoryBytes) => IsolateInstance.prepare(memoryBytes, gate, maxOutputBytes),
     isUsable: (instance) => instance.state === 'prepared',
   });
 }

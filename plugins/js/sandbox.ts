@@ -18,6 +18,10 @@ export class JsSandbox implements Sandbox {
   readonly #pool: SparePool<IsolateInstance>;
   #current: Promise<IsolateInstance> | undefined;
   #closed = false;
+  /** CPU of cold starts (top-level code) not yet charged to an invocation, in ms. */
+  #coldStartCpuMs = 0;
+  /** A failed cold start from instantiate(), handed to the first invocation (which is charged its CPU). */
+  #preloadFailure: unknown;
 
   constructor (module: CheckedModule, budget: Budget, pool: SparePool<IsolateInstance>) {
     this.#module = module;
@@ -31,17 +35,43 @@ export class JsSandbox implements Sandbox {
    */
   acquire (): Promise<IsolateInstance> {
     if (this.#closed) return Promise.reject(new EngineError('ERR_INTERNAL', 'js: acquire() on a closed sandbox'));
+    if (this.#preloadFailure !== undefined) {
+      const failure = this.#preloadFailure;
+      this.#preloadFailure = undefined;
+      return Promise.reject(failure);
+    }
     this.#current ??= this.#load();
     return this.#current;
   }
 
+  /**
+   * The cold start, from instantiate(): loads the module now. A failure is kept for the first
+   * invocation rather than thrown, so that invocation reports the module's error with the CPU
+   * its top-level code used (an instantiate() failure would carry no usage).
+   */
+  async preload (): Promise<void> {
+    try {
+      await this.acquire();
+    } catch (error) {
+      this.#preloadFailure = error;
+    }
+  }
+
+  /** Takes the CPU of cold starts not yet charged to an invocation, in ms: the invocation that waited for the cold start pays for it. */
+  takeColdStartCpuMs (): number {
+    const cpuMs = this.#coldStartCpuMs;
+    this.#coldStartCpuMs = 0;
+    return cpuMs;
+  }
+
   async #load (): Promise<IsolateInstance> {
     const instance = await this.#pool.take(this.budget.memoryBytes);
-    const failure = await instance.load(this.#module.source, this.budget.cpuMs);
-    if (failure !== undefined) {
+    const loaded = await instance.load(this.#module.source, { cpuMs: this.budget.cpuMs, wallMs: this.budget.wallMs });
+    this.#coldStartCpuMs += loaded.cpuMs;
+    if (!loaded.ok) {
       instance.close();
       this.#current = undefined;
-      throw new EngineError(failure.code, `loading the module failed: ${failure.message}`);
+      throw new EngineError(loaded.error.code, `loading the module failed: ${loaded.error.message}`);
     }
     instance.onDeath(() => {
       if (this.#current !== undefined) void this.#current.then((current) => { if (current === instance) this.#current = undefined; });
