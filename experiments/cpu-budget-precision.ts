@@ -11,7 +11,7 @@
  * thread (workers: 0). A workload that is not stopped is reported, never fatal: the engine's wall
  * budget ends most; an invocation that keeps the thread busy past its wall budget plus a grace
  * period has its process killed (ENGINE_STUCK), a process that dies is ENGINE_DIED, and the language
- * goes on with its next workload in a new process. So the experiment always ends.
+ * goes on from the next invocation in a new process. So the experiment always ends.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -42,10 +42,10 @@ const childUrl = new URL('./lib/budget-child.ts', import.meta.url);
 const results: BudgetRunResult[][] = workloads.map(() => []);
 
 /**
- * Runs `items` (one language) in a child process; resolves with the index of the first item it did
- * not finish (items.length when all were), after recording what happened to the one in flight.
+ * Runs `items` (one language) in a child process, recording each invocation's result; resolves when
+ * the child is done, or has died or been killed, after recording what happened to the one in flight.
  */
-function runInChild (language: string, items: BudgetChildRequest['items']): Promise<number> {
+function runInChild (language: string, items: BudgetChildRequest['items']): Promise<void> {
   return new Promise((resolve) => {
     const child: ChildProcess = fork(childUrl, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let stderr = '';
@@ -68,7 +68,7 @@ function runInChild (language: string, items: BudgetChildRequest['items']): Prom
         const message = code === kEngineStuck ? `killed ${running === undefined ? 'while starting or deploying' : 'during the invocation'}` : `exit ${child.exitCode ?? child.signalCode}: ${stderr.trim().split('\n').slice(-3).join(' / ')}`;
         results[item.index]!.push({ code, message, wallMs: performance.now() - since });
       }
-      resolve(position + 1);
+      resolve();
     };
     child.on('message', (message: BudgetChildMessage) => {
       if (finished) return;
@@ -78,7 +78,7 @@ function runInChild (language: string, items: BudgetChildRequest['items']): Prom
         // Closing may hang on a thread a workload left busy: it is not measured, so it is not waited for long.
         const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
         child.once('exit', () => clearTimeout(kill));
-        resolve(items.length);
+        resolve();
         return;
       }
       const at = items.findIndex((item) => item.index === message.index);
@@ -111,9 +111,14 @@ function runInChild (language: string, items: BudgetChildRequest['items']): Prom
 const languages = [...new Set(workloads.map((w) => w.language))];
 const rows = [];
 for (const language of languages) {
-  let items = workloads.flatMap((workload, index) => workload.language === language ? [{ index, workload, runs: runsOf(workload) }] : []);
-  // A killed or dead process takes its workload's remaining runs with it (they would hang the same way): the next workload gets a new process.
-  while (items.length > 0) items = items.slice(await runInChild(language, items));
+  // The runs still to make of each workload: after a process is killed or dies (which records a
+  // result for the invocation in flight), a new one goes on from there. A failed deploy ends its workload.
+  const remaining = (): BudgetChildRequest['items'] => workloads.flatMap((workload, index) => {
+    const done = results[index]!;
+    const runs = runsOf(workload) - done.length;
+    return workload.language === language && runs > 0 && !done.some((r) => r.code === kDeployFailed) ? [{ index, workload, runs }] : [];
+  });
+  for (let items = remaining(); items.length > 0; items = remaining()) await runInChild(language, items);
   for (const [index, workload] of workloads.entries()) {
     if (workload.language !== language) continue;
     const row = budgetRow(workload, results[index]!, osClockFor(language));

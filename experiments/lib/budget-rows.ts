@@ -66,7 +66,7 @@ function verdictOf (workload: BudgetWorkload, runs: readonly BudgetRunResult[], 
   const others = [...new Set(runs.map((r) => r.code))].filter((code) => !kBudgetStops.has(code) && ![kEngineDied, kEngineStuck, 'ok', 'ERR_WALL_TIMEOUT'].includes(code));
   for (const code of others) problems.push(`${code}: ${runs.find((r) => r.code === code)!.message ?? ''}`);
   const limit = inTimeLimitMs(workload.cpuMs);
-  if (problems.length === 0 && osCpu.max > limit) problems.push(`stopped late: up to ${Math.round(osCpu.max)} ms of OS CPU (${(osCpu.max / workload.cpuMs).toFixed(1)}x the budget), after ${seconds(wall.max)}`);
+  if (problems.length === 0 && osCpu.max > limit) problems.push(`stopped late: up to ${Math.round(osCpu.max)} ms of OS CPU (${(osCpu.max / workload.cpuMs).toFixed(1)}x the budget); answer after ${seconds(wall.max)}`);
   if (problems.length > 0) return { verdict: problems.join('; '), stoppedInTime: false };
   return { verdict: 'stopped in time', stoppedInTime: true };
 }
