@@ -8,11 +8,16 @@ import { buildModule, type SourceKind } from './build.ts';
 import { instrument } from './instrument.ts';
 import { MemoryPool } from './memory-pool.ts';
 import { WasmSandbox } from './sandbox.ts';
+import { kUnsafeUnjailedVariable } from './jail-probe.ts';
 import { findToolchain, kProjectRoot } from './toolchain.ts';
 
 export interface WasmPluginOptions {
   /** Time each compiler step may take, in ms. */
   readonly compileStepTimeoutMs?: number;
+  /** Address space each compiler process may use, in bytes (RLIMIT_AS). Default 1 GiB. */
+  readonly compileMemoryBytes?: number;
+  /** Largest file a compiler step may write, in bytes (RLIMIT_FSIZE). Default 64 MiB. */
+  readonly compileFileBytes?: number;
   /** Largest output an invocation may produce with sb_output, in bytes. */
   readonly maxOutputBytes?: number;
 }
@@ -25,9 +30,12 @@ interface WasmArtifact {
 const kArtifacts = new WeakSet<WasmArtifact>();
 const kPageBytes = 65536;
 
-/** Changes whenever what a build produces could change: the runtime, and this plugin's own build and instrumentation code. */
+/**
+ * Changes whenever what a build produces or accepts could change: the runtime, and this plugin's
+ * own build, source filter, jail and instrumentation code (a cached module skips the source filter).
+ */
 const kBuildFingerprint = createHash('sha256')
-  .update(['runtime/runtime.c', 'build.ts', 'instrument.ts'].map((file) => readFileSync(new URL(file, import.meta.url))).join('\0'))
+  .update(['runtime/runtime.c', 'build.ts', 'compile-filter.ts', 'jail.ts', 'instrument.ts'].map((file) => readFileSync(new URL(file, import.meta.url))).join('\0'))
   .update(readFileSync(`${kProjectRoot}include/springbok.h`))
   .digest('hex').slice(0, 16);
 
@@ -41,19 +49,31 @@ export function llvmPlugin (options: WasmPluginOptions = {}): LanguagePlugin {
   return wasmPlugin('llvm', options);
 }
 
+let warnedUnjailed = false;
+
 function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlugin {
   const stepTimeoutMs = options.compileStepTimeoutMs ?? 30_000;
   const maxOutputBytes = options.maxOutputBytes ?? 8 * 2 ** 20;
+  // Read once at load, like the warning: a module built unjailed is never served to a jailed engine from the cache.
+  const unjailed = process.env[kUnsafeUnjailedVariable] === '1';
+  if (unjailed && !warnedUnjailed) {
+    warnedUnjailed = true;
+    process.emitWarning(`${kUnsafeUnjailedVariable}=1: C and LLVM functions are compiled WITHOUT the compiler jail; a function's source can read any file the engine can (.incbin, #include). Use only when every function is trusted.`, 'SpringbokWarning');
+  }
   return Object.freeze({
     language: kind,
     async compile (source: Uint8Array, compileOptions: CompileOptions): Promise<WasmArtifact> {
       const cache = new ArtifactCache(compileOptions.cacheDir);
-      const key = createHash('sha256').update(`${kind}\0${kBuildFingerprint}\0`).update(source).digest('hex');
+      const key = createHash('sha256').update(`${kind}\0${kBuildFingerprint}\0${unjailed ? 'unjailed' : 'jailed'}\0`).update(source).digest('hex');
       let linked = await cache.read(key);
       if (linked === undefined) {
-        const found = findToolchain();
+        const found = findToolchain(unjailed ? process.env : { ...process.env, [kUnsafeUnjailedVariable]: undefined });
         if ('missing' in found) throw new EngineError('ERR_COMPILE', found.missing);
-        linked = await buildModule(kind, source, found.toolchain, { timeoutMs: stepTimeoutMs, maxOutputBytes: 64 * 1024, signal: compileOptions.signal });
+        linked = await buildModule(kind, source, found.toolchain, {
+          timeoutMs: stepTimeoutMs, maxOutputBytes: 64 * 1024, signal: compileOptions.signal,
+          ...(options.compileMemoryBytes !== undefined ? { memoryBytes: options.compileMemoryBytes } : {}),
+          ...(options.compileFileBytes !== undefined ? { fileBytes: options.compileFileBytes } : {}),
+        });
         await cache.write(key, linked);
       }
       const instrumented = instrument(linked);
