@@ -173,3 +173,56 @@ test('while one function waits 2 s on a slow server, others run at full speed an
   assert.equal(text(result), '200 4\n');
   assert.ok(result.usage.cpuMs < 300, `waiting 2 s was charged ${result.usage.cpuMs} ms of CPU`);
 });
+
+test('usage is what crossed the wire: URL credentials and an empty POST counted to the byte; refusals and bad headers are not requests', async () => {
+  await using http = await rawHttpServer();
+  await using engine = await Engine.open({ plugins: [jsPlugin()], netAllowPrivate: ['127.0.0.1'] });
+  const source = `export default async (input, ctx) => {
+    const { url, method, headers, parallel } = JSON.parse(input);
+    const one = async () => {
+      try { const response = await ctx.fetch(url, { method, headers }); return 'ok ' + response.status; }
+      catch (error) { return 'error ' + error.code + ': ' + error.message; }
+    };
+    return (await Promise.all(Array.from({ length: parallel ?? 1 }, one))).join('\\n');
+  };`;
+  const invoke = (name: string, request: Record<string, unknown>): Promise<InvokeResult> => engine.invoke(name, Buffer.from(JSON.stringify(request)));
+  await engine.deploy('f', 'js', Buffer.from(source), { allowHosts: [`127.0.0.1:${http.port}`], netRequests: 3 });
+
+  const credentials = await invoke('f', { url: `http://user:p%40ss@127.0.0.1:${http.port}/hello`, method: 'POST' });
+  assert.equal(text(credentials), 'ok 200');
+  assert.equal(credentials.usage.netRequests, 1);
+  assert.equal(credentials.usage.netBytes, http.requestBytes.at(-1)! + http.responseBytes.at(-1)!, 'the Authorization header made from user:pw@ and the content-length of an empty POST are counted');
+
+  for (const [headers, named] of [[{ 'bad name': 'x' }, /header name "bad name" is not a valid HTTP header name/], [{ 'x-ok': 'a\r\nInjected: yes' }, /header "x-ok" has a value HTTP does not allow/]] as const) {
+    const bad = await invoke('f', { url: `http://127.0.0.1:${http.port}/hello`, headers });
+    assert.match(text(bad), /^error ERR_NETWORK: /);
+    assert.match(text(bad), named);
+    assert.equal(bad.usage.netRequests, 0, 'a request that could not be sent is not a request');
+    assert.equal(bad.usage.netBytes, 0);
+  }
+
+  const sent = http.requestBytes.length;
+  const parallel = await invoke('f', { url: `http://127.0.0.1:${http.port}/hello`, parallel: 6 });
+  assert.equal(text(parallel).split('\n').filter((line) => line === 'ok 200').length, 3, 'six requests at once, three in the budget');
+  assert.equal(parallel.usage.netRequests, 3);
+  assert.equal(http.requestBytes.length - sent, 3, 'the server saw exactly the requests counted');
+
+  const offList = await invoke('f', { url: `http://127.0.0.1:${http.port + 1}/hello` });
+  assert.match(text(offList), /^error ERR_NETWORK_BUDGET: .* is not on the function's allow-list/);
+  assert.equal(offList.usage.netRequests, 0);
+  assert.equal(offList.usage.netBytes, 0);
+});
+
+test('allow-list entries: a trailing dot is a name (refused by the deny list at fetch, not by the count rule at deploy)', async () => {
+  await using http = await rawHttpServer();
+  // quickjs: the rule is the engine's, whatever the language.
+  await using engine = await Engine.open({ plugins: [quickjsPlugin()] });
+  const source = await readFile(new URL('./fixtures/fetch.js', import.meta.url));
+  await engine.deploy('dotted', 'quickjs', source, { allowHosts: [`localhost.:${http.port}`] });
+  const refused = await engine.invoke('dotted', Buffer.from(`lenient 1 http://localhost.:${http.port}/hello`));
+  assert.equal(text(refused), 'error ERR_NETWORK_BUDGET\n');
+  assert.equal(refused.usage.netRequests, 0);
+  const strict = await engine.invoke('dotted', Buffer.from(`strict 1 http://localhost.:${http.port}/hello`));
+  assert.match(!strict.ok ? strict.error.message : '', /^localhost\. resolves to 127\.0\.0\.1, which is not a public address \(loopback\)/);
+  await assert.rejects(engine.deploy('bad', 'quickjs', source, { allowHosts: ['local host'] }), { code: 'ERR_INVALID_ARGUMENT' });
+});
