@@ -97,7 +97,7 @@ test('a function\'s byte rate is one balance shared by all threads', async () =>
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   try {
-    await using engine = await Engine.open({ workers: 2, pluginModule: kRealPlugins });
+    await using engine = await Engine.open({ workers: 2, pluginModule: kRealPlugins, netAllowPrivate: ['127.0.0.1'] });
     await engine.deploy('rated', 'js', await readFile(new URL('./fixtures/fetch.js', import.meta.url)), { allowHosts: [`127.0.0.1:${port}`], netRateBytesPerSec: 100_000, wallMs: 30_000 });
     const startedAt = performance.now();
     const results = await Promise.all([0, 1, 2, 3].map(() => engine.invoke('rated', Buffer.from(`strict 1 http://127.0.0.1:${port}/`))));

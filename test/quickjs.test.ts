@@ -108,7 +108,7 @@ test('quickjs: a settled fetch is never lost when the slice ends as it is taken 
   try {
     // At 0.05 ms slices the slice is nearly always over by the time a settlement is taken: the
     // fiber must leave it queued, not drop it (the guest would then wait until its wall budget).
-    await using engine = await Engine.open({ plugins: [quickjsPlugin()], sliceMs: 0.05 });
+    await using engine = await Engine.open({ plugins: [quickjsPlugin()], sliceMs: 0.05, netAllowPrivate: ['127.0.0.1'] });
     await engine.deploy('f', 'quickjs', await readFile(new URL('./fixtures/fetch.js', import.meta.url)), { allowHosts: [`127.0.0.1:${port}`], wallMs: 5000 });
     for (let i = 0; i < 30; i++) {
       const result = await engine.invoke('f', Buffer.from(`strict 3 http://127.0.0.1:${port}/`));
