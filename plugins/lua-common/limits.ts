@@ -16,8 +16,27 @@ export const kPreludeChunkName = '=[springbok]';
 export const kFengariHookInstructions = 1_000;
 export const kWasmoonHookInstructions = 10_000;
 
-/** Pattern-matching steps (fengari) between two clock checks. */
+/**
+ * Steps of work inside one fengari instruction between two clock checks: a pattern-matching step or
+ * a plain find's candidate position is 1 (~20–110 ns), a sort comparison or a table.concat or
+ * table.unpack element 25 (~0.6–1.4 µs), so a check comes every ~0.5–2 ms of such work.
+ */
 export const kMatchStepsPerCheck = 20_000;
+
+/**
+ * fengari: estimated work (in ns of CPU, see plugins/lua/library-costs.ts) charged by library calls
+ * and string making between two clock checks. 1 ms: a check costs ~50 ns.
+ */
+export const kFengariWorkNsPerCheck = 1_000_000;
+
+/**
+ * fengari: longest a single call into the library (string.rep, table.sort with the default
+ * comparator, ...) may hold the engine's thread without coming back to a Lua instruction, in ms.
+ * A call estimated to run longer is refused before it starts, one found running longer is ended
+ * (ERR_CPU_BUDGET). fengari runs library code ~5–10× slower than C, hence more than lua54's 100 ms;
+ * below the scheduler's 1 s stall threshold, so no such call makes a thread look stuck.
+ */
+export const kFengariMaxUninterruptibleMs = 500;
 
 /** Longest traceback kept in an error message, in characters. */
 export const kMaxTracebackChars = 2_000;

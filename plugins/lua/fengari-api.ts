@@ -46,6 +46,12 @@ export interface FengariApi {
   lua_tolstring (L: LuaState, index: number): Uint8Array | null;
   lua_toboolean (L: LuaState, index: number): boolean;
   lua_atnativeerror (L: LuaState, f: JsFunction): void;
+  lua_getglobal (L: LuaState, name: Uint8Array): number;
+  lua_getfield (L: LuaState, index: number, name: Uint8Array): number;
+  lua_setfield (L: LuaState, index: number, name: Uint8Array): void;
+  lua_tocfunction (L: LuaState, index: number): JsFunction | null;
+  lua_rawlen (L: LuaState, index: number): number;
+  lua_tonumber (L: LuaState, index: number): number;
   lua_pushlightuserdata (L: LuaState, p: unknown): void;
   lua_touserdata (L: LuaState, index: number): unknown;
 }

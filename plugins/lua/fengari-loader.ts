@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { runInThisContext } from 'node:vm';
+import { kLibraryCostNs } from './library-costs.ts';
 import { meterHub } from './meter-hub.ts';
 
 /**
@@ -23,10 +24,41 @@ interface Patch {
   readonly replace: string;
 }
 
+/** One step of a loop whose steps cost ~1 µs (a sort comparison, a table element fetched through the API): 25 counted steps. */
+const kHeavyStep = 'if (__sb.steps !== undefined && (__sb.steps.left -= 25) <= 0) __sb.steps.onExhausted(L);';
+
+const kRepLoop = `        while (n-- > 1) {  /* first n-1 copies (followed by separator) */
+            p.set(s, pi);
+            pi += l;
+            if (lsep > 0) {  /* empty 'memcpy' is not that cheap */
+                p.set(sep, pi);
+                pi += lsep;
+            }
+        }
+        p.set(s, pi);  /* last copy (not followed by separator) */`;
+const kRepByDoubling = `        p.set(s, 0);
+        if (n > 1 && lsep > 0) p.set(sep, l);
+        for (let filled = Math.min(l + lsep, totallen); filled < totallen; filled *= 2)
+            p.copyWithin(filled, 0, Math.min(filled, totallen - filled));`;
+
 /** `__sb` is the meter hub, in scope in every patched module (see {@link meterHub}). */
 const kPatches: readonly Patch[] = [
-  // Every Lua string is made here: charge its bytes to the running invocation.
-  { file: 'lstring.js', find: '    return new TString(L, str);', replace: '    if (__sb.meter !== undefined) __sb.meter.chargeString(L, str.length);\n    return new TString(L, str);' },
+  // Every Lua string is made here: charge its bytes to the running invocation, in memory and in
+  // time (making it copied them: a `..` of two big strings is one instruction for the count hook).
+  { file: 'lstring.js', find: '    return new TString(L, str);', replace: `    if (__sb.meter !== undefined) __sb.meter.chargeString(L, str.length);\n    if (__sb.steps !== undefined) __sb.steps.charge(L, str.length * ${kLibraryCostNs.stringBytes}, 'making a string');\n    return new TString(L, str);` },
+  // A plain string.find (or one whose pattern has no special characters) scans in JavaScript:
+  // count each candidate position, as pattern matching counts its steps (below).
+  { file: 'lstrlib.js', find: 'const find_subarray = function(arr, subarr, from_index) {', replace: 'const find_subarray = function(arr, subarr, from_index, L) {' },
+  { file: 'lstrlib.js', find: '    for (; (i = arr.indexOf(subarr[0], i)) !== -1; i++) {', replace: '    for (; (i = arr.indexOf(subarr[0], i)) !== -1; i++) {\n        if (L !== undefined && __sb.steps !== undefined && --__sb.steps.left <= 0) __sb.steps.onExhausted(L);' },
+  { file: 'lstrlib.js', find: 'let f = find_subarray(s.subarray(init - 1), p, 0);', replace: 'let f = find_subarray(s.subarray(init - 1), p, 0, L);' },
+  // string.rep copied its piece once per repetition (~55 ns each: 11 s for string.rep('x', 2e8));
+  // fill by doubling instead: the result is periodic, so copying its own prefix is the same bytes
+  // in log2(n) memory copies.
+  { file: 'lstrlib.js', find: kRepLoop, replace: kRepByDoubling },
+  // table.concat, table.unpack and table.sort loop over the table inside one instruction.
+  { file: 'ltablib.js', find: '    for (; i < last; i++) {\n        addfield(L, b, i);', replace: `    for (; i < last; i++) {\n        ${kHeavyStep}\n        addfield(L, b, i);` },
+  { file: 'ltablib.js', find: '    for (; i < e; i++)  /* push arg[i..e - 1] (to avoid overflows) */\n        lua_geti(L, 1, i);', replace: `    for (; i < e; i++) {\n        ${kHeavyStep}\n        lua_geti(L, 1, i);\n    }` },
+  { file: 'ltablib.js', find: 'const sort_comp = function(L, a, b) {', replace: `const sort_comp = function(L, a, b) {\n    ${kHeavyStep}` },
   // A concatenation allocates its result before making the string: refuse it before the bytes exist.
   { file: 'lvm.js', find: '            let buff = new Uint8Array(tl);', replace: '            if (__sb.meter !== undefined) __sb.meter.reserve(L, tl);\n            let buff = new Uint8Array(tl);' },
   // Library buffers (string.rep, gsub, format, table.concat...) double as they grow: check each growth.

@@ -2,11 +2,11 @@ import type { ErrorRecord } from '../../engine/errors.ts';
 import { kYield, type Fiber, type FetchRequest, type InvocationContext, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
 import { describeErrorValue, errorWithTraceback } from '../lua-common/error-text.ts';
 import { fetchRequestFrom, PendingFetch } from '../lua-common/fetch-bridge.ts';
-import { kMatchStepsPerCheck } from '../lua-common/limits.ts';
 import { cpuBudgetMessage, SliceClock } from '../lua-common/slice-clock.ts';
 import { jsString, luaString, type LuaState } from './fengari-api.ts';
 import type { FengariState, RunningFiber } from './lua-state.ts';
-import { meterHub, type StepCounter } from './meter-hub.ts';
+import { meterHub } from './meter-hub.ts';
+import { FengariWorkMeter } from './work-meter.ts';
 
 type Phase = 'new' | 'running' | 'ended';
 
@@ -23,7 +23,7 @@ export class FengariFiber implements Fiber, RunningFiber {
   readonly #input: Uint8Array;
   readonly #context: InvocationContext;
   readonly #clock: SliceClock;
-  readonly #steps: StepCounter;
+  readonly #steps: FengariWorkMeter;
   #phase: Phase = 'new';
   #thread: LuaState | undefined;
   #threadRef = 0;
@@ -40,7 +40,7 @@ export class FengariFiber implements Fiber, RunningFiber {
     this.#input = input;
     this.#context = context;
     this.#clock = new SliceClock(context.budget.cpuMs);
-    this.#steps = { left: kMatchStepsPerCheck, onExhausted: (L) => this.#onMatchSteps(L as LuaState) };
+    this.#steps = new FengariWorkMeter(this.#clock, (L, now, detail) => this.#kill(L, now, detail));
   }
 
   run (slice: Slice): SliceOutcome {
@@ -48,6 +48,7 @@ export class FengariFiber implements Fiber, RunningFiber {
     const state = this.#state;
     const { api } = state;
     this.#clock.begin(slice);
+    this.#steps.markInLua(this.#clock.startedAt);
     state.current = this;
     meterHub.meter = state.meter;
     meterHub.steps = this.#steps;
@@ -94,6 +95,7 @@ export class FengariFiber implements Fiber, RunningFiber {
     if (this.#killMessage !== undefined) api.luaL_error(L, luaString(this.#killMessage));
     this.#state.meter.poll(L);
     const now = performance.now();
+    this.#steps.markInLua(now);
     if (now < this.#clock.endsAt) return;
     if (L === this.#thread && api.lua_isyieldable(L)) {
       this.#preempted = true;
@@ -134,15 +136,10 @@ export class FengariFiber implements Fiber, RunningFiber {
 
   // --- internals ---
 
-  #onMatchSteps (L: LuaState): void {
-    this.#steps.left = kMatchStepsPerCheck;
-    const now = performance.now();
-    if (this.#clock.isOverBudget(now)) this.#kill(L, now);
-  }
-
-  #kill (L: LuaState, now: number): never {
+  #kill (L: LuaState, now: number, detail?: string): never {
     const { api } = this.#state;
-    this.#killMessage = cpuBudgetMessage(this.#clock.budgetMs, this.#clock.usedAt(now));
+    const message = cpuBudgetMessage(this.#clock.budgetMs, this.#clock.usedAt(now));
+    this.#killMessage = detail === undefined ? message : `${message}: ${detail}`;
     api.lua_sethook(this.#thread!, this.#state.hook, api.LUA_MASKCOUNT, 1);
     return api.luaL_error(L, luaString(this.#killMessage));
   }

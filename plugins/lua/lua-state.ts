@@ -4,6 +4,7 @@ import { kPreludeSource } from '../lua-common/prelude.ts';
 import { fengariApi, jsString, luaString, type FengariApi, type Hook, type JsFunction, type LuaState } from './fengari-api.ts';
 import { walkLuaHeap } from './heap-walk.ts';
 import { FengariMemoryMeter } from './memory-meter.ts';
+import { installMeteredLibrary } from './metered-library.ts';
 
 /** What the state's host functions and hook call into: the fiber whose run() is on the stack. */
 export interface RunningFiber {
@@ -68,6 +69,7 @@ export class FengariState {
     const L = api.luaL_newstate();
     this.L = L;
     api.luaL_openlibs(L);
+    installMeteredLibrary(api, L);
     api.lua_atnativeerror(L, (L1) => {
       const error = api.lua_touserdata(L1, -1);
       const message = `the Lua engine failed: ${error instanceof Error ? error.message : String(error)}`;
