@@ -35,14 +35,14 @@ function refuseDirectives (code: string): string | undefined {
       const operand = /^\s*(?:"([^"]*)"|<([^>]*)>)/.exec(rest);
       if (operand === null) return `a computed #${name} (a macro, not "name" or <name>) is refused (${shorten(line)})`;
       const path = operand[1] ?? operand[2] ?? '';
-      if (isHostPath(path)) return `#${name} of ${JSON.stringify(path)} is refused: absolute and ".." paths are`;
+      if (isHostPath(path)) return `#${name} of ${JSON.stringify(path)} is refused (an absolute or ".." path)`;
     }
     if (name === 'pragma' && /^\s*(?:GCC|clang)\s+dependency\b/.test(rest)) return `#pragma ${rest.trim().split(/\s+/).slice(0, 2).join(' ')} is refused`;
   }
   if (/\b__has_include_next\s*\(/.test(code)) return '__has_include_next is refused';
   for (const match of code.matchAll(/\b__has_include\s*\(\s*(?:"([^"]*)"|<([^>]*)>)/g)) {
     const path = match[1] ?? match[2] ?? '';
-    if (isHostPath(path)) return `__has_include of ${JSON.stringify(path)} is refused: absolute and ".." paths are`;
+    if (isHostPath(path)) return `__has_include of ${JSON.stringify(path)} is refused (an absolute or ".." path)`;
   }
   return undefined;
 }
@@ -107,7 +107,7 @@ function lexC (text: string): { code: string, strings: StringLiteral[] } {
       i = j + 1;
       if (char === '"') {
         // A header name in #include "..." or __has_include("...") lexes as a string here; it stays in `code` to be checked as a path.
-        const header = /(?:(?:#|%:)\s*(?:include|include_next|import)|\b__has_include(?:_next)?\s*\(\s*)$/.test(code.slice(code.lastIndexOf('\n') + 1));
+        const header = /(?:(?:#|%:)\s*(?:include|include_next|import)\s*|\b__has_include(?:_next)?\s*\(\s*)$/.test(code.slice(code.lastIndexOf('\n') + 1));
         strings.push({ value: decodeCEscapes(raw), adjacent: sinceString === 0 });
         code += header ? `"${raw}"` : '""';
         sinceString = 0;

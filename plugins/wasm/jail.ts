@@ -43,7 +43,7 @@ export interface ToolView {
 /** The uid and gid the tools run as inside the jail (nobody): they own nothing they can see. */
 const kJailUid = '65534';
 /** The scratch dir's path inside the jail; `..` from it reaches only the jail's own root. */
-const kScratchInside = '/build';
+export const kScratchInside = '/build';
 const kIncludeInside = '/springbok/include';
 const kRuntimeInside = '/springbok/runtime/runtime.c';
 
