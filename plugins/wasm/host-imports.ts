@@ -5,10 +5,13 @@ import { kSpringbokModule, kWasiModule } from './host-interface.ts';
 
 /** What a fiber offers its imports (WasmFiber implements it). */
 export interface FiberHost {
+  /** Starts every host call: traps when the invocation has ended; charges `units` of fuel. */
+  charge (units: number): void;
   fuel (): number;
   suspend (): Promise<number>;
   suspendForFetch (answer: Promise<number>): Promise<number>;
-  memoryRefused (): void;
+  memoryRefused (bytes: number): void;
+  /** Copies `bytes` into the output; false (nothing copied) past the output limit. */
   output (bytes: Uint8Array): boolean;
   done (status: number): void;
 }
@@ -16,12 +19,27 @@ export interface FiberHost {
 /** Thrown through the guest's stack by an import to end the invocation with a record. */
 export interface GuestExit { readonly springbokExit: ErrorRecord }
 
-function exit (code: ErrorRecord['code'], message: string): never {
+/** Throws a GuestExit: the guest's stack unwinds (wasm cannot catch it) and the invocation ends with the record. */
+export function guestExit (code: ErrorRecord['code'], message: string): never {
   const error = new Error(message) as Error & GuestExit;
   (error as { springbokExit: ErrorRecord }).springbokExit = { code, message };
   throw error;
 }
+const exit = guestExit;
 
+/**
+ * What a host call costs in fuel (the units of instrument.ts: one per loop iteration or call, a
+ * few ns each): a fixed part for the call, and one unit per byte it reads, writes or decodes. A
+ * call that handles more bytes than one allowance (fiber.ts kFuelPerCheck) therefore makes the
+ * next check read the clock, and a loop of host calls ends its slice on time like any other loop.
+ */
+const kHostCallFuel = 100;
+/** Most iovecs one fd_write takes (POSIX IOV_MAX); more is EINVAL. */
+const kMaxIovecs = 1024;
+/** Most bytes one fd_write consumes; it reports a partial write, which libc's stdio continues. */
+const kMaxWriteBytes = 64 * 1024;
+/** Most bytes one random_get fills; more is EINVAL. */
+const kMaxRandomBytes = 64 * 1024;
 const kMaxLogLineBytes = 64 * 1024;
 const kMaxFetchFieldBytes = 1024 * 1024;
 const WASI_EBADF = 8;
@@ -46,6 +64,8 @@ export function hostImports (memory: WebAssembly.Memory, input: Uint8Array, cont
   const u32 = (pointer: number): number => new DataView(memory.buffer).getUint32(bytes(pointer, 4).byteOffset, true);
   const setU32 = (pointer: number, value: number): void => new DataView(memory.buffer).setUint32(bytes(pointer, 4).byteOffset, value, true);
   let stdoutLine = '';
+  /** Streaming, so a character split over two partial writes decodes whole. */
+  let stdoutDecoder: InstanceType<typeof TextDecoder> | undefined;
   const logText = (text: string): void => {
     const lines = (stdoutLine + text).split('\n');
     stdoutLine = lines.pop() ?? '';
@@ -54,21 +74,35 @@ export function hostImports (memory: WebAssembly.Memory, input: Uint8Array, cont
   };
 
   const springbok = {
-    read_input: (pointer: number, length: number): void => { bytes(pointer, length).set(input.subarray(0, length)); },
-    output: (pointer: number, length: number): void => {
-      if (!fiber.output(bytes(pointer, length).slice())) exit('ERR_OUTPUT_TOO_LARGE', `output passed the limit of ${maxOutputBytes} bytes`);
+    read_input: (pointer: number, length: number): void => {
+      fiber.charge(kHostCallFuel + Math.min(length, input.byteLength));
+      bytes(pointer, length).set(input.subarray(0, length));
     },
-    log: (pointer: number, length: number): void => { context.log(kUtf8.decode(bytes(pointer, Math.min(length, kMaxLogLineBytes)))); },
+    output: (pointer: number, length: number): void => {
+      fiber.charge(kHostCallFuel + length);
+      if (!fiber.output(bytes(pointer, length))) exit('ERR_OUTPUT_TOO_LARGE', `output passed the limit of ${maxOutputBytes} bytes`);
+    },
+    log: (pointer: number, length: number): void => {
+      const kept = Math.min(length, kMaxLogLineBytes);
+      fiber.charge(kHostCallFuel + kept);
+      context.log(kUtf8.decode(bytes(pointer, kept)));
+    },
     done: (status: number): void => {
+      fiber.charge(0); // before the log below: a second done traps without touching the log
       if (stdoutLine !== '') context.log(stdoutLine);
       fiber.done(status);
     },
-    memory_refused: (): void => fiber.memoryRefused(),
+    memory_refused: (bytes: number): void => fiber.memoryRefused(bytes),
     fuel: (): number => fiber.fuel(),
     suspend: new WebAssembly.Suspending(() => fiber.suspend()),
     fetch: new WebAssembly.Suspending((requestPointer: number, responsePointer: number) => {
       // sb_fetch_request: 8 u32 fields; sb_fetch_response: status, then (ptr, cap, len) for headers and body.
-      const field = (index: number): Uint8Array => bytes(u32(requestPointer + index * 8), Math.min(u32(requestPointer + index * 8 + 4), kMaxFetchFieldBytes));
+      fiber.charge(kHostCallFuel);
+      const field = (index: number): Uint8Array => {
+        const length = Math.min(u32(requestPointer + index * 8 + 4), kMaxFetchFieldBytes);
+        fiber.charge(length);
+        return bytes(u32(requestPointer + index * 8), length);
+      };
       const url = kUtf8.decode(field(0));
       const method = kUtf8.decode(field(1)) || 'GET';
       const headers = parseHeaderLines(kUtf8.decode(field(2)));
@@ -83,6 +117,8 @@ export function hostImports (memory: WebAssembly.Memory, input: Uint8Array, cont
   };
 
   const writeResponse = (response: FetchResponse, pointer: number): number => {
+    // Written while the stack is parked; the charge lowers the counter it reloads when it resumes.
+    fiber.charge(kHostCallFuel + response.body.byteLength);
     setU32(pointer, response.status);
     const headerBytes = Buffer.from(Object.entries(response.headers).map(([name, value]) => `${name}: ${value}\r\n`).join(''));
     const fill = (at: number, data: Uint8Array): void => {
@@ -98,31 +134,40 @@ export function hostImports (memory: WebAssembly.Memory, input: Uint8Array, cont
 
   const wasi = {
     fd_write: (fd: number, iovs: number, count: number, written: number): number => {
+      fiber.charge(kHostCallFuel);
       if (fd !== 1 && fd !== 2) return WASI_EBADF;
+      if (count > kMaxIovecs) return WASI_EINVAL;
+      fiber.charge(count * 8);
+      // Bounded work per call: at most kMaxWriteBytes are taken, the rest is a partial write.
       let total = 0;
-      for (let i = 0; i < count; i++) {
-        const chunk = bytes(u32(iovs + i * 8), u32(iovs + i * 8 + 4));
-        logText(kUtf8.decode(chunk));
+      for (let i = 0; i < count && total < kMaxWriteBytes; i++) {
+        const chunk = bytes(u32(iovs + i * 8), Math.min(u32(iovs + i * 8 + 4), kMaxWriteBytes - total));
+        stdoutDecoder ??= new TextDecoder();
+        logText(stdoutDecoder.decode(chunk, { stream: true }));
         total += chunk.byteLength;
       }
+      fiber.charge(total);
       setU32(written, total);
       return 0;
     },
-    fd_close: (): number => WASI_EBADF,
-    fd_seek: (): number => WASI_EBADF,
-    fd_fdstat_get: (): number => WASI_EBADF,
-    proc_exit: (code: number): never => exit('ERR_FUNCTION', `exit(${code})`),
-    environ_sizes_get: (count: number, size: number): number => { setU32(count, 0); setU32(size, 0); return 0; },
-    environ_get: (): number => 0,
-    args_sizes_get: (count: number, size: number): number => { setU32(count, 0); setU32(size, 0); return 0; },
-    args_get: (): number => 0,
+    fd_close: (): number => { fiber.charge(kHostCallFuel); return WASI_EBADF; },
+    fd_seek: (): number => { fiber.charge(kHostCallFuel); return WASI_EBADF; },
+    fd_fdstat_get: (): number => { fiber.charge(kHostCallFuel); return WASI_EBADF; },
+    proc_exit: (code: number): never => { fiber.charge(kHostCallFuel); return exit('ERR_FUNCTION', `exit(${code})`); },
+    environ_sizes_get: (count: number, size: number): number => { fiber.charge(kHostCallFuel); setU32(count, 0); setU32(size, 0); return 0; },
+    environ_get: (): number => { fiber.charge(kHostCallFuel); return 0; },
+    args_sizes_get: (count: number, size: number): number => { fiber.charge(kHostCallFuel); setU32(count, 0); setU32(size, 0); return 0; },
+    args_get: (): number => { fiber.charge(kHostCallFuel); return 0; },
     // Millisecond resolution only: no clock fine enough to time other tenants' work.
     clock_time_get: (_id: number, _precision: bigint, out: number): number => {
+      fiber.charge(kHostCallFuel);
       new DataView(memory.buffer).setBigUint64(bytes(out, 8).byteOffset, BigInt(Date.now()) * 1_000_000n, true);
       return 0;
     },
     random_get: (pointer: number, length: number): number => {
-      if (length > 65536) return WASI_EINVAL;
+      fiber.charge(kHostCallFuel);
+      if (length > kMaxRandomBytes) return WASI_EINVAL;
+      fiber.charge(length);
       getRandomValues(bytes(pointer, length));
       return 0;
     },

@@ -1,6 +1,6 @@
 import { EngineError } from '../../engine/errors.ts';
 import { ByteReader, encodeU32, readSections, WasmFormatError, type Section } from './wasm-bytes.ts';
-import { isAllowedImport, kSpringbokModule } from './host-interface.ts';
+import { isAllowedImport, kHostOnlyExports, kRuntimeImportCallers, kSpringbokModule, runtimeCallersOf } from './host-interface.ts';
 
 /**
  * Fuel metering. Every function entry and every loop header gets a check that decrements a fuel
@@ -20,6 +20,16 @@ import { isAllowedImport, kSpringbokModule } from './host-interface.ts';
  * functions: the pass adds no import, and appends its global, type and function after the
  * module's own, so no index moves. It refuses instructions it cannot meter or does not know,
  * imports outside the host interface, a start function and any memory but one imported `env.memory`.
+ *
+ * Host calls: the counter is also stored before and reloaded after every call to an import, and the
+ * global is exported (`__sb_fuel`), so a host function charges the work it did by lowering it
+ * (fiber.ts `charge`): a call that handled many bytes brings the next clock check forward.
+ *
+ * Internal imports: springbok's own host functions (`done`, `read_input`, `memory_refused`, `fuel`,
+ * `suspend`) may be called only from the runtime functions host-interface.ts names, found by their
+ * exports, and the runtime's host-only entry points may not be called or referenced by anything in
+ * the module. Guest code can declare those imports or call the runtime's symbols (it is linked with
+ * them), so this is checked here, after linking, on the code itself.
  */
 
 export interface InstrumentedModule {
@@ -85,6 +95,11 @@ function rewrite (bytes: Uint8Array, mode: 'suspend' | 'trap'): InstrumentedModu
   let definedFunctions = 0;
   let paramCounts: number[] = [];
   let functionTypes: number[] = [];
+  /** Internal imports by function index, with the exports of the runtime functions allowed to call them. */
+  const internalImports = new Map<number, { name: string, callers: readonly string[] }>();
+  const exportedFunctions = new Map<string, number>();
+  /** Functions whose address the module takes outside code: table elements and global initialisers. */
+  let referencedFunctions = new Set<number>();
 
   for (const section of sections) {
     if (section.id === 8 && !trap) refuse('the module has a start function, which would run outside any slice');
@@ -104,6 +119,8 @@ function rewrite (bytes: Uint8Array, mode: 'suspend' | 'trap'): InstrumentedModu
         if (kind === 0) {
           reader.u32();
           if (!isAllowedImport(module, name)) refuse(`the module imports ${module}.${name}, which springbok does not provide (see doc/c.md for the host functions)`);
+          const callers = runtimeCallersOf(module, name);
+          if (callers !== undefined) internalImports.set(importedFunctions, { name: `${module}.${name}`, callers });
           if (module === kSpringbokModule && name === 'fuel') fuelImport = importedFunctions;
           if (module === kSpringbokModule && name === 'suspend') suspendImport = importedFunctions;
           importedFunctions++;
@@ -118,7 +135,12 @@ function rewrite (bytes: Uint8Array, mode: 'suspend' | 'trap'): InstrumentedModu
         }
       }
     }
-    if (section.id === 6) definedGlobals = new ByteReader(bytes, section.start, section.end).u32();
+    if (section.id === 6) {
+      definedGlobals = new ByteReader(bytes, section.start, section.end).u32();
+      if (!trap) referencedFunctions = new Set([...referencedFunctions, ...readGlobalFunctionRefs(bytes, section)]);
+    }
+    if (section.id === 7 && !trap) for (const [name, index] of readFunctionExports(bytes, section)) exportedFunctions.set(name, index);
+    if (section.id === 9 && !trap) referencedFunctions = new Set([...referencedFunctions, ...readElementFunctions(bytes, section)]);
     if (section.id === 1) {
       paramCounts = readParamCounts(bytes, section);
       types = paramCounts.length;
@@ -132,6 +154,7 @@ function rewrite (bytes: Uint8Array, mode: 'suspend' | 'trap'): InstrumentedModu
   if (types === 0 || definedFunctions === 0) refuse('the module has no functions');
   if (!trap && minPages < 0) refuse('the module does not import env.memory (link with --import-memory)');
   if (!trap && (fuelImport < 0 || suspendImport < 0)) refuse('the module lacks the springbok runtime (springbok.fuel and springbok.suspend imports); build it with springbok deploy');
+  const checkCall = trap ? undefined : callChecker(internalImports, runtimeFunctions(bytes, sections, exportedFunctions, importedFunctions), referencedFunctions);
   // The appended global comes after every imported and defined one.
   const fuelGlobal = importedGlobals + definedGlobals;
   // The slow path lives in a function of its own, appended after the module's functions (so no
@@ -158,8 +181,8 @@ function rewrite (bytes: Uint8Array, mode: 'suspend' | 'trap'): InstrumentedModu
       emitGlobals(section.id === 6 ? section : undefined);
       if (section.id === 6) continue;
     }
-    if (trap && section.id === 7) {
-      // Exports: append the counter, for the host to set.
+    if (section.id === 7) {
+      // Exports: append the counter, for the host to set (trap mode) or lower (host calls' charges).
       const reader = new ByteReader(bytes, section.start, section.end);
       const count = reader.u32();
       const name = new TextEncoder().encode(kRuntimeFuelExport);
@@ -183,7 +206,8 @@ function rewrite (bytes: Uint8Array, mode: 'suspend' | 'trap'): InstrumentedModu
         const size = reader.u32();
         const params = paramCounts[functionTypes[index] ?? -1];
         if (params === undefined) throw new WasmFormatError(`function ${index} has no valid type`);
-        const body = instrumentBody(bytes, reader.pos, reader.pos + size, { fuelGlobal, refuelFunction: trap ? -1 : refuelFunction, importedFunctions, params });
+        const self = importedFunctions + index;
+        const body = instrumentBody(bytes, reader.pos, reader.pos + size, { fuelGlobal, refuelFunction: trap ? -1 : refuelFunction, importedFunctions, params, checkCall: checkCall === undefined ? undefined : (target, how) => checkCall(self, target, how) });
         reader.skip(size);
         functions++;
         loops += body.loops;
@@ -199,7 +223,7 @@ function rewrite (bytes: Uint8Array, mode: 'suspend' | 'trap'): InstrumentedModu
   const result = new Uint8Array(out.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of out) { result.set(part, offset); offset += part.length; }
-  if (trap && !sections.some((section) => section.id === 7)) refuse('the runtime module has no export section to carry its fuel counter');
+  if (!sections.some((section) => section.id === 7)) refuse(trap ? 'the runtime module has no export section to carry its fuel counter' : 'the module has no exports (it lacks the springbok runtime); build it with springbok deploy');
   return { bytes: result, minPages, functions, loops };
 }
 
@@ -241,6 +265,8 @@ interface BodyContext {
   readonly importedFunctions: number;
   /** Parameters of the function: its locals are numbered after them. */
   readonly params: number;
+  /** Called for every direct call and ref.func in the body; refuses a forbidden one (suspend mode only). */
+  readonly checkCall?: ((target: number, how: 'call' | 'ref.func') => void) | undefined;
 }
 
 /**
@@ -308,9 +334,17 @@ function instrumentBody (bytes: Uint8Array, start: number, end: number, context:
         if (returns) { copyTo(at); out.push(...store); }
         break;
       }
+      case 0xd2:
+        context.checkCall?.(new ByteReader(bytes, immediate, end).u32(), 'ref.func');
+        break;
       case 0x10: case 0x11: {
-        // Host imports use no fuel; calls into the module may, and may suspend.
-        if (opcode === 0x10 && new ByteReader(bytes, immediate, end).u32() < context.importedFunctions) break;
+        // Calls into the module may use fuel and suspend; host imports may charge fuel (suspend
+        // mode). A trusted runtime's imports (trap mode) neither read nor write the counter.
+        if (opcode === 0x10) {
+          const target = new ByteReader(bytes, immediate, end).u32();
+          context.checkCall?.(target, 'call');
+          if (target < context.importedFunctions && context.refuelFunction < 0) break;
+        }
         copyTo(at);
         out.push(...store);
         copyTo(reader.pos);
@@ -399,4 +433,151 @@ function skipImmediates (reader: ByteReader, opcode: number, allowBulk = false):
     return;
   }
   refuse(`the module uses ${kOpcodeNames[opcode] ?? `opcode 0x${opcode.toString(16)}`}, which springbok does not meter`);
+}
+
+/** A runtime function found by its export: the exported function and the one that does the work. */
+interface RuntimeFunction {
+  /** What the export names: wasm-ld's command-export wrapper, or the function itself. */
+  readonly exported: number;
+  /** The runtime's own function (the wrapper's callee). */
+  readonly body: number;
+}
+
+/**
+ * The runtime functions by export name. wasm-ld exports a command module's functions through a
+ * wrapper it writes: `[call ctors] local.get 0..n-1, call F, [call dtors]`; the runtime's entry
+ * points all take at least one parameter, so F is the call that follows the local.gets.
+ */
+function runtimeFunctions (bytes: Uint8Array, sections: readonly Section[], exports: ReadonlyMap<string, number>, importedFunctions: number): Map<string, RuntimeFunction> {
+  const code = sections.find((section) => section.id === 10);
+  const found = new Map<string, RuntimeFunction>();
+  if (code === undefined) return found;
+  const bodies: { start: number, end: number }[] = [];
+  const reader = new ByteReader(bytes, code.start, code.end);
+  for (let count = reader.u32(); count > 0; count--) {
+    const size = reader.u32();
+    bodies.push({ start: reader.pos, end: reader.pos + size });
+    reader.skip(size);
+  }
+  const names = new Set([...Object.values(kRuntimeImportCallers).flat(), ...kHostOnlyExports]);
+  for (const name of names) {
+    const exported = exports.get(name);
+    if (exported === undefined || exported < importedFunctions) continue;
+    const body = bodies[exported - importedFunctions];
+    const callee = body === undefined ? undefined : commandExportCallee(bytes, body.start, body.end);
+    found.set(name, { exported, body: callee ?? exported });
+  }
+  return found;
+}
+
+/** The function a wasm-ld command-export wrapper forwards to, or undefined if the body is not such a wrapper. */
+function commandExportCallee (bytes: Uint8Array, start: number, end: number): number | undefined {
+  const reader = new ByteReader(bytes, start, end);
+  if (reader.u32() !== 0) return undefined; // a wrapper has no locals
+  const ops: { opcode: number, index: number }[] = [];
+  while (!reader.done) {
+    const opcode = reader.u8();
+    if (opcode === 0x0b) break;
+    if (opcode !== 0x10 && opcode !== 0x20) return undefined;
+    ops.push({ opcode, index: reader.u32() });
+  }
+  if (!reader.done) return undefined;
+  const firstGet = ops.findIndex((op) => op.opcode === 0x20);
+  if (firstGet < 0 || firstGet > 1) return undefined;
+  let at = firstGet;
+  for (let param = 0; ops[at]?.opcode === 0x20; param++, at++) if (ops[at]!.index !== param) return undefined;
+  const callee = ops[at];
+  const rest = ops.length - at - 1;
+  if (callee?.opcode !== 0x10 || rest > 1 || (rest === 1 && ops[at + 1]!.opcode !== 0x10)) return undefined;
+  return callee.index;
+}
+
+/**
+ * The deploy-time rule for internal imports and host-only entry points (see the module comment):
+ * returns a check of one call or ref.func made by function `caller`.
+ */
+function callChecker (internalImports: ReadonlyMap<number, { name: string, callers: readonly string[] }>, runtime: ReadonlyMap<string, RuntimeFunction>, referenced: ReadonlySet<number>): (caller: number, target: number, how: 'call' | 'ref.func') => void {
+  // Host-only entry points: the export itself may be called by nothing, its body only by its wrapper.
+  const hostOnly = new Map<number, { name: string, wrapper: number }>();
+  for (const name of kHostOnlyExports) {
+    const found = runtime.get(name);
+    if (found === undefined) continue;
+    hostOnly.set(found.exported, { name, wrapper: -1 });
+    if (found.body !== found.exported) hostOnly.set(found.body, { name, wrapper: found.exported });
+  }
+  for (const index of referenced) {
+    const internal = internalImports.get(index);
+    if (internal !== undefined) refuse(`the module takes the address of ${internal.name}, a host function internal to springbok (doc/c.md lists the ones a function may call)`);
+    const entry = hostOnly.get(index);
+    if (entry !== undefined) refuse(`the module takes the address of ${entry.name}, springbok's entry point, which only the engine may call`);
+  }
+  return (caller, target, how) => {
+    const internal = internalImports.get(target);
+    if (internal !== undefined && (how === 'ref.func' || !internal.callers.some((name) => runtime.get(name)?.body === caller))) {
+      refuse(`the module calls ${internal.name}, a host function internal to springbok that only its runtime may call (doc/c.md lists the ones a function may call)`);
+    }
+    const entry = hostOnly.get(target);
+    if (entry !== undefined && (how === 'ref.func' || entry.wrapper !== caller)) refuse(`the module ${how === 'call' ? 'calls' : 'takes the address of'} ${entry.name}, springbok's entry point, which only the engine may call`);
+  };
+}
+
+/** Exported functions by name. */
+function readFunctionExports (bytes: Uint8Array, section: Section): Map<string, number> {
+  const reader = new ByteReader(bytes, section.start, section.end);
+  const exports = new Map<string, number>();
+  for (let count = reader.u32(); count > 0; count--) {
+    const name = reader.name();
+    const kind = reader.u8();
+    const index = reader.u32();
+    if (kind === 0) exports.set(name, index);
+  }
+  return exports;
+}
+
+/** Every function an element segment puts in a table (all eight segment encodings). */
+function readElementFunctions (bytes: Uint8Array, section: Section): number[] {
+  const reader = new ByteReader(bytes, section.start, section.end);
+  const functions: number[] = [];
+  for (let count = reader.u32(); count > 0; count--) {
+    const flags = reader.u32();
+    if (flags > 7) throw new WasmFormatError(`unknown element segment kind ${flags}`);
+    if ((flags & 3) === 2) reader.u32(); // table index
+    if ((flags & 1) === 0) readConstantExpression(reader, functions); // active: offset
+    if ((flags & 3) !== 0) reader.u8(); // elemkind or reftype
+    const usesExpressions = (flags & 4) !== 0;
+    for (let items = reader.u32(); items > 0; items--) {
+      if (usesExpressions) readConstantExpression(reader, functions);
+      else functions.push(reader.u32());
+    }
+  }
+  return functions;
+}
+
+/** Functions named by ref.func in global initialisers. */
+function readGlobalFunctionRefs (bytes: Uint8Array, section: Section): number[] {
+  const reader = new ByteReader(bytes, section.start, section.end);
+  const functions: number[] = [];
+  for (let count = reader.u32(); count > 0; count--) {
+    reader.u8(); // value type
+    reader.u8(); // mutability
+    readConstantExpression(reader, functions);
+  }
+  return functions;
+}
+
+/** Reads a constant expression up to its end, noting the functions it references. */
+function readConstantExpression (reader: ByteReader, functions: number[]): void {
+  for (;;) {
+    const opcode = reader.u8();
+    if (opcode === 0x0b) return;
+    if (opcode === 0x41) reader.skipSigned(32);
+    else if (opcode === 0x42) reader.skipSigned(64);
+    else if (opcode === 0x43) reader.skip(4);
+    else if (opcode === 0x44) reader.skip(8);
+    else if (opcode === 0x23) reader.u32();
+    else if (opcode === 0xd0) reader.u8();
+    else if (opcode === 0xd2) functions.push(reader.u32());
+    else if (opcode === 0x6a || opcode === 0x6b || opcode === 0x6c || opcode === 0x7c || opcode === 0x7d || opcode === 0x7e) continue; // extended constant arithmetic
+    else throw new WasmFormatError(`unknown instruction 0x${opcode.toString(16)} in a constant expression`);
+  }
 }
