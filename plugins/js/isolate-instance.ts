@@ -42,6 +42,8 @@ const kWatchdogTickMs = 10;
  * checkpoint after it) and builtins that do not look at the timeout.
  */
 const kWatchdogCpuSlackMs = 50;
+/** A call still running this long after its isolate was disposed means the isolate's thread is lost, in ms. */
+const kLostAfterKillMs = 1000;
 /** Bytes each Map/Set entry is allowed for, when the prelude caps collections (see PreludeLimits.maxCollectionEntries). */
 const kBytesPerCollectionEntry = 128;
 /** ICU memory assumed per live Intl object, in bytes (a DateTimeFormat measured ~28 KiB outside the heap). */
@@ -69,6 +71,10 @@ export class IsolateInstance {
   #lastCpuNs = 0n;
   /** Set once a catastrophic error was reported: V8 left the isolate's thread stuck for good. */
   #catastrophic = false;
+  /** True while an entry's call into the isolate has not settled (it may outlive a kill). */
+  #workPending = false;
+  /** When kill() ran, by performance.now(), in ms. */
+  #killedAt = 0;
 
   private constructor (memoryBytes: number, isolate: ivm.Isolate, context: ivm.Context, gate: IsolateGate) {
     this.memoryBytes = memoryBytes;
@@ -182,6 +188,15 @@ export class IsolateInstance {
   /** True once V8 reported a catastrophic error in this isolate (its thread and memory are lost). */
   get catastrophic (): boolean { return this.#catastrophic; }
 
+  /**
+   * True when the isolate's thread is lost: a catastrophic error, or guest code still running a
+   * second after the isolate was disposed (V8 did not act on the termination: seen with a loop of
+   * TypedArray indexOf calls on a 50 MB array, whose builtin drops the interrupt).
+   */
+  get lost (): boolean {
+    return this.#catastrophic || (this.#death !== undefined && this.#workPending && performance.now() - this.#killedAt > kLostAfterKillMs);
+  }
+
   /** Highest heap use seen after an entry (V8 heap plus external memory such as ArrayBuffers), in bytes. */
   get peakHeapBytes (): number { return this.#peakHeapBytes; }
 
@@ -199,6 +214,7 @@ export class IsolateInstance {
     if (this.#death !== undefined) return;
     this.#death = error;
     this.state = 'dead';
+    this.#killedAt = performance.now();
     // The CPU used so far cannot be read once the isolate is disposed.
     this.#readCpuNs();
     try {
@@ -239,7 +255,10 @@ export class IsolateInstance {
     const watchdog = setInterval(() => this.#watch(bounds, startedAt), kWatchdogTickMs);
     let outcome: EntryResult;
     try {
-      const value = await Promise.race([work(), died]);
+      this.#workPending = true;
+      const call = work().finally(() => { this.#workPending = false; });
+      call.catch(() => {});
+      const value = await Promise.race([call, died]);
       // The heap is read inside the entry (async, under the watchdog): a sync read would wait for the isolate's lock.
       if (this.#death === undefined) await Promise.race([this.#checkHeap(), died]);
       outcome = this.#death !== undefined ? { ok: false, error: this.#death, cpuMs: 0, started: true } : { ok: true, value, cpuMs: 0, started: true };

@@ -22,6 +22,14 @@ export class JsSandbox implements Sandbox {
   #coldStartCpuMs = 0;
   /** A failed cold start from instantiate(), handed to the first invocation (which is charged its CPU). */
   #preloadFailure: unknown;
+  /**
+   * Set once an isolate of this version died of a catastrophic out-of-memory: V8 keeps that
+   * isolate's thread and memory (~20 MB) for the life of the process, so the version gets no new
+   * isolate: each loss would leak again. A redeploy (a new version) starts afresh.
+   */
+  #quarantine: EngineError | undefined;
+  /** The last isolate that died, until it is known whether its thread came back. */
+  #lastDead: IsolateInstance | undefined;
 
   constructor (module: CheckedModule, budget: Budget, pool: SparePool<IsolateInstance>) {
     this.#module = module;
@@ -35,6 +43,8 @@ export class JsSandbox implements Sandbox {
    */
   acquire (): Promise<IsolateInstance> {
     if (this.#closed) return Promise.reject(new EngineError('ERR_INTERNAL', 'js: acquire() on a closed sandbox'));
+    if (this.#lastDead?.lost === true) this.#quarantine ??= lostIsolateError();
+    if (this.#quarantine !== undefined) return Promise.reject(this.#quarantine);
     if (this.#preloadFailure !== undefined) {
       const failure = this.#preloadFailure;
       this.#preloadFailure = undefined;
@@ -74,6 +84,8 @@ export class JsSandbox implements Sandbox {
       throw new EngineError(loaded.error.code, `loading the module failed: ${loaded.error.message}`);
     }
     instance.onDeath(() => {
+      if (instance.catastrophic) this.#quarantine ??= new EngineError('ERR_MEMORY_BUDGET', 'this function version ran its isolate into a catastrophic out-of-memory, which cannot be reclaimed; it gets no new isolate until it is redeployed');
+      this.#lastDead = instance;
       if (this.#current !== undefined) void this.#current.then((current) => { if (current === instance) this.#current = undefined; });
     });
     if (this.#closed) instance.close();
@@ -98,4 +110,8 @@ export class JsSandbox implements Sandbox {
   [Symbol.asyncDispose] (): Promise<void> {
     return this.close();
   }
+}
+
+function lostIsolateError (): EngineError {
+  return new EngineError('ERR_CPU_BUDGET', 'this function version left its isolate running after it was stopped (V8 ignored the termination); it gets no new isolate until it is redeployed');
 }
