@@ -4,6 +4,10 @@
  * A function defines `handler`; the engine calls it once per invocation with the input bytes and
  * runs it under the function's CPU and memory budget. Output is whatever the function appends with
  * sb_output. See doc/c.md for the whole contract, the allowed libc and the budgets.
+ *
+ * These three are the only springbok host functions a function may call: the runtime's own
+ * (read_input, done, memory_refused, fuel, suspend) are refused at deploy if guest code calls them.
+ * Every host call's work is charged to the CPU budget (one fuel unit per byte, 100 per call).
  */
 #ifndef SPRINGBOK_H
 #define SPRINGBOK_H
