@@ -190,13 +190,14 @@ test('isolates V8 cannot stop (a catastrophic out-of-memory, a builtin that drop
     // Once its thread is seen still running (a second after the kill), the version is refused on that scheduler thread;
     // the other thread may lose one isolate of its own first.
     const later: string[] = [];
-    for (let i = 0; i < 4 && !later.some((text) => /no new isolate until it is redeployed/.test(text)); i++) {
+    for (let i = 0; i < 10 && !later.some((text) => /no new isolate until it is redeployed/.test(text)); i++) {
       await new Promise((resolve) => setTimeout(resolve, 1200));
       const again = await client.invoke('index-of', '');
       assert.equal(code(again), 'ERR_CPU_BUDGET', describe(again));
       later.push(describe(again));
     }
-    assert.ok(later.length <= 3 && /no new isolate/.test(later.at(-1)!), `index-of after its isolate was lost: ${later.join(' / ')}`);
+    // How soon depends on when each thread sees its isolate's thread still running: on a loaded machine, later.
+    assert.match(later.at(-1)!, /no new isolate/, `index-of after its isolate was lost: ${later.join(' / ')}`);
 
     await deploy(client, 'object-keys', "export default function () { const o = {}; for (let i = 0; ; i++) o['k' + i] = i; }", { cpuMs: 5000, wallMs: 10_000, memoryBytes: 16 * kMiB });
     const first = await attack(client, 'object-keys');
@@ -213,9 +214,12 @@ test('isolates V8 cannot stop (a catastrophic out-of-memory, a builtin that drop
     assert.equal(code(await client.invoke('light-js', 'x')), 'ok');
   } finally {
     await client.close();
-    // V8 keeps the isolate's thread after a catastrophic out-of-memory (or one it could not terminate), and isolated-vm waits for it at exit:
-    // the process cannot end on its own (doc/js.md). SIGKILL, so the test does not hang.
-    engine.child.kill('SIGKILL');
-    await once(engine.child, 'exit').catch(() => {});
+    // V8 keeps the isolate's thread after a catastrophic out-of-memory (or one it could not terminate), and isolated-vm
+    // waits for it at exit, so process.exit() would hang: serve ends itself with SIGKILL a moment after its shutdown.
+    const stoppedAt = performance.now();
+    const exitCode = await Promise.race([engine.stop(), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000))]);
+    if (exitCode === 'hung') engine.child.kill('SIGKILL');
+    assert.notEqual(exitCode, 'hung', `SIGTERM did not end the engine within 15 s; stderr: ${engine.stderr().slice(-2000)}`);
+    assert.ok(performance.now() - stoppedAt < 15_000);
   }
 });

@@ -111,7 +111,7 @@ export const serveCommand: Command = {
         process.off('SIGTERM', stop);
         // Whatever holds the shutdown up (a runtime thread stuck in native code), the process ends:
         // a second signal or kStopDeadlineMs ends it at once.
-        const forceExit = (): void => hardExit(io);
+        const forceExit = (): void => hardExit(io, `the shutdown did not finish within ${kStopDeadlineMs} ms (or a second signal came)`);
         process.once('SIGINT', forceExit);
         process.once('SIGTERM', forceExit);
         setTimeout(forceExit, kStopDeadlineMs).unref();
@@ -124,8 +124,9 @@ export const serveCommand: Command = {
     await server.close();
     await engine.close();
     io.stdout.write('springbok stopped\n');
-    // A runtime thread that does not wind down (a V8 isolate stuck in a guest allocation) must not keep the process alive.
-    setTimeout(() => process.exit(0), 2000).unref();
+    // A runtime thread that does not wind down (an isolate V8 would not terminate) must not keep the
+    // process alive; process.exit() would wait for it too.
+    setTimeout(() => hardExit(io, 'a runtime thread did not end after the shutdown'), 2000).unref();
     return ExitCode.ok;
   },
 };
@@ -138,8 +139,8 @@ const kStopDeadlineMs = 10_000;
  * code never lets happen; SIGKILL to ourselves cannot be held up (stderr to a pipe or file is
  * written synchronously, so the line gets out first).
  */
-function hardExit (io: { readonly stderr: NodeJS.WritableStream }): void {
-  io.stderr.write(`springbok: the shutdown did not finish within ${kStopDeadlineMs} ms (or a second signal came); stopping now\n`);
+function hardExit (io: { readonly stderr: NodeJS.WritableStream }, why: string): void {
+  io.stderr.write(`springbok: ${why}; stopping now\n`);
   process.kill(process.pid, 'SIGKILL');
 }
 

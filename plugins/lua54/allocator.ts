@@ -6,6 +6,9 @@ import type { WasmLua } from './wasm-lua.ts';
  * raises its own "not enough memory" error. The second refusal of the same request is what
  * marks the budget as exceeded (a first one may be cured by the collection).
  */
+/** About a millisecond of copying here: at most this many bytes are made between two clock checks. */
+const kHeavyBytes = 4 * 2 ** 20;
+
 export class LimitedAllocator {
   usedBytes = 0;
   limitBytes = Number.POSITIVE_INFINITY;
@@ -18,6 +21,13 @@ export class LimitedAllocator {
   /** Requests refused since {@link LimitedAllocator.markPeak}. */
   refusals = 0;
   readonly pointer: number;
+  /**
+   * Bytes allocated since the count hook last ran. Work that copies bytes (`..`, `string.rep`) costs
+   * per byte but counts as one instruction, so past kHeavyBytes `onHeavyWork` is called to bring the
+   * hook (and its clock check) forward to the next instruction.
+   */
+  bytesSinceHook = 0;
+  onHeavyWork: (() => void) | undefined;
   #lastRefusal = '';
 
   constructor (lua: WasmLua) {
@@ -43,6 +53,13 @@ export class LimitedAllocator {
       }
       const result = m._realloc(block, newSize);
       if (result !== 0) {
+        if (delta > 0) {
+          this.bytesSinceHook += delta;
+          if (this.bytesSinceHook >= kHeavyBytes) {
+            this.bytesSinceHook = 0;
+            this.onHeavyWork?.();
+          }
+        }
         this.usedBytes += delta;
         if (this.usedBytes > this.peakBytes) this.peakBytes = this.usedBytes;
       }

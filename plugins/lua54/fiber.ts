@@ -3,7 +3,7 @@ import { kYield, type Fiber, type FetchRequest, type InvocationContext, type Sli
 import { describeErrorValue, errorWithTraceback } from '../lua-common/error-text.ts';
 import { fetchRequestFrom, PendingFetch } from '../lua-common/fetch-bridge.ts';
 import { cpuBudgetMessage, SliceClock } from '../lua-common/slice-clock.ts';
-import { kLua54FuelUnitsPerMs, kLua54MaxUninterruptibleMs } from '../lua-common/limits.ts';
+import { kLua54FuelUnitsPerMs, kLua54MaxUninterruptibleMs, kWasmoonHookInstructions } from '../lua-common/limits.ts';
 import type { RunningFiber, WasmoonState } from './lua-state.ts';
 import { LUA_MASKCOUNT, LUA_OK, LUA_REGISTRYINDEX, LUA_TNUMBER, LUA_TSTRING, LUA_YIELD } from './wasm-lua.ts';
 
@@ -31,6 +31,8 @@ export class WasmoonFiber implements Fiber, RunningFiber {
   #fetch: PendingFetch | undefined;
   #killMessage: string | undefined;
   #memoryExceeded = false;
+  /** The hook was set to fire at the next instruction by {@link onHeavyWork}; onHook sets it back. */
+  #hookBroughtForward = false;
 
   constructor (state: WasmoonState, input: Uint8Array, context: InvocationContext) {
     this.#state = state;
@@ -102,6 +104,12 @@ export class WasmoonFiber implements Fiber, RunningFiber {
   onHook (L: number): void {
     const m = this.#state.lua.m;
     this.#refuel(); // back in Lua code: not stuck in a C routine
+    this.#state.allocator.bytesSinceHook = 0;
+    if (this.#hookBroughtForward) {
+      this.#hookBroughtForward = false;
+      m._lua_sethook(L, this.#state.hookPointer, LUA_MASKCOUNT, kWasmoonHookInstructions);
+      if (L !== this.#thread) m._lua_sethook(this.#thread, this.#state.hookPointer, LUA_MASKCOUNT, kWasmoonHookInstructions);
+    }
     if (this.#killMessage !== undefined) this.#raise(L, this.#killMessage);
     if (this.#state.allocator.exhausted) {
       this.#memoryExceeded = true;
@@ -119,6 +127,17 @@ export class WasmoonFiber implements Fiber, RunningFiber {
       m._lua_sethook(this.#thread, this.#state.hookPointer, LUA_MASKCOUNT, 1);
       this.#raise(L, this.#killMessage);
     }
+  }
+
+  /**
+   * Called from the allocator (inside a Lua instruction): lua_sethook only sets fields, so it is safe
+   * here, and makes the next instruction run the hook. A guest coroutine running now has its own
+   * hook; it is not brought forward, and is checked at its own count.
+   */
+  onHeavyWork (): void {
+    if (this.#thread === 0 || this.#killMessage !== undefined) return;
+    this.#hookBroughtForward = true;
+    this.#state.lua.m._lua_sethook(this.#thread, this.#state.hookPointer, LUA_MASKCOUNT, 1);
   }
 
   onLog (line: string): void {

@@ -7,6 +7,8 @@ import { LUA_MASKCOUNT, LUA_OK, LUA_REGISTRYINDEX, LUA_TSTRING, WasmLua } from '
 /** What the state's host functions and hook call into: the fiber whose run() is on the stack. */
 export interface RunningFiber {
   onHook (L: number): void;
+  /** Many bytes were allocated since the last hook: check the clock at the next instruction. */
+  onHeavyWork (): void;
   onLog (line: string): void;
   onFetch (url: string, method: string, body: Uint8Array | undefined, headerPairs: string[]): void;
   onBind (L: number): void;
@@ -49,6 +51,7 @@ export class WasmoonState {
     this.lua = lua;
     const m = lua.m;
     this.allocator = new LimitedAllocator(lua);
+    this.allocator.onHeavyWork = () => this.current?.onHeavyWork();
     this.#functionPointers.push(this.allocator.pointer);
     const L = m._lua_newstate(this.allocator.pointer, 0);
     if (L === 0) throw new EngineError('ERR_INTERNAL', 'lua54: lua_newstate failed');

@@ -28,7 +28,7 @@ export const kEscapeAttempts: EscapeAttempt[] = [
   // sm: no host interface at all; what is left is resources.
   { language: 'sm', attempt: 'heap address out of range', source: 'push 1\npush -1\nstore\n', code: 'ERR_TRAP', message: /address/ },
   { language: 'sm', attempt: 'store at 1e12 to allocate the host\'s memory', source: 'push 1\npush 1e12\nstore\n', code: 'ERR_MEMORY_BUDGET' },
-  { language: 'sm', attempt: 'unbounded recursion', source: 'f: call f\n', code: 'ERR_MEMORY_BUDGET' },
+  { language: 'sm', attempt: 'unbounded recursion', source: 'f: call f\n', budget: { memoryBytes: 1 << 20 }, code: 'ERR_MEMORY_BUDGET' },
   { language: 'sm', attempt: 'infinite loop', source: 'l: jmp l\n', budget: { cpuMs: 50 }, code: 'ERR_CPU_BUDGET' },
   { language: 'sm', attempt: 'output bomb', source: 'l: outs "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"\njmp l\n', budget: { memoryBytes: 1 << 20 }, code: 'ERR_MEMORY_BUDGET' },
   { language: 'sm', attempt: 'jump outside the program', source: 'jmp nowhere\n', deployError: /undefined label/ },
