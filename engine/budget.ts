@@ -75,8 +75,13 @@ export function resolveBudget (partial: Partial<Budget> | undefined, defaults: B
   }
   const hosts = input.allowHosts;
   if (hosts !== undefined) {
-    if (!Array.isArray(hosts) || hosts.length > 256 || !hosts.every((h) => typeof h === 'string' && kAllowEntryPattern.test(h))) {
-      throw new EngineError('ERR_INVALID_ARGUMENT', `budget.allowHosts must be at most 256 host names, each "[http://|https://]host[:port]": got ${JSON.stringify(hosts)}`);
+    if (!Array.isArray(hosts) || hosts.length > 256) {
+      throw new EngineError('ERR_INVALID_ARGUMENT', `budget.allowHosts must be a list of at most 256 entries: got ${Array.isArray(hosts) ? `${hosts.length} entries` : JSON.stringify(hosts)}`);
+    }
+    // Name the entry at fault, so a typo in one of many is found at once.
+    const bad = hosts.find((h) => typeof h !== 'string' || !kAllowEntryPattern.test(h));
+    if (bad !== undefined) {
+      throw new EngineError('ERR_INVALID_ARGUMENT', `budget.allowHosts entry ${JSON.stringify(bad)} is not "[http://|https://]host[:port]" (a name or an IP address, no path)`);
     }
     filled.allowHosts = Object.freeze(hosts.map((h: string) => h.toLowerCase()));
   }

@@ -201,3 +201,12 @@ test('a steady stream of short invocations does not starve a long-running functi
   await stream;
   assert.equal(!result.ok && result.error.code, 'ERR_CPU_BUDGET', 'the long function got its 100 ms of CPU, not a wall timeout');
 });
+
+test('a malformed allow-list entry is refused at deploy, naming the entry', async () => {
+  await using engine = await Engine.open({ plugins: [smPlugin()] });
+  const source = Buffer.from('push 1\nout\n');
+  await assert.rejects(engine.deploy('f', 'sm', source, { allowHosts: ['example.com', 'http://example.com/path'] }), { code: 'ERR_INVALID_ARGUMENT', message: /entry "http:\/\/example\.com\/path" is not/ });
+  await assert.rejects(engine.deploy('f', 'sm', source, { allowHosts: Array(257).fill('example.com') }), { code: 'ERR_INVALID_ARGUMENT', message: /at most 256 entries: got 257/ });
+  // A trailing dot is the same host, fully qualified: accepted.
+  await engine.deploy('f', 'sm', source, { allowHosts: ['localhost.', 'example.com.'] });
+});
