@@ -12,6 +12,7 @@ import { checkDeploy, newRecord, unavailableAtLoad } from './deploy-request.ts';
 import { NameLocks } from './name-locks.ts';
 import { refusal } from './admission.ts';
 import { Lane, Scheduler, type SchedulerStats } from './scheduler.ts';
+import { canonicalAddress } from './network/address-policy.ts';
 import type { NetworkPolicy } from './network/outbound-fetch.ts';
 
 export interface InvokeOptions {
@@ -146,7 +147,7 @@ export class EngineCore {
       requestTimeoutMs: options.netRequestTimeoutMs,
       maxResponseBytes: options.maxResponseBytes,
       maxRedirects: 5,
-      isEngineAddress: (address, port) => this.#ownAddresses.has(`${normalizeAddress(address)}:${port}`) || this.#ownAddresses.has(`*:${port}`),
+      isEngineAddress: (address, port) => this.#ownAddresses.has(`${canonicalAddress(address)}:${port}`) || this.#ownAddresses.has(`*:${port}`),
       allowPrivate: options.netAllowPrivate,
     };
   }
@@ -154,7 +155,7 @@ export class EngineCore {
   /** Marks an address the engine listens on, so no function can send requests to it. */
   protectAddress (host: string, port: number): void {
     const wildcard = host === '0.0.0.0' || host === '::' || host === '';
-    this.#ownAddresses.add(wildcard ? `*:${port}` : `${normalizeAddress(host)}:${port}`);
+    this.#ownAddresses.add(wildcard ? `*:${port}` : `${canonicalAddress(host.replace(/^\[|\]$/g, ''))}:${port}`);
   }
 
   /** Opens the data dir and brings back every stored function; one that no longer compiles is kept as 'unavailable'. */
@@ -357,7 +358,3 @@ export class EngineCore {
   }
 }
 
-function normalizeAddress (address: string): string {
-  const lower = address.toLowerCase().replace(/^\[|\]$/g, '');
-  return lower.startsWith('::ffff:') ? lower.slice(7) : lower;
-}

@@ -112,18 +112,35 @@ async function victimSurvives (engine: Engine): Promise<void> {
   assert.equal(response.status, 200, `the other tenant's function is gone: ${await response.text()}`);
 }
 
+/** The three tenants: a victim, a light neighbour, and the attacker allowed every spelling of `ports`. */
+async function deployTenants (engine: Engine, ports: readonly number[]): Promise<void> {
+  await deploy(engine, 'victim', 'sm', await readFile(example('sm/hello.sm')));
+  await deploy(engine, 'light', 'sm', await readFile(example('sm/hello.sm')));
+  await deploy(engine, 'attacker', 'js', kAttacker, attackerAllowList(ports));
+}
+
+/** Runs `attacks` while the light function is called in a loop; then the victim must exist and the light function have answered promptly. */
+async function whileNeighboursRun (engine: Engine, attacks: () => Promise<void>): Promise<void> {
+  const stop = { done: false };
+  const light = keepCallingLight(engine, stop);
+  try {
+    await attacks();
+  } finally {
+    stop.done = true;
+  }
+  await victimSurvives(engine);
+  const { latencies, failures } = await light;
+  assert.deepEqual(failures, []);
+  assert.ok(latencies.length > 0 && Math.max(...latencies) < 3000, `the light function answered ${latencies.length} times, the slowest in ${Math.max(...latencies).toFixed(0)} ms`);
+}
+
 test('deny list on by default: no spelling of loopback, nor metadata, reaches a local server or the engine, whatever the allow-list says', { timeout: 180_000 }, async () => {
   await using dir = await temporaryDir();
   await using local = await localServer();
   const engine = await startEngine(dir.path, []);
   await using _engine = engine.process;
-  await deploy(engine, 'victim', 'sm', await readFile(example('sm/hello.sm')));
-  await deploy(engine, 'light', 'sm', await readFile(example('sm/hello.sm')));
-  await deploy(engine, 'attacker', 'js', kAttacker, attackerAllowList([engine.httpPort, engine.tcpPort, local.port]));
-
-  const stop = { done: false };
-  const light = keepCallingLight(engine, stop);
-  try {
+  await deployTenants(engine, [engine.httpPort, engine.tcpPort, local.port]);
+  await whileNeighboursRun(engine, async () => {
     for (const port of [local.port, engine.httpPort, engine.tcpPort]) {
       for (const form of [...kLoopbackForms, ...kEmbeddingForms]) {
         const url = `http://${form}:${port}/functions/victim`;
@@ -139,14 +156,8 @@ test('deny list on by default: no spelling of loopback, nor metadata, reaches a 
     // A redirect to loopback cannot be tried from here: the redirecting server is on loopback itself, and is refused first.
     const { report } = await attempt(engine, `http://127.0.0.1:${local.port}/redirect?to=${encodeURIComponent(`http://127.0.0.1:${engine.httpPort}/functions/victim`)}`, 'DELETE');
     assert.match(report, /^error ERR_NETWORK_BUDGET: 127\.0\.0\.1 is not a public address/);
-  } finally {
-    stop.done = true;
-  }
+  });
   assert.deepEqual(local.hits, [], 'the local server saw no request');
-  await victimSurvives(engine);
-  const { latencies, failures } = await light;
-  assert.deepEqual(failures, []);
-  assert.ok(latencies.length > 0 && Math.max(...latencies) < 3000, `the light function answered ${latencies.length} times, the slowest in ${Math.max(...latencies).toFixed(0)} ms`);
 });
 
 test('the operator opens loopback: every spelling reaches the local server, directly and by redirect; the engine\'s own ports never', { timeout: 180_000 }, async () => {
@@ -154,13 +165,8 @@ test('the operator opens loopback: every spelling reaches the local server, dire
   await using local = await localServer();
   const engine = await startEngine(dir.path, ['--net-allow-private', '127.0.0.0/8,0.0.0.0']);
   await using _engine = engine.process;
-  await deploy(engine, 'victim', 'sm', await readFile(example('sm/hello.sm')));
-  await deploy(engine, 'light', 'sm', await readFile(example('sm/hello.sm')));
-  await deploy(engine, 'attacker', 'js', kAttacker, attackerAllowList([engine.httpPort, engine.tcpPort, local.port]));
-
-  const stop = { done: false };
-  const light = keepCallingLight(engine, stop);
-  try {
+  await deployTenants(engine, [engine.httpPort, engine.tcpPort, local.port]);
+  await whileNeighboursRun(engine, async () => {
     for (const form of kLoopbackForms) {
       const direct = await attempt(engine, `http://${form}:${local.port}/direct`);
       assert.equal(direct.report, 'ok 200 local secret', `${form}: the same request the deny list refused goes through once the operator opened loopback`);
@@ -189,13 +195,7 @@ test('the operator opens loopback: every spelling reaches the local server, dire
     // The function calling itself through the engine (a loop of invocations) is the same own-port refusal.
     const self = await attempt(engine, `http://0.0.0.0:${engine.httpPort}/functions/attacker`, 'POST');
     assert.match(self.report, /is the engine's own address$/);
-  } finally {
-    stop.done = true;
-  }
-  await victimSurvives(engine);
-  const { latencies, failures } = await light;
-  assert.deepEqual(failures, []);
-  assert.ok(latencies.length > 0 && Math.max(...latencies) < 3000, `the light function answered ${latencies.length} times, the slowest in ${Math.max(...latencies).toFixed(0)} ms`);
+  });
 });
 
 test('a redirect from an opened server to an address the operator did not open is refused at that hop (SPRINGBOK_NET_ALLOW_PRIVATE)', { timeout: 120_000 }, async () => {

@@ -218,7 +218,7 @@ export class MultiCoreEngine {
     const now = performance.now();
     const threads = this.#threads.map((thread) => {
       const silentMs = Math.round(thread.heartbeat.silentForMs(now));
-      const state: ThreadHealth['state'] = !thread.accepting ? 'stopped' : !thread.isReady ? 'starting' : silentMs >= kThreadStalledMs ? 'stalled' : 'running';
+      const state: ThreadHealth['state'] = !thread.accepting ? 'stopped' : !thread.isReady ? 'starting' : thread.stalled ? 'stalled' : 'running';
       return { index: thread.index, state, silentMs };
     });
     return { ok: !this.#closed && threads.every((thread) => thread.state === 'running'), threads };
@@ -246,11 +246,12 @@ export class MultiCoreEngine {
     for (const thread of this.#threads) {
       if (!thread.accepting || !thread.isReady) continue;
       const silentMs = thread.heartbeat.silentForMs(now);
+      thread.stalled = silentMs >= kThreadStalledMs;
       if (silentMs >= this.#options.threadStuckMs) {
         thread.abandon(`it stopped answering for ${Math.round(silentMs)} ms`);
         continue;
       }
-      if (silentMs < kThreadStalledMs) continue;
+      if (!thread.stalled) continue;
       for (const [id, call] of this.#calls) {
         if (call.thread === thread && now - call.acceptedAt > call.wallMs) {
           this.#fail(id, { code: 'ERR_WALL_TIMEOUT', message: `wall-clock budget of ${call.wallMs} ms passed (its scheduler thread has not answered for ${Math.round(silentMs)} ms)` });
@@ -363,7 +364,7 @@ export class MultiCoreEngine {
   #leastLoaded (): SchedulerThread | undefined {
     let best: SchedulerThread | undefined;
     for (const thread of this.#threads) {
-      if (!thread.accepting || isStalled(thread)) continue;
+      if (!thread.accepting || thread.stalled) continue;
       if (best === undefined || thread.inFlight < best.inFlight || (thread.inFlight === best.inFlight && thread.installed.size < best.installed.size)) best = thread;
     }
     return best;
@@ -384,7 +385,7 @@ export class MultiCoreEngine {
     for (const thread of this.#threads) {
       if (!thread.accepting || thread.broken.get(name) === record.version) continue;
       // A stalled thread takes work only when every thread is stalled (it may be back soon).
-      const load = (isStalled(thread) ? kStalledLoad : 0) + thread.inFlight + (thread.instances.get(name) === record.version ? 0 : thread.installed.get(name) === record.version ? kNoInstanceLoad : kNotInstalledLoad);
+      const load = (thread.stalled ? kStalledLoad : 0) + thread.inFlight + (thread.instances.get(name) === record.version ? 0 : thread.installed.get(name) === record.version ? kNoInstanceLoad : kNotInstalledLoad);
       if (load < bestLoad) {
         best = thread;
         bestLoad = load;
@@ -455,10 +456,6 @@ export class MultiCoreEngine {
   #assertOpen (): void {
     if (this.#closed) throw new EngineError('ERR_CLOSED', 'the engine is closed');
   }
-}
-
-function isStalled (thread: SchedulerThread): boolean {
-  return thread.isReady && thread.heartbeat.silentForMs() >= kThreadStalledMs;
 }
 
 function rateStateFor (record: FunctionRecord): SharedArrayBuffer | undefined {

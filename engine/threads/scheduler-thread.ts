@@ -44,6 +44,8 @@ export class SchedulerThread {
   readonly heartbeat = new HeartbeatWatch();
   /** True once the thread's plugins are loaded (before that it beats irregularly and runs nothing). */
   isReady = false;
+  /** Set by the engine's watchdog (every quarter second): the heartbeat has stood still for kThreadStalledMs. Dispatch reads it. */
+  stalled = false;
   readonly #worker: Worker;
   readonly #outbox: Outbox<ToThread>;
   readonly #listener: ThreadListener;

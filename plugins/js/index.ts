@@ -1,13 +1,12 @@
 import { kDefaultBudget, type Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
+import { kDefaultOptions } from '../../engine/options.ts';
 import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
 import { checkModule, isCheckedModule, type CheckedModule } from '../js-common/check-module.ts';
 import { IsolateGate } from './isolate-gate.ts';
 import { isolatePool } from './isolate-pool.ts';
 import { JsSandbox } from './sandbox.ts';
 
-/** The engine's default maxOutputBytes (engine/options.ts), in bytes. */
-const kDefaultMaxOutputBytes = 8 * 2 ** 20;
 
 export interface JsPluginOptions {
   /** Isolates that may run guest code at once (each on its own isolated-vm thread); default: the machine's cores. */
@@ -28,7 +27,7 @@ export interface JsPluginOptions {
  */
 export function jsPlugin (options: JsPluginOptions = {}): LanguagePlugin {
   const gate = new IsolateGate(options.maxRunningIsolates);
-  const pool = isolatePool(gate, options.maxOutputBytes ?? kDefaultMaxOutputBytes);
+  const pool = isolatePool(gate, options.maxOutputBytes ?? kDefaultOptions.maxOutputBytes);
   return Object.freeze({
     language: 'js',
     async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
 import type { ErrorRecord } from '../../engine/errors.ts';
+import { kDefaultOptions } from '../../engine/options.ts';
 import { guestPreludeSource } from '../js-common/guest-prelude.ts';
 import { clip } from '../js-common/host-values.ts';
 import { kGuestBridgeSource } from './guest-bridge.ts';
@@ -47,8 +48,6 @@ export type StepInput =
   | { readonly op: 'deliver', readonly fetchId: number, readonly ok: boolean, readonly a: unknown, readonly b: string, readonly c: Uint8Array | undefined }
   | { readonly op: 'forget', readonly id: number };
 
-/** The engine's default output limit (engine/options.ts), in bytes. */
-export const kDefaultMaxOutputBytes = 8 * 2 ** 20;
 /** How long binding the default export (springbok's prelude, outside any slice) may run, in ms. */
 const kBindDeadlineMs = 50;
 /** QuickJS's JS_EVAL_TYPE_MODULE flag for QTS_Eval. */
@@ -108,7 +107,7 @@ export class QuickJsInstance {
    * @param memoryBytes the function's memory budget: the wasm memory's cap (at least 16 MiB).
    * @param maxOutputBytes the engine's output limit, in bytes: a longer output is refused in the guest, before it is copied out.
    */
-  static async prepare (memoryBytes: number, maxOutputBytes = kDefaultMaxOutputBytes): Promise<QuickJsInstance> {
+  static async prepare (memoryBytes: number, maxOutputBytes = kDefaultOptions.maxOutputBytes): Promise<QuickJsInstance> {
     const instance = new QuickJsInstance(memoryBytes, maxOutputBytes);
     instance.#loaded = await loadQuickJs(memoryBytes, () => instance.#check(), () => instance.#park(), () => { instance.#refusedInStep = true; });
     instance.#installPrelude();

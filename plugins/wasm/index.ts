@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
+import { kDefaultOptions } from '../../engine/options.ts';
 import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
 import { ArtifactCache } from './artifact-cache.ts';
 import { buildModule, type SourceKind } from './build.ts';
@@ -53,7 +54,7 @@ let warnedUnjailed = false;
 
 function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlugin {
   const stepTimeoutMs = options.compileStepTimeoutMs ?? 30_000;
-  const maxOutputBytes = options.maxOutputBytes ?? 8 * 2 ** 20;
+  const maxOutputBytes = options.maxOutputBytes ?? kDefaultOptions.maxOutputBytes;
   // Read once at load, like the warning: a module built unjailed is never served to a jailed engine from the cache.
   const unjailed = process.env[kUnsafeUnjailedVariable] === '1';
   if (unjailed && !warnedUnjailed) {

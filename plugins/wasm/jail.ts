@@ -29,16 +29,8 @@ export interface JailCommand {
   readonly cwd: string;
 }
 
-export interface ToolView {
-  readonly clang: string;
-  readonly llc: string;
-  readonly wasmLd: string;
-  readonly sysroot: string;
-  readonly libDir: string;
-  readonly builtins: string;
-  readonly includeDir: string;
-  readonly runtimeSource: string;
-}
+/** The toolchain's paths as the tools see them, and runtime.c's. */
+export type ToolView = ToolchainPaths & { readonly runtimeSource: string };
 
 /** The uid and gid the tools run as inside the jail (nobody): they own nothing they can see. */
 const kJailUid = '65534';
