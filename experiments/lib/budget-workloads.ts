@@ -69,6 +69,10 @@ function quickjsAndJs (language: 'js' | 'quickjs'): BudgetWorkload[] {
     hostile(language, 'indexOf-loop', 'Uint8Array(5e7), indexOf(1) in a loop', indexOfLoop),
     // The same under 64 MiB: the 50 MB array fits, so the loop of long native calls is reached (under 16 MiB the allocation alone is refused).
     hostile(language, 'indexOf-loop-64M', 'the same, memory 64 MiB', indexOfLoop, 100, wallFor(100), 64 * kMiB),
+    hostile(language, 'normalize-loop', '\'é\'.repeat(1e6).normalize(\'NFD\') in a loop', jsFunction('const s = \'é\'.repeat(1e6);\n  for (;;) s.normalize(\'NFD\');'), 100, wallFor(100), 64 * kMiB),
+    hostile(language, 'json-parse-loop', 'JSON.parse of a 1e6-number array in a loop', jsFunction('const text = JSON.stringify(new Array(1e6).fill(1));\n  for (;;) JSON.parse(text);'), 100, wallFor(100), 64 * kMiB),
+    // An operator, not a call: V8 has no entry to look for the termination at (doc/security.md, weak spots).
+    hostile(language, 'equality-loop', 'two 3e7-char strings compared with === in a loop', jsFunction('const s = \'a\'.repeat(3e7), t = \'a\'.repeat(3e7 - 1) + \'b\';\n  let same = 0;\n  for (;;) same += s === t;'), 100, wallFor(100), 128 * kMiB),
   ];
   if (language === 'quickjs') {
     rows.push(

@@ -16,6 +16,8 @@
  * cost of JSON.stringify is charged to the function that asked for it.
  */
 
+import { entryCheckpointsSource } from './entry-checkpoints.ts';
+
 /** Error codes the prelude reports in a failure payload `[code, message]`. */
 export type GuestFailureCode = 'ERR_FUNCTION' | 'ERR_MEMORY_BUDGET' | 'ERR_OUTPUT_TOO_LARGE';
 
@@ -65,6 +67,8 @@ export interface PreludeLimits {
    * of the engine's own, outside any invocation, where no per-invocation timeout applies.
    */
   readonly hideWeakReferences?: boolean;
+  /** Wraps V8's long-running builtins so each call is a point where a termination is seen (see entry-checkpoints.ts). */
+  readonly checkpointLongBuiltins?: boolean;
 }
 
 /**
@@ -99,6 +103,8 @@ const nativeThen = Promise.prototype.then, freeze = Object.freeze, WeakSetNative
 const weakAdd = WeakSet.prototype.add, weakHas = WeakSet.prototype.has;
 const mapGet = Map.prototype.get, mapSet = Map.prototype.set, mapDelete = Map.prototype.delete;
 const budgetErrors = new WeakSetNative();
+// After the prelude took its own copies of the builtins it uses.
+${limits.checkpointLongBuiltins === true ? entryCheckpointsSource() : ''}
 
 function memoryError (what) {
   const error = new NativeRangeError(what + ' is over the memory budget');

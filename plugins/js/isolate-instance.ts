@@ -109,6 +109,7 @@ export class IsolateInstance {
         maxCollectionEntries: Math.max(1024, Math.floor(memoryBytes / kBytesPerCollectionEntry)),
         maxIntlObjects: Math.max(16, Math.floor(memoryBytes / kBytesPerIntlObject)),
         hideWeakReferences: true,
+        checkpointLongBuiltins: true,
       });
       return instance;
     } catch (error) {
