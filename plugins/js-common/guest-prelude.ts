@@ -11,7 +11,7 @@
  * (ctx, console, the fetch response) is created here, inside the guest, from plain strings and bytes:
  * no host object ever reaches guest code, so there is no host constructor chain or prototype to reach.
  *
- * Output rules (DESIGN §2): a string is returned as is; a Uint8Array as its bytes; anything else is
+ * Output rules (doc/js.md): a string is returned as is; a Uint8Array as its bytes; anything else is
  * JSON-encoded (undefined, a function or a symbol give empty output). Payloads are encoded here so the
  * cost of JSON.stringify is charged to the function that asked for it.
  */
