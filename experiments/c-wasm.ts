@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Engine } from '../engine/index.ts';
 import { cPlugin } from '../plugins/wasm/index.ts';
 import { buildModule } from '../plugins/wasm/build.ts';
-import { instrument } from '../plugins/wasm/instrument.ts';
+import { instrument } from '../plugins/wasm-common/instrument.ts';
 import { findToolchain, kProjectRoot } from '../plugins/wasm/toolchain.ts';
 import { experimentArgs, machineHeader, summarize, writeResult } from './lib/report.ts';
 

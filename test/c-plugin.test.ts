@@ -155,7 +155,7 @@ test('metering covers recursion without loops, and refuses instructions it canno
 
   if ('toolchain' in found) {
     const { buildModule } = await import('../plugins/wasm/build.ts');
-    const { instrument } = await import('../plugins/wasm/instrument.ts');
+    const { instrument } = await import('../plugins/wasm-common/instrument.ts');
     const { execFileSync } = await import('node:child_process');
     await using dir = await temporaryDir();
     const linked = await buildModule('c', c('int handler(const char *in, size_t len) { return 0; }'), found.toolchain, { timeoutMs: 30_000, maxOutputBytes: 65536, signal: new AbortController().signal });

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kRuntimeFuelExport, meterRuntime } from '../wasm/instrument.ts';
+import { kRuntimeFuelExport, meterRuntime } from '../wasm-common/instrument.ts';
 
 const kRequire = createRequire(import.meta.url);
 

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ErrorRecord } from '../../engine/errors.ts';
 import { kYield, type Fiber, type InvocationContext, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
 import { guestExit, hostImports } from './host-imports.ts';
-import { kRuntimeFuelExport } from './instrument.ts';
+import { kRuntimeFuelExport } from '../wasm-common/instrument.ts';
 import type { MemoryPool } from './memory-pool.ts';
 
 /** Fuel handed out per clock check: one unit per loop iteration or call, so ~10–100 µs of work. */

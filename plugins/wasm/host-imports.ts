@@ -28,10 +28,11 @@ export function guestExit (code: ErrorRecord['code'], message: string): never {
 const exit = guestExit;
 
 /**
- * What a host call costs in fuel (the units of instrument.ts: one per loop iteration or call, a
- * few ns each): a fixed part for the call, and one unit per byte it reads, writes or decodes. A
- * call that handles more bytes than one allowance (fiber.ts kFuelPerCheck) therefore makes the
- * next check read the clock, and a loop of host calls ends its slice on time like any other loop.
+ * What a host call costs in fuel (the units of plugins/wasm-common/instrument.ts: one per loop
+ * iteration or call, a few ns each): a fixed part for the call, and one unit per byte it reads,
+ * writes or decodes. A call that handles more bytes than one allowance (fiber.ts kFuelPerCheck)
+ * therefore makes the next check read the clock, and a loop of host calls ends its slice on time
+ * like any other loop.
  */
 const kHostCallFuel = 100;
 /** Most iovecs one fd_write takes (POSIX IOV_MAX); more is EINVAL. */

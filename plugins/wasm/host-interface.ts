@@ -10,8 +10,9 @@ export const kGuestImports = ['output', 'log', 'fetch'] as const;
  * springbok's internal host functions, each with the runtime functions (named by their export in
  * plugins/wasm/runtime/runtime.c) that alone may call it. Guest code is linked into the same module
  * as the runtime and can declare these imports (or the runtime's symbols) itself, so the
- * instrumentation pass checks every call site after linking (instrument.ts): `done` twice, or code
- * running after `done`, is how a function could keep running with no invocation behind it.
+ * instrumentation pass checks every call site after linking (plugins/wasm-common/instrument.ts):
+ * `done` twice, or code running after `done`, is how a function could keep running with no
+ * invocation behind it.
  */
 export const kRuntimeImportCallers: Readonly<Record<string, readonly string[]>> = Object.freeze({
   read_input: ['__sb_entry'],

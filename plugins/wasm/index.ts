@@ -6,7 +6,7 @@ import { kDefaultOptions } from '../../engine/options.ts';
 import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
 import { ArtifactCache } from './artifact-cache.ts';
 import { buildModule, type SourceKind } from './build.ts';
-import { instrument } from './instrument.ts';
+import { instrument } from '../wasm-common/instrument.ts';
 import { MemoryPool } from './memory-pool.ts';
 import { WasmSandbox } from './sandbox.ts';
 import { kUnsafeUnjailedVariable } from './jail-probe.ts';
@@ -36,7 +36,7 @@ const kPageBytes = 65536;
  * own build, source filter, jail and instrumentation code (a cached module skips the source filter).
  */
 const kBuildFingerprint = createHash('sha256')
-  .update(['runtime/runtime.c', 'build.ts', 'compile-filter.ts', 'jail.ts', 'instrument.ts'].map((file) => readFileSync(new URL(file, import.meta.url))).join('\0'))
+  .update(['runtime/runtime.c', 'build.ts', 'compile-filter.ts', 'jail.ts', '../wasm-common/instrument.ts'].map((file) => readFileSync(new URL(file, import.meta.url))).join('\0'))
   .update(readFileSync(`${kProjectRoot}include/springbok.h`))
   .digest('hex').slice(0, 16);
 

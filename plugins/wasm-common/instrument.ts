@@ -1,6 +1,6 @@
 import { EngineError } from '../../engine/errors.ts';
-import { ByteReader, encodeU32, readSections, WasmFormatError, type Section } from './wasm-bytes.ts';
-import { isAllowedImport, kHostOnlyExports, kRuntimeImportCallers, kSpringbokModule, runtimeCallersOf } from './host-interface.ts';
+import { ByteReader, encodeU32, readSections, WasmFormatError, type Section } from '../wasm/wasm-bytes.ts';
+import { isAllowedImport, kHostOnlyExports, kRuntimeImportCallers, kSpringbokModule, runtimeCallersOf } from '../wasm/host-interface.ts';
 
 /**
  * Fuel metering. Every function entry and every loop header gets a check that decrements a fuel
@@ -23,13 +23,14 @@ import { isAllowedImport, kHostOnlyExports, kRuntimeImportCallers, kSpringbokMod
  *
  * Host calls: the counter is also stored before and reloaded after every call to an import, and the
  * global is exported (`__sb_fuel`), so a host function charges the work it did by lowering it
- * (fiber.ts `charge`): a call that handled many bytes brings the next clock check forward.
+ * (plugins/wasm/fiber.ts `charge`): a call that handled many bytes brings the next clock check
+ * forward.
  *
  * Internal imports: springbok's own host functions (`done`, `read_input`, `memory_refused`, `fuel`,
- * `suspend`) may be called only from the runtime functions host-interface.ts names, found by their
- * exports, and the runtime's host-only entry points may not be called or referenced by anything in
- * the module. Guest code can declare those imports or call the runtime's symbols (it is linked with
- * them), so this is checked here, after linking, on the code itself.
+ * `suspend`) may be called only from the runtime functions plugins/wasm/host-interface.ts names,
+ * found by their exports, and the runtime's host-only entry points may not be called or referenced
+ * by anything in the module. Guest code can declare those imports or call the runtime's symbols (it
+ * is linked with them), so this is checked here, after linking, on the code itself.
  */
 
 export interface InstrumentedModule {
