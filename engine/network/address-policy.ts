@@ -9,8 +9,11 @@ import { isIPv4, isIPv6 } from 'node:net';
  * Linux `::ffff:127.0.0.1` connects to 127.0.0.1, and a NAT64 gateway turns `64:ff9b::a00:1` into
  * 10.0.0.1 on its side.
  *
- * The table is our own rather than net.BlockList: BlockList lets an IPv6 rule such as
- * `::ffff:0:0/96` match every IPv4 address, and we need each range's name for the error message.
+ * The table is our own rather than net.BlockList: BlockList matches an IPv4 rule against the
+ * IPv4-mapped form only (not NAT64, 6to4 or IPv4-compatible), lets an IPv6 rule such as
+ * `::ffff:0:0/96` match every IPv4 address, and cannot say which range matched, which the error
+ * message names. IPv6 outside the ranges below and outside global unicast (2000::/3) is refused
+ * too, so a range the registries add there later is refused before it is named here.
  */
 export interface AddressClass {
   /** The address in canonical form (IPv6 lowercase and compressed as the URL parser writes it). */
@@ -141,12 +144,15 @@ export function parseAddressRange (text: string): AddressRange | undefined {
   return range;
 }
 
-/** True when `address` lies in one of `ranges`; an IPv4-mapped IPv6 address also matches IPv4 ranges. */
+/**
+ * True when `address` lies in one of `ranges`. An IPv4 address and its IPv4-mapped form are one
+ * host (the socket reports either), so each matches the ranges written in the other's family.
+ */
 export function inRanges (address: string, ranges: readonly AddressRange[]): boolean {
   const bytes = addressBytes(address);
   if (bytes === undefined) return false;
-  const mapped = bytes.length === 16 && bytes.subarray(0, 12).every((byte, index) => byte === (index >= 10 ? 0xff : 0)) ? bytes.slice(12) : undefined;
-  return ranges.some((range) => inRange(bytes, range) || (mapped !== undefined && inRange(mapped, range)));
+  const other = bytes.length === 4 ? mappedBytes(bytes) : unmappedBytes(bytes);
+  return ranges.some((range) => inRange(bytes, range) || (other !== undefined && inRange(other, range)));
 }
 
 /**
@@ -156,8 +162,20 @@ export function inRanges (address: string, ranges: readonly AddressRange[]): boo
 export function canonicalAddress (address: string): string {
   const bytes = addressBytes(address);
   if (bytes === undefined) return address.toLowerCase();
-  const mapped = bytes.length === 16 && bytes.subarray(0, 12).every((byte, index) => byte === (index >= 10 ? 0xff : 0));
-  return formatBytes(mapped ? bytes.slice(12) : bytes);
+  return formatBytes(unmappedBytes(bytes) ?? bytes);
+}
+
+const kMappedPrefix = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff);
+
+/** The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), or undefined for any other address. */
+function unmappedBytes (bytes: AddressBytes): AddressBytes | undefined {
+  if (bytes.length !== 16 || !kMappedPrefix.every((byte, index) => bytes[index] === byte)) return undefined;
+  return bytes.slice(12);
+}
+
+/** `::ffff:a.b.c.d` for the IPv4 address `a.b.c.d`. */
+function mappedBytes (bytes: AddressBytes): AddressBytes {
+  return Uint8Array.from([...kMappedPrefix, ...bytes]);
 }
 
 function parseRangeOrThrow (cidr: string): AddressRange {
