@@ -1,6 +1,6 @@
 import { createConnection, type Socket } from 'node:net';
 import type { Budget, Usage } from '../engine/budget.ts';
-import type { EngineStats, FunctionInfo } from '../engine/engine-core.ts';
+import type { EngineStats, FunctionInfo } from '../engine/engine-types.ts';
 import { EngineError, type ErrorRecord } from '../engine/errors.ts';
 import { decodeHeader, encodeFrame, errorFromHeader, FrameDecoder, MessageType, type Frame, type MessageTypeCode } from './protocol.ts';
 

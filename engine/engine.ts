@@ -1,26 +1,26 @@
 import type { Budget } from './budget.ts';
-import { EngineCore, type DeployOptions, type EngineHealth, type EngineStats, type FunctionInfo, type InvokeOptions } from './engine-core.ts';
+import { ControlPlane } from './control-plane.ts';
+import type { DeployOptions, EngineHealth, EngineStats, FunctionInfo, InvokeOptions } from './engine-types.ts';
 import { EngineError } from './errors.ts';
+import type { Executor } from './executor.ts';
 import type { InvokeResult } from './invocation.ts';
-import { MultiCoreEngine } from './threads/multi-core-engine.ts';
+import { LocalExecutor } from './local-executor.ts';
 import { fillEngineOptions, type EngineOptions } from './options.ts';
-
-/** What the Engine delegates to: one scheduler on this thread (EngineCore) or one per worker thread (MultiCoreEngine). */
-type EngineBackend = Pick<EngineCore, 'deploy' | 'remove' | 'invoke' | 'protectAddress' | 'languages' | 'list' | 'stats' | 'health' | 'close'>;
+import { ThreadExecutor } from './threads/thread-executor.ts';
 
 /**
  * The springbok engine: deploys functions of any loaded language and runs their invocations as
- * fibers, each under its function's budget, on one scheduler on this thread (EngineCore) or on
- * one scheduler per worker thread (MultiCoreEngine, with `options.workers`). It validates and
- * delegates.
+ * fibers, each under its function's budget. One control plane (control-plane.ts) over one
+ * executor: everything on this thread (local-executor.ts), or one scheduler per worker thread
+ * (threads/thread-executor.ts, with `options.workers`). It validates and delegates.
  *
  * Request errors (unknown function, full queue, bad arguments, closed engine) reject with
  * {@link EngineError}; a function that fails or breaks a budget resolves with `ok: false`.
  */
 export class Engine {
-  readonly #core: EngineBackend;
+  readonly #core: ControlPlane;
 
-  private constructor (core: EngineBackend) { this.#core = core; }
+  private constructor (core: ControlPlane) { this.#core = core; }
 
   /**
    * Builds an engine and reloads the functions stored in `options.dataDir`.
@@ -28,9 +28,14 @@ export class Engine {
    */
   static async open (options: EngineOptions): Promise<Engine> {
     const filled = fillEngineOptions(options);
-    if (filled.workers > 0) return new Engine(await MultiCoreEngine.open(filled));
-    const core = new EngineCore(filled);
-    await core.load();
+    const executor: Executor = filled.workers > 0 ? await ThreadExecutor.start(filled) : new LocalExecutor(filled);
+    const core = new ControlPlane(filled, executor);
+    try {
+      await core.load();
+    } catch (error) {
+      await core.close();
+      throw error;
+    }
     return new Engine(core);
   }
 
@@ -77,11 +82,20 @@ export class Engine {
   }
 
   /**
-   * Whether the engine can serve now: false once closed, and on scheduler threads while one is
-   * stalled (its event loop has not come back for a second) or being replaced.
+   * Whether the engine can serve now: false once draining or closed, and on scheduler threads while
+   * one is stalled (its event loop has not come back for a second) or being replaced.
    */
   health (): EngineHealth {
     return this.#core.health();
+  }
+
+  /**
+   * Stops accepting invocations, deploys and removes (ERR_CLOSED, saying the engine is draining),
+   * lets the invocations in flight finish for up to `deadlineMs`, then closes.
+   */
+  drain (deadlineMs: number): Promise<void> {
+    if (!Number.isFinite(deadlineMs) || deadlineMs < 0) return Promise.reject(new EngineError('ERR_INVALID_ARGUMENT', `drain deadline must be a number of ms ≥ 0: got ${deadlineMs}`));
+    return this.#core.drain(deadlineMs);
   }
 
   /** Ends every invocation in flight with ERR_CLOSED and closes all sandboxes. Idempotent. */

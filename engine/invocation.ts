@@ -48,7 +48,7 @@ export class Invocation implements Task, InvocationContext {
   /** Created by the first fetch, so invocations that make none pay nothing. */
   #meter: (NetworkMeter & { readonly controller: AbortController }) | undefined;
 
-  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, network: InvocationNetwork, caller: { readonly signal?: AbortSignal, readonly onResult?: (result: InvokeResult) => void, readonly acceptedMsAgo?: number }, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
+  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, network: InvocationNetwork, caller: { readonly signal?: AbortSignal | undefined, readonly onResult?: (result: InvokeResult) => void, readonly acceptedMsAgo?: number | undefined }, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
     this.lane = lane;
     this.budget = budget;
     this.cpuBudgetMs = budget.cpuMs;
@@ -116,13 +116,8 @@ export class Invocation implements Task, InvocationContext {
       result = { ok: false, error: outcome.error, usage, logs: this.#logs, version: this.version };
     }
     this.#onSettled(this, result);
-    if (this.#onResult !== undefined) {
-      try {
-        this.#onResult(result);
-      } catch {
-        // The caller's listener failing must not stop the scheduler; the promise still settles.
-      }
-    }
+    // The control plane's listener, which guards the caller's own (control-plane.ts).
+    this.#onResult?.(result);
     this.#resolve(result);
   }
 

@@ -15,6 +15,8 @@ import type { ErrorRecord } from './errors.ts';
 export interface LanguagePlugin {
   /** The name users deploy with: `springbok deploy <language> ...`. Lowercase, no spaces. */
   readonly language: string;
+  /** What this plugin's memory budget covers and the least it can run in (doc/budgets.md). Default: per invocation, 64 KiB. */
+  readonly memory?: MemoryRule;
   /**
    * Checks and translates a source. Rejections are EngineError ERR_COMPILE with a message a user can act on.
    * May run out of process; must honour `signal` (deploy timeout, engine close).
@@ -24,6 +26,30 @@ export interface LanguagePlugin {
   instantiate (artifact: Artifact, budget: Budget): Promise<Sandbox>;
   /** Releases what the plugin holds beyond its sandboxes (pools, threads). Called once by Engine.close, after every sandbox is closed. */
   close? (): Promise<void>;
+}
+
+/** What a plugin's memory budget means. */
+export interface MemoryRule {
+  /**
+   * 'invocation': each invocation's own memory, checked as it runs. 'instance': the whole sandbox
+   * (module state and every invocation in flight on it together).
+   */
+  readonly scope: 'invocation' | 'instance';
+  /** The smallest budget the plugin can honour; a deploy asking for less is refused (never rounded up). */
+  readonly minimumBytes: number;
+}
+
+/** A language as the control plane sees it (a thread executor's plugins live on other threads). */
+export interface LanguageInfo {
+  readonly language: string;
+  readonly memory: MemoryRule;
+}
+
+export const kDefaultMemoryRule: MemoryRule = Object.freeze({ scope: 'invocation', minimumBytes: 64 * 1024 });
+
+/** The plugin's language and memory rule, defaults filled. */
+export function languageInfo (plugin: LanguagePlugin): LanguageInfo {
+  return { language: plugin.language, memory: plugin.memory ?? kDefaultMemoryRule };
 }
 
 export interface CompileOptions {

@@ -2,15 +2,20 @@ import { performance } from 'node:perf_hooks';
 import { Fifo } from './fifo.ts';
 import type { Fiber } from './plugin.ts';
 import type { ErrorRecord } from './errors.ts';
+import { cpuBudgetError } from './budget-errors.ts';
 
 /**
  * The run queue. Fibers of all functions share the one JavaScript thread; the scheduler decides
  * who runs next and for how long.
  *
  * Fairness is between functions, not invocations: each function has a lane (a FIFO of its runnable
- * invocations) and lanes take turns in a ring, deficit-round-robin style. A visit to a lane runs
- * its invocations one after another until the visit has used `sliceMs` of time, so a function with
- * many tiny invocations gets the same share of time as a function spinning in one long invocation.
+ * invocations) and lanes take turns in a ring, deficit round robin: a visit to a lane runs its
+ * invocations one after another until the visit has used its quantum (`sliceMs`), so a function
+ * with many tiny invocations gets the same share of time as a function spinning in one long
+ * invocation. Time a lane takes past its quantum is its debt: a slice that overran (a plugin's
+ * uninterruptible call), or a 'continue' slice (which runs after the turn, on this thread). A lane
+ * in debt gets shorter visits, and skips a visit for each whole quantum it owes, so an overrun is
+ * paid back to the lanes it delayed. A lane that goes idle pays its debt with the time it is idle.
  *
  * A lane that was idle and gets work goes to a `fresh` queue that is served before the ring: it has
  * used no time lately, while every lane in the ring has just had a visit. So a short function beside
@@ -40,6 +45,8 @@ export interface Task {
   /** Highest fiber.memoryBytes seen after a slice. */
   peakMemoryBytes: number;
   state: TaskState;
+  /** fiber.offThreadCpuMs when the task last returned 'continue': the slice run since then is charged to its lane as debt. */
+  offThreadMarkMs?: number | undefined;
   /** Ends the task: sets state 'settled' and reports the outcome. Idempotent: the first caller wins (scheduler, deadline, cancellation). */
   finish (outcome: TaskOutcome): void;
 }
@@ -49,6 +56,10 @@ export class Lane {
   readonly name: string;
   readonly tasks = new Fifo<Task>();
   inRing = false;
+  /** Time this lane used past its quanta, in ms, not yet paid back by shorter or skipped visits. */
+  debtMs = 0;
+  /** When its last visit ended (performance.now()): an idle lane's debt shrinks with its idle time. */
+  lastVisitEndedAt = 0;
   constructor (name: string) { this.name = name; }
 }
 
@@ -102,6 +113,7 @@ export class Scheduler {
   #ready (lane: Lane): void {
     if (!lane.inRing) {
       lane.inRing = true;
+      if (lane.debtMs > 0) lane.debtMs = Math.max(0, lane.debtMs - (performance.now() - lane.lastVisitEndedAt));
       this.#fresh.push(lane);
     }
     if (!this.#turnPending) {
@@ -138,21 +150,38 @@ export class Scheduler {
     }
   };
 
-  /** Runs tasks of one lane until the visit has used a slice of time or the lane is empty; returns the clock. */
+  /**
+   * Runs tasks of one lane until the visit has used its quantum (less what the lane owes) or the
+   * lane is empty; returns the clock. A lane owing a whole quantum or more skips the visit instead.
+   */
   #visit (lane: Lane): number {
-    const visitEndsAt = performance.now() + this.#sliceMs;
-    let now = 0;
+    const startedAt = performance.now();
+    if (lane.debtMs >= this.#sliceMs) {
+      lane.debtMs -= this.#sliceMs;
+      return startedAt;
+    }
+    const visitEndsAt = startedAt + this.#sliceMs - lane.debtMs;
+    lane.debtMs = 0;
+    let now = startedAt;
     do {
       const task = lane.tasks.shift();
-      if (task === undefined) return performance.now();
+      if (task === undefined) break;
       if (task.state !== 'queued') { now = performance.now(); continue; } // settled while queued (deadline, cancel)
       now = this.#runSlice(task);
     } while (now < visitEndsAt && !this.#yieldThread);
+    now = performance.now();
+    if (now > visitEndsAt) lane.debtMs += now - visitEndsAt;
+    lane.lastVisitEndedAt = now;
     return now;
   }
 
   #runSlice (task: Task): number {
     const startedAt = performance.now();
+    if (task.offThreadMarkMs !== undefined) {
+      // The 'continue' slice it ran on this thread after the last turn: the lane's, past its quantum.
+      task.lane.debtMs += (task.fiber.offThreadCpuMs ?? 0) - task.offThreadMarkMs;
+      task.offThreadMarkMs = undefined;
+    }
     const cpuLeftMs = task.cpuBudgetMs - task.cpuMs - (task.fiber.offThreadCpuMs ?? 0);
     if (cpuLeftMs <= 0) {
       // Used up off this thread (or in a detached slice): the fiber gets no further slice.
@@ -192,6 +221,7 @@ export class Scheduler {
         break;
       case 'continue':
         this.#yieldThread = true;
+        task.offThreadMarkMs = task.fiber.offThreadCpuMs ?? 0;
         this.#park(task, outcome.until);
         break;
     }
@@ -200,7 +230,7 @@ export class Scheduler {
 
   #overBudget (task: Task): void {
     const cpuMs = task.cpuMs + (task.fiber.offThreadCpuMs ?? 0);
-    const error = { code: 'ERR_CPU_BUDGET', message: `CPU budget of ${task.cpuBudgetMs} ms used up (${cpuMs.toFixed(1)} ms)` } as const;
+    const error = cpuBudgetError(task.cpuBudgetMs, cpuMs);
     task.fiber.cancel(error);
     this.#end(task, { ok: false, error });
   }

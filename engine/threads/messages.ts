@@ -3,6 +3,7 @@ import type { ErrorRecord } from '../errors.ts';
 import type { RecordsMessage } from './outbox.ts';
 import type { FunctionRecord } from '../registry.ts';
 import type { Budget } from '../budget.ts';
+import type { LanguageInfo } from '../plugin.ts';
 
 /**
  * What the main thread and a scheduler thread of a multi-core engine say to each other. Messages
@@ -53,7 +54,7 @@ export interface ThreadSnapshot {
 
 export type FromThread =
   | RecordsMessage
-  | { readonly t: 'ready', readonly languages: readonly string[] }
+  | { readonly t: 'ready', readonly languages: readonly LanguageInfo[] }
   /** invoke refused the request (unknown function, closed): the caller's promise rejects. */
   | { readonly t: 'refused', readonly id: number, readonly error: ErrorRecord }
   | { readonly t: 'done', readonly request: number, readonly error?: ErrorRecord }

@@ -5,6 +5,7 @@ import { Outbox } from './outbox.ts';
 import { readResult, RecordReader, writeInvoke } from './records.ts';
 import type { InvokeResult } from '../invocation.ts';
 import { HeartbeatWatch } from './heartbeat.ts';
+import type { LanguageInfo } from '../plugin.ts';
 
 const kThreadMain = new URL('./thread-main.ts', import.meta.url);
 /** How long a closing thread may take to end its invocations and plugins before it is terminated. */
@@ -30,7 +31,7 @@ export class SchedulerThread {
   readonly index: number;
   readonly startedAt = performance.now();
   /** Resolves with the languages the thread runs once its plugins are loaded. */
-  readonly ready: Promise<readonly string[]>;
+  readonly ready: Promise<readonly LanguageInfo[]>;
   /** Invocations sent here and not answered: the load that dispatch balances. */
   inFlight = 0;
   /** Functions committed here (compiled, or being compiled): name → version. */
@@ -61,7 +62,7 @@ export class SchedulerThread {
     this.#listener = listener;
     this.#worker = new Worker(kThreadMain, { workerData: { ...init, heartbeat: this.heartbeat.buffer } satisfies ThreadInit, stdout: false, stderr: false });
     this.#outbox = new Outbox(this.#worker, Infinity);
-    let onReady!: (languages: readonly string[]) => void;
+    let onReady!: (languages: readonly LanguageInfo[]) => void;
     let onFail!: (error: Error) => void;
     this.ready = new Promise((resolve, reject) => { onReady = resolve; onFail = reject; });
     this.ready.catch(() => {});

@@ -1,14 +1,13 @@
 /**
- * A scheduler thread of a multi-core engine (a worker_thread; see multi-core-engine.ts). It holds
- * an EngineCore of its own, without a registry: the main thread stores functions, tells a thread
- * to prepare, commit and remove those it sends there, and sends each invocation to the
- * least-loaded thread.
+ * A scheduler thread of a thread executor (a worker_thread; see thread-executor.ts). It hosts a
+ * local executor: the main thread's control plane stores functions and admits invocations; the
+ * thread executor tells this thread to prepare, commit and remove the functions it sends here, and
+ * sends each invocation to the least-loaded thread.
  */
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
-import { EngineCore } from '../engine-core.ts';
+import { LocalExecutor } from '../local-executor.ts';
 import { toErrorRecord } from '../errors.ts';
-import type { FunctionVersion } from '../function-version.ts';
 import { fillEngineOptions } from '../options.ts';
 import type { LanguagePlugin } from '../plugin.ts';
 import type { FunctionRecord } from '../registry.ts';
@@ -30,12 +29,9 @@ const createPlugins = pluginModule[init.pluginModule.export];
 if (typeof createPlugins !== 'function') throw new Error(`${init.pluginModule.url} has no function export ${init.pluginModule.export}`);
 const plugins = await (createPlugins as () => LanguagePlugin[] | Promise<LanguagePlugin[]>)();
 
-const core = new EngineCore(fillEngineOptions({
+const executor = new LocalExecutor(fillEngineOptions({
   ...init.options,
   plugins,
-  // The main thread keeps the engine's limits on invocations in flight; here they must never bite.
-  maxInFlight: 10_000_000,
-  maxInFlightPerFunction: 10_000_000,
   onWarning: (message) => outbox.send({ t: 'warning', message: `thread ${init.index}: ${message}` }),
 }), {
   onInstance: (name, version, live) => outbox.send({ t: 'instance', name, version, live }),
@@ -47,9 +43,7 @@ const core = new EngineCore(fillEngineOptions({
 
 /** Invocations running here, by the main thread's id: aborting one cancels it. */
 const running = new Map<number, AbortController>();
-/** Versions compiled by 'prepare', waiting for their commit, by "name@version". */
-const prepared = new Map<string, FunctionVersion>();
-/** Prepares whose version was discarded before they finished. */
+/** Prepares whose version was discarded before they finished, by "name@version". */
 const discarded = new Set<string>();
 /** Commits still compiling here, by name: invocations of that name wait for them. */
 const installing = new Map<string, Promise<void>>();
@@ -72,9 +66,9 @@ function handle (message: ToThread): void {
     case 'cancel': running.get(message.id)?.abort(new Error(message.message)); break;
     case 'prepare': prepare(message.request, message.record, message.rateState); break;
     case 'commit': commit(message.request, message.record, message.rateState); break;
-    case 'discard': discard(`${message.name}@${message.version}`); break;
+    case 'discard': discard(message.name, message.version); break;
     case 'remove': remove(message.request, message.name); break;
-    case 'protect': core.protectAddress(message.host, message.port); break;
+    case 'protect': executor.protectAddress(message.host, message.port); break;
     case 'close': void close(); break;
   }
 }
@@ -91,7 +85,7 @@ function invoke (id: number, acceptedAt: number, name: string, input: Uint8Array
 }
 
 function start (id: number, acceptedAt: number, name: string, input: Uint8Array, controller: AbortController): void {
-  core.invoke(name, input, {
+  executor.invoke(name, input, {
     signal: controller.signal,
     // The wall clock started when the main thread accepted the invocation, not when it got here.
     acceptedMsAgo: performance.timeOrigin + performance.now() - acceptedAt,
@@ -109,9 +103,11 @@ function start (id: number, acceptedAt: number, name: string, input: Uint8Array,
 
 function prepare (request: number, record: FunctionRecord, rateState: SharedArrayBuffer | undefined): void {
   const key = `${record.name}@${record.version}`;
-  core.prepare(record, { rateState }).then((version) => {
-    if (discarded.delete(key)) return;
-    prepared.set(key, version);
+  executor.prepare(record, undefined, rateState).then(() => {
+    if (discarded.delete(key)) {
+      executor.discard(record);
+      return;
+    }
     outbox.send({ t: 'done', request });
   }, (error: unknown) => {
     discarded.delete(key);
@@ -119,34 +115,24 @@ function prepare (request: number, record: FunctionRecord, rateState: SharedArra
   });
 }
 
+/** The prepared version goes in service, or one compiled now: invocations of the name wait for it. */
 function commit (request: number, record: FunctionRecord, rateState: SharedArrayBuffer | undefined): void {
-  const key = `${record.name}@${record.version}`;
-  const version = prepared.get(key);
-  prepared.delete(key);
-  if (version !== undefined) {
-    core.install(version);
-    outbox.send({ t: 'done', request });
-    return;
-  }
-  const installed = core.prepare(record, { rateState }).then((compiled) => {
-    if (!closing) core.install(compiled);
-    outbox.send({ t: 'done', request });
-  }, async (error: unknown) => {
-    // An older version here must not run in its place: without the function, invocations are refused.
-    await core.remove(record.name).catch(() => {});
-    outbox.send({ t: 'done', request, error: toErrorRecord(error) });
-  }).finally(() => {
+  const installed = executor.commit(record, rateState).then(
+    () => outbox.send({ t: 'done', request }),
+    (error: unknown) => outbox.send({ t: 'done', request, error: toErrorRecord(error) }),
+  ).finally(() => {
     if (installing.get(record.name) === installed) installing.delete(record.name);
   });
   installing.set(record.name, installed);
 }
 
-function discard (key: string): void {
-  if (!prepared.delete(key)) discarded.add(key);
+function discard (name: string, version: number): void {
+  // Still compiling: dropped when it finishes.
+  if (!executor.discard({ name, version })) discarded.add(`${name}@${version}`);
 }
 
 function remove (request: number, name: string): void {
-  void (installing.get(name) ?? Promise.resolve()).then(() => core.remove(name)).then(
+  void (installing.get(name) ?? Promise.resolve()).then(() => executor.remove(name)).then(
     () => outbox.send({ t: 'done', request }),
     (error: unknown) => outbox.send({ t: 'done', request, error: toErrorRecord(error) }),
   );
@@ -157,7 +143,7 @@ async function close (): Promise<void> {
   closing = true;
   clearInterval(snapshots);
   clearInterval(heartbeat);
-  await core.close().catch(() => {});
+  await executor.close().catch(() => {});
   outbox.send({ t: 'closed' });
   outbox.flush();
   port.close();
@@ -172,9 +158,9 @@ let resultsSinceSnapshot = false;
 function sendSnapshot (): void {
   resultsSinceSnapshot = false;
   const heap = getHeapStatistics();
-  outbox.send({ t: 'snapshot', snapshot: { scheduler: core.schedulerStats(), heapUsedBytes: heap.used_heap_size, externalBytes: heap.external_memory } });
+  outbox.send({ t: 'snapshot', snapshot: { scheduler: executor.schedulerStats(), heapUsedBytes: heap.used_heap_size, externalBytes: heap.external_memory } });
 }
 const snapshots = setInterval(sendSnapshot, kSnapshotEveryMs);
 snapshots.unref();
 
-outbox.send({ t: 'ready', languages: core.languages });
+outbox.send({ t: 'ready', languages: executor.languages });

@@ -3,6 +3,7 @@ import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugi
 import { checkModule, isCheckedModule, type CheckedModule } from '../js-common/check-module.ts';
 import { kDefaultBudget, type Budget } from '../../engine/budget.ts';
 import { quickJsPool } from './instance-pool.ts';
+import { kMinMemoryBytes } from './quickjs-module.ts';
 import { QuickJsSandbox } from './sandbox.ts';
 
 export interface QuickJsPluginOptions {
@@ -26,6 +27,8 @@ export function quickjsPlugin (options: QuickJsPluginOptions = {}): LanguagePlug
   const pool = quickJsPool(options.maxOutputBytes);
   return Object.freeze({
     language: 'quickjs',
+    // One wasm memory per function version holds the module's state and every invocation on it; the build starts at 16 MiB.
+    memory: { scope: 'instance' as const, minimumBytes: kMinMemoryBytes },
     async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {
       const checked = checkModule(source);
       // Most functions run with the default budget: have an instance of that size ready for the first cold start.

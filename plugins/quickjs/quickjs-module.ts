@@ -49,8 +49,8 @@ function compiledBuild (): Promise<WebAssembly.Module> {
 
 /**
  * A fresh QuickJS build instance (its own wasm memory, runtime list and malloc heap) for one
- * function version. The memory is created here, capped at `memoryBytes` (at least the build's
- * 16 MiB), and can never grow past it: an allocation over the budget is a normal QuickJS
+ * function version. The memory is created here, capped at `memoryBytes` (never less than the
+ * build's 16 MiB: the plugin's memory rule), and can never grow past it: an allocation over the budget is a normal QuickJS
  * `out of memory` in the guest, and the host's memory is untouched; `growthRefused` hears of each
  * refusal (QuickJS sometimes cannot even allocate its error object and throws `null`, so the
  * message alone cannot tell). The interrupt import is replaced by {@link interruptTrampoline},
@@ -58,7 +58,8 @@ function compiledBuild (): Promise<WebAssembly.Module> {
  */
 export async function loadQuickJs (memoryBytes: number, check: () => number, suspend: () => Promise<number>, growthRefused: () => void): Promise<LoadedQuickJs> {
   const build = await compiledBuild();
-  const pages = Math.min(kMaxPages, Math.ceil(Math.max(memoryBytes, kMinMemoryBytes) / kPageBytes));
+  // The plugin's memory rule refuses budgets under the build's initial memory at deploy (index.ts).
+  const pages = Math.min(kMaxPages, Math.ceil(memoryBytes / kPageBytes));
   const memory = new WebAssembly.Memory({ initial: kMinMemoryBytes / kPageBytes, maximum: pages });
   const interrupt = interruptTrampoline(check, suspend);
   const variant = newVariant(RELEASE_SYNC as unknown as QuickJSSyncVariant, {

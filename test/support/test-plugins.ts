@@ -7,6 +7,11 @@ export function threadTestPlugins (): LanguagePlugin[] {
   return [smPlugin(), faultyPlugin()];
 }
 
+/** The same without the faulty language: for tests of a restart that no longer loads it. */
+export function threadSmPlugins (): LanguagePlugin[] {
+  return [smPlugin()];
+}
+
 /**
  * A second language for engine tests, so they show the engine really is language-agnostic and
  * survives a faulty plugin. Its source is one word:
@@ -22,6 +27,8 @@ export function threadTestPlugins (): LanguagePlugin[] {
 export function faultyPlugin (): LanguagePlugin {
   return {
     language: 'faulty',
+    // A rule of its own, so tests see a plugin's minimum enforced (1 MiB, for a whole instance).
+    memory: { scope: 'instance', minimumBytes: 2 ** 20 },
     async compile (source) {
       const word = Buffer.from(source).toString('utf8').trim();
       if (!['echo', 'throw', 'wait', 'no-start', 'exit-thread', 'hang-thread'].includes(word)) throw new EngineError('ERR_COMPILE', `unknown word ${JSON.stringify(word)}`);

@@ -1,0 +1,276 @@
+import { emptyUsage, resolveBudget, type Budget } from './budget.ts';
+import type { DeployOptions, EngineHealth, EngineStats, FunctionInfo, InvokeOptions } from './engine-types.ts';
+import { EngineError, toErrorRecord, type ErrorRecord } from './errors.ts';
+import type { Executor } from './executor.ts';
+import { copyStats, countResult, emptyFunctionStats, statsByFunction, type FunctionStats } from './function-stats.ts';
+import type { InvokeResult } from './invocation.ts';
+import { NameLocks } from './name-locks.ts';
+import { assertFunctionName, byName } from './names.ts';
+import type { FilledEngineOptions } from './options.ts';
+import { Registry, sha256Hex, type FunctionRecord } from './registry.ts';
+
+/** open: serving. draining: invocations in flight finish, nothing new is accepted. closed: nothing runs. */
+export type Lifecycle = 'open' | 'draining' | 'closed';
+
+/** A function as the control plane knows it: the committed record and its counters. */
+interface FunctionEntry {
+  readonly name: string;
+  record: FunctionRecord;
+  /** Why it cannot run (a stored function that no longer loads), or undefined. */
+  unavailable: ErrorRecord | undefined;
+  inFlight: number;
+  stats: FunctionStats;
+}
+
+/**
+ * The engine's one control plane: the registry (the data dir), the function table, deploys and
+ * removes one at a time per name, admission (queue limits), list and stats, and the lifecycle
+ * open → draining → closed. Where invocations run is the executor's business (executor.ts); this
+ * class never touches a plugin or a thread.
+ */
+export class ControlPlane {
+  readonly #options: FilledEngineOptions;
+  readonly #executor: Executor;
+  readonly #functions = new Map<string, FunctionEntry>();
+  readonly #locks = new NameLocks();
+  readonly #totals = emptyFunctionStats();
+  readonly #startedAt = performance.now();
+  #registry: Registry | undefined;
+  #lifecycle: Lifecycle = 'open';
+  #inFlight = 0;
+  /** Resolves the drain's wait once nothing is in flight. */
+  #onIdle: (() => void) | undefined;
+
+  constructor (options: FilledEngineOptions, executor: Executor) {
+    this.#options = options;
+    this.#executor = executor;
+  }
+
+  get lifecycle (): Lifecycle {
+    return this.#lifecycle;
+  }
+
+  get languages (): readonly string[] {
+    return this.#executor.languages.map((info) => info.language);
+  }
+
+  /** Opens the data dir and brings back every stored function; one that no longer loads is kept as 'unavailable'. */
+  async load (): Promise<void> {
+    if (this.#options.dataDir === undefined) return;
+    this.#registry = await Registry.open(this.#options.dataDir);
+    const { records, unreadable } = await this.#registry.load();
+    for (const bad of unreadable) this.#options.onWarning(`stored function ${bad.file} cannot be read and was skipped: ${bad.reason}`);
+    const queue = [...records];
+    const loadNext = async (): Promise<void> => {
+      for (let record = queue.shift(); record !== undefined; record = queue.shift()) {
+        const entry: FunctionEntry = { name: record.name, record, unavailable: undefined, inFlight: 0, stats: emptyFunctionStats() };
+        this.#functions.set(record.name, entry);
+        try {
+          await this.#executor.load(record);
+        } catch (error) {
+          const known = this.languages.includes(record.language);
+          entry.unavailable = { code: 'ERR_UNAVAILABLE', message: known ? `stored source no longer compiles: ${toErrorRecord(error).message}` : `stored function needs language ${record.language}, which this engine does not load` };
+          this.#options.onWarning(`function ${record.name}: ${entry.unavailable.message}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.#executor.loadConcurrency) }, loadNext));
+  }
+
+  /**
+   * Compiles, stores durably, then makes `name` run the new source; invocations in flight finish
+   * on the old version.
+   */
+  async deploy (name: string, language: string, source: Uint8Array, budget: Partial<Budget> | undefined, options: DeployOptions): Promise<FunctionInfo> {
+    this.#assertOpen();
+    const resolved = this.#checkDeploy(name, language, source, budget);
+    return this.#locks.run(name, async () => {
+      const previous = this.#functions.get(name);
+      const record: FunctionRecord = { name, language, version: (previous?.record.version ?? 0) + 1, budget: resolved, source, sourceSha256: sha256Hex(source), deployedAt: new Date().toISOString() };
+      await this.#executor.prepare(record, options.signal);
+      try {
+        this.#assertOpen();
+        await this.#registry?.write(record);
+      } catch (error) {
+        this.#executor.discard(record);
+        throw error;
+      }
+      await this.#executor.commit(record);
+      const entry = this.#functions.get(name);
+      if (entry === undefined) {
+        const created: FunctionEntry = { name, record, unavailable: undefined, inFlight: 0, stats: emptyFunctionStats() };
+        this.#functions.set(name, created);
+        return this.#infoOf(created);
+      }
+      entry.record = record;
+      entry.unavailable = undefined;
+      return this.#infoOf(entry);
+    });
+  }
+
+  /** Removes a function from disk, then from service; its invocations in flight finish. False when there was none. */
+  async remove (name: string): Promise<boolean> {
+    this.#assertOpen();
+    assertFunctionName(name);
+    return this.#locks.run(name, async () => {
+      if (!this.#functions.has(name)) return false;
+      await this.#registry?.delete(name);
+      this.#functions.delete(name);
+      await this.#executor.remove(name);
+      return true;
+    });
+  }
+
+  invoke (name: string, input: Uint8Array, options: InvokeOptions): Promise<InvokeResult> {
+    const entry = this.#functions.get(name);
+    const refused = this.#refusal(name, entry);
+    if (refused !== undefined) return Promise.reject(refused);
+    const admitted = entry!;
+    admitted.inFlight++;
+    this.#inFlight++;
+    let ended = false;
+    const end = (result: InvokeResult | undefined): void => {
+      if (ended) return;
+      ended = true;
+      admitted.inFlight--;
+      this.#inFlight--;
+      if (result !== undefined) {
+        countResult(admitted.stats, result);
+        countResult(this.#totals, result);
+      }
+      if (this.#inFlight === 0) this.#onIdle?.();
+    };
+    const onResult = (result: InvokeResult): void => {
+      end(result);
+      if (options.onResult === undefined) return;
+      try {
+        options.onResult(result);
+      } catch {
+        // The caller's listener failing must not stop the engine; the promise still settles.
+      }
+    };
+    if (options.signal?.aborted === true) {
+      const result: InvokeResult = { ok: false, error: { code: 'ERR_CANCELLED', message: 'invocation cancelled by its caller before it started' }, usage: emptyUsage(), logs: [], version: admitted.record.version };
+      onResult(result);
+      return Promise.resolve(result);
+    }
+    const running = this.#executor.invoke(name, input, { signal: options.signal, onResult, acceptedMsAgo: options.acceptedMsAgo });
+    // A request the executor refused (the function went away on its thread) ended nothing above.
+    running.catch(() => end(undefined));
+    return running;
+  }
+
+  list (): FunctionInfo[] {
+    return [...this.#functions.values()].map((entry) => this.#infoOf(entry)).sort(byName);
+  }
+
+  stats (): EngineStats {
+    const memory = process.memoryUsage();
+    const threads = this.#executor.threadStats();
+    return {
+      uptimeMs: Math.round(performance.now() - this.#startedAt),
+      functions: this.#functions.size,
+      inFlight: this.#inFlight,
+      scheduler: this.#executor.schedulerStats(),
+      totals: copyStats(this.#totals),
+      perFunction: statsByFunction(this.#functions.values()),
+      process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external },
+      ...(threads !== undefined ? { threads } : {}),
+    };
+  }
+
+  /** Healthy while open and every scheduler thread answers. */
+  health (): EngineHealth {
+    const executor = this.#executor.health();
+    return { ...executor, ok: this.#lifecycle === 'open' && executor.ok };
+  }
+
+  protectAddress (host: string, port: number): void {
+    this.#executor.protectAddress(host, port);
+  }
+
+  /**
+   * Stops accepting invocations and deploys (ERR_CLOSED, "draining"), lets those in flight finish
+   * for up to `deadlineMs`, then closes: whatever is still running then ends with ERR_CLOSED.
+   */
+  async drain (deadlineMs: number): Promise<void> {
+    if (this.#lifecycle === 'open') {
+      this.#lifecycle = 'draining';
+      if (this.#inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          this.#onIdle = resolve;
+          timer = setTimeout(resolve, deadlineMs);
+        });
+        clearTimeout(timer);
+        this.#onIdle = undefined;
+      }
+    }
+    await this.close();
+  }
+
+  /** Ends every invocation in flight with ERR_CLOSED and releases everything. Idempotent. */
+  async close (): Promise<void> {
+    if (this.#lifecycle === 'closed') return;
+    this.#lifecycle = 'closed';
+    this.#onIdle?.();
+    await this.#executor.close();
+    await this.#locks.drain();
+    await this.#registry?.close();
+  }
+
+  /**
+   * Checks a deploy's arguments before any work is done; returns the function's full budget.
+   * @throws {EngineError} ERR_INVALID_ARGUMENT, ERR_UNKNOWN_LANGUAGE, ERR_SOURCE_TOO_LARGE.
+   */
+  #checkDeploy (name: string, language: string, source: Uint8Array, budget: Partial<Budget> | undefined): Budget {
+    assertFunctionName(name);
+    const info = this.#executor.languages.find((known) => known.language === language);
+    if (info === undefined) throw new EngineError('ERR_UNKNOWN_LANGUAGE', `no plugin for language ${JSON.stringify(language)} (this engine runs: ${this.languages.join(', ')})`);
+    if (!(source instanceof Uint8Array)) throw new EngineError('ERR_INVALID_ARGUMENT', 'source must be bytes');
+    if (source.byteLength > this.#options.maxSourceBytes) throw new EngineError('ERR_SOURCE_TOO_LARGE', `source of ${source.byteLength} bytes is over the limit of ${this.#options.maxSourceBytes}`);
+    const resolved = resolveBudget(budget, this.#options.defaultBudget);
+    if (resolved.memoryBytes < info.memory.minimumBytes) {
+      throw new EngineError('ERR_INVALID_ARGUMENT', `budget.memoryBytes of ${resolved.memoryBytes} is below the least ${language} can run in, ${info.memory.minimumBytes} bytes (${formatMiB(info.memory.minimumBytes)})`);
+    }
+    return resolved;
+  }
+
+  /** Why an invocation of `name` is refused before it starts, or undefined when it may run. */
+  #refusal (name: string, entry: FunctionEntry | undefined): EngineError | undefined {
+    if (this.#lifecycle === 'closed') return new EngineError('ERR_CLOSED', 'the engine is closed');
+    if (this.#lifecycle === 'draining') return new EngineError('ERR_CLOSED', 'the engine is draining: it finishes the invocations in flight and accepts no new ones');
+    if (entry === undefined) return new EngineError('ERR_UNKNOWN_FUNCTION', `no function named ${JSON.stringify(name)} is deployed`);
+    if (entry.unavailable !== undefined) return new EngineError('ERR_UNAVAILABLE', entry.unavailable.message);
+    if (this.#inFlight >= this.#options.maxInFlight) return new EngineError('ERR_QUEUE_FULL', `the engine has its maximum of ${this.#options.maxInFlight} invocations in flight`);
+    if (entry.inFlight >= this.#options.maxInFlightPerFunction) return new EngineError('ERR_QUEUE_FULL', `function ${name} has its maximum of ${this.#options.maxInFlightPerFunction} invocations in flight`);
+    return undefined;
+  }
+
+  #infoOf (entry: FunctionEntry): FunctionInfo {
+    const { record } = entry;
+    const now = entry.unavailable !== undefined ? { state: 'unavailable' as const, instances: 0 } : this.#executor.status(entry.name);
+    return {
+      name: record.name,
+      language: record.language,
+      version: record.version,
+      state: now.state,
+      budget: record.budget,
+      sourceBytes: record.source.byteLength,
+      sourceSha256: record.sourceSha256,
+      deployedAt: record.deployedAt,
+      inFlight: entry.inFlight,
+      instances: now.instances,
+      ...(entry.unavailable !== undefined ? { error: entry.unavailable } : {}),
+    };
+  }
+
+  #assertOpen (): void {
+    if (this.#lifecycle === 'draining') throw new EngineError('ERR_CLOSED', 'the engine is draining: it accepts no deploys or removes');
+    if (this.#lifecycle === 'closed') throw new EngineError('ERR_CLOSED', 'the engine is closed');
+  }
+}
+
+function formatMiB (bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20 * 100) / 100} MiB`;
+}
