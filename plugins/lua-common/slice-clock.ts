@@ -40,8 +40,3 @@ export class SliceClock {
     return this.usedMs + (now - this.startedAt);
   }
 }
-
-/** The ERR_CPU_BUDGET message, the same words the scheduler uses. */
-export function cpuBudgetMessage (budgetMs: number, usedMs: number): string {
-  return `CPU budget of ${budgetMs} ms used up (${usedMs.toFixed(1)} ms)`;
-}

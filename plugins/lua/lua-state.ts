@@ -1,22 +1,11 @@
 import { EngineError } from '../../engine/errors.ts';
+import type { RunningLuaFiber } from '../lua-common/engine-adapter.ts';
 import { kChunkName, kFengariHookInstructions, kPreludeChunkName } from '../lua-common/limits.ts';
 import { kPreludeSource } from '../lua-common/prelude.ts';
 import { fengariApi, jsString, luaString, type FengariApi, type Hook, type JsFunction, type LuaState } from './fengari-api.ts';
 import { walkLuaHeap } from './heap-walk.ts';
 import { FengariMemoryMeter } from './memory-meter.ts';
 import { installMeteredLibrary } from './metered-library.ts';
-
-/** What the state's host functions and hook call into: the fiber whose run() is on the stack. */
-export interface RunningFiber {
-  onHook (L: LuaState): void;
-  onLog (line: string): void;
-  onFetch (url: string, method: string, body: Uint8Array | undefined, headerPairs: string[]): void;
-  onBind (L: LuaState): void;
-  cpuSeconds (): number;
-  onNativeError (message: string): void;
-  /** Why the invocation was killed (CPU or memory), or undefined. */
-  killMessage (): string | undefined;
-}
 
 const kTextMode = luaString('t');
 const kBinaryMode = luaString('b');
@@ -57,7 +46,9 @@ export class FengariState {
   readonly factoryRef: number;
   readonly stringMetatableRef: number;
   readonly hook: Hook;
-  current: RunningFiber | undefined;
+  current: RunningLuaFiber<LuaState> | undefined;
+  /** Told of a JavaScript exception thrown inside fengari while an invocation runs (set by its adapter). */
+  onNativeError: ((message: string) => void) | undefined;
 
   /**
    * @param wrappedChunk the function's source wrapped by wrapSource() (already syntax-checked).
@@ -73,7 +64,7 @@ export class FengariState {
     api.lua_atnativeerror(L, (L1) => {
       const error = api.lua_touserdata(L1, -1);
       const message = `the Lua engine failed: ${error instanceof Error ? error.message : String(error)}`;
-      this.current?.onNativeError(message);
+      this.onNativeError?.(message);
       api.lua_pushstring(L1, luaString(message));
       return 1;
     });

@@ -1,21 +1,9 @@
 import { EngineError } from '../../engine/errors.ts';
+import type { RunningLuaFiber } from '../lua-common/engine-adapter.ts';
 import { kChunkName, kPreludeChunkName, kWasmoonHookInstructions } from '../lua-common/limits.ts';
 import { kPreludeSource } from '../lua-common/prelude.ts';
 import { LimitedAllocator } from './allocator.ts';
 import { LUA_MASKCOUNT, LUA_OK, LUA_REGISTRYINDEX, LUA_TSTRING, WasmLua } from './wasm-lua.ts';
-
-/** What the state's host functions and hook call into: the fiber whose run() is on the stack. */
-export interface RunningFiber {
-  onHook (L: number): void;
-  /** Many bytes were allocated since the last hook: check the clock at the next instruction. */
-  onHeavyWork (): void;
-  onLog (line: string): void;
-  onFetch (url: string, method: string, body: Uint8Array | undefined, headerPairs: string[]): void;
-  onBind (L: number): void;
-  cpuSeconds (): number;
-  /** Why the invocation was killed (CPU or memory), or undefined. */
-  killMessage (): string | undefined;
-}
 
 const kEncoder = new TextEncoder();
 
@@ -37,7 +25,7 @@ export class WasmoonState {
   readonly stringMetatableRef: number;
   readonly hookPointer: number;
   readonly #functionPointers: number[] = [];
-  current: RunningFiber | undefined;
+  current: RunningLuaFiber<number> | undefined;
   /** Set after a trap inside the wasm (fuel or fault): the state must be replaced, never used again. */
   broken = false;
   #closed = false;
@@ -51,7 +39,6 @@ export class WasmoonState {
     this.lua = lua;
     const m = lua.m;
     this.allocator = new LimitedAllocator(lua);
-    this.allocator.onHeavyWork = () => this.current?.onHeavyWork();
     this.#functionPointers.push(this.allocator.pointer);
     const L = m._lua_newstate(this.allocator.pointer, 0);
     if (L === 0) throw new EngineError('ERR_INTERNAL', 'lua54: lua_newstate failed');
