@@ -32,5 +32,5 @@ export function budgetFromStrings (get: (name: string) => unknown, allowHosts: r
     budget[field] = Math.round(value * scale);
   }
   if (allowHosts !== undefined) budget.allowHosts = allowHosts;
-  return budget as Partial<Budget>;
+  return budget;
 }

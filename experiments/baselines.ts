@@ -219,7 +219,7 @@ if (groups.length === kConcurrency) {
 // limited to the function's budget (one CPU, its memory), from an image already on the machine
 // (never pulled). The C binary built above is mounted in: it needs a glibc image (Debian-based).
 const container = await findContainerRuntime();
-let containerInfo: Record<string, unknown> = {};
+let containerInfo: Record<string, unknown>;
 if ('skipped' in container) {
   skip('container per invocation', container.skipped);
   containerInfo = { skipped: container.skipped };

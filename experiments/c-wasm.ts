@@ -71,7 +71,7 @@ for (let i = 0; i < warmCount; i++) {
   await engine.invoke('warm', Buffer.from('x'));
   warm.push((performance.now() - t0) * 1000);
 }
-let t0 = performance.now();
+const t0 = performance.now();
 for (let done = 0; done < warmCount; done += 64) await Promise.all(Array.from({ length: 64 }, () => engine.invoke('warm', Buffer.from('x'))));
 const warmPerSecond64 = Math.round(warmCount / ((performance.now() - t0) / 1000));
 console.log(`cold start (deploy → first result) p50 ${summarize(cold).p50} µs p99 ${summarize(cold).p99} µs; warm invocation p50 ${summarize(warm).p50} µs p99 ${summarize(warm).p99} µs; ${warmPerSecond64} invocations/s at concurrency 64 (in process)`);

@@ -116,7 +116,7 @@ for (const language of ['sm', 'lua', 'lua54', 'c', 'js', 'quickjs']) {
   const points: Point[] = [];
   // Scheduler threads the engine runs functions on (stats lists them; none listed: the main thread only).
   let threads = 0;
-  let stoppedBecause = '';
+  let stoppedBecause: string;
   let deployed = 0;
   let target = kFirstStep[language]!;
   const bar = progress(`${language.padEnd(7)}`, kCountCap[language]);

@@ -65,7 +65,7 @@ const server = require('node:http').createServer((q, r) => { r.setHeader('conten
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
 const server = spawn(process.execPath, ['-e', serverCode], { stdio: ['ignore', 'pipe', 'inherit'] });
 process.once('exit', () => server.kill('SIGKILL'));
-const [portLine] = await once(server.stdout!, 'data') as [Buffer];
+const [portLine] = await once(server.stdout, 'data') as [Buffer];
 const url = `http://127.0.0.1:${portLine.toString().trim()}/`;
 const allocBomb = await readFile(new URL('../examples/sm/alloc-bomb.sm', import.meta.url));
 const downloader = 'export default async (url, ctx) => { let bytes = 0; for (let i = 0; i < 8; i++) bytes += (await ctx.fetch(url)).body.length; return String(bytes); };\n';

@@ -17,6 +17,8 @@ const output = (result: InvokeResult): string => {
   return result.ok ? Buffer.from(result.output).toString() : '';
 };
 const failure = (result: InvokeResult): string => result.ok ? 'ok' : result.error.code;
+/** The fields of `springbok execute --json` these tests read. */
+type ExecuteJson = { error: { code: string }, usage: { cpuMs: number, memoryBytes: number } };
 const open = (dataDir?: string): Promise<Engine> => Engine.open({ plugins: [cPlugin(), llvmPlugin()], ...(dataDir !== undefined ? { dataDir } : {}) });
 
 test('C and LLVM examples run through the real CLI and engine', { skip }, async () => {
@@ -47,10 +49,10 @@ test('an infinite loop stops at its CPU budget, a malloc bomb at its memory budg
   assert.equal((await runCli(['deploy', 'c', 'spin', example('c/spin.c'), '--cpu-ms', '100'], { env })).code, 0);
   assert.equal((await runCli(['deploy', 'c', 'bomb', example('c/malloc-bomb.c'), '--memory-mb', '8'], { env })).code, 0);
   assert.equal((await runCli(['deploy', 'c', 'fib', example('c/fib.c')], { env })).code, 0);
-  const spun = JSON.parse((await runCli(['execute', 'spin', '--json'], { env })).stdout);
+  const spun = JSON.parse((await runCli(['execute', 'spin', '--json'], { env })).stdout) as ExecuteJson;
   assert.equal(spun.error.code, 'ERR_CPU_BUDGET');
   assert.ok(spun.usage.cpuMs >= 100 && spun.usage.cpuMs <= 110, `CPU used ${spun.usage.cpuMs} ms for a 100 ms budget`);
-  const bombed = JSON.parse((await runCli(['execute', 'bomb', '--json'], { env })).stdout);
+  const bombed = JSON.parse((await runCli(['execute', 'bomb', '--json'], { env })).stdout) as ExecuteJson;
   assert.equal(bombed.error.code, 'ERR_MEMORY_BUDGET');
   assert.ok(bombed.usage.memoryBytes <= 8 * 2 ** 20);
   assert.equal((await runCli(['execute', 'fib', '20'], { env })).stdout, '6765');

@@ -41,7 +41,7 @@ test('the CLI drives a real engine process: deploy, execute, -n, list, remove, r
     assert.match(listed.stdout, /^sum +sm +1 +\w+ +500 /m);
 
     const stats = await runCli(['stats', '--json'], { env });
-    assert.equal(JSON.parse(stats.stdout).perFunction.sum.ok, 52);
+    assert.equal((JSON.parse(stats.stdout) as { perFunction: Record<string, { ok: number }> }).perFunction.sum?.ok, 52);
 
     assert.equal((await runCli(['remove', 'hello'], { env })).code, 0);
     const again = await runCli(['remove', 'hello'], { env });
@@ -56,7 +56,7 @@ test('the CLI drives a real engine process: deploy, execute, -n, list, remove, r
     try {
       const afterRestart = await runCli(['execute', 'sum', '100', '--socket', restarted.socketPath]);
       assert.equal(afterRestart.stdout, '5050');
-      const names = (await runCli(['list', '--json', '--socket', restarted.socketPath])).stdout.trim().split('\n').map((line) => JSON.parse(line).name);
+      const names = (await runCli(['list', '--json', '--socket', restarted.socketPath])).stdout.trim().split('\n').map((line) => (JSON.parse(line) as { name: string }).name);
       assert.deepEqual(names, ['sum']);
     } finally {
       await restarted.stop();

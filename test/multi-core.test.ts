@@ -74,9 +74,9 @@ test('budgets hold on every thread, usage adds up over threads, and a hog does n
   assert.deepEqual(bombs.map(code), Array(4).fill('ERR_MEMORY_BUDGET'));
   const stats = engine.stats();
   assert.equal(stats.perFunction.spin?.errors.ERR_CPU_BUDGET, 4);
-  assert.ok(stats.perFunction.spin!.cpuMs >= 200, `CPU of all four spins counted: ${stats.perFunction.spin!.cpuMs} ms`);
+  assert.ok(stats.perFunction.spin.cpuMs >= 200, `CPU of all four spins counted: ${stats.perFunction.spin.cpuMs} ms`);
   assert.equal(stats.perFunction.bomb?.errors.ERR_MEMORY_BUDGET, 4);
-  assert.ok(stats.perFunction.bomb!.peakMemoryBytes > 32 * 1024, `peak memory reported from the threads: ${stats.perFunction.bomb!.peakMemoryBytes}`);
+  assert.ok(stats.perFunction.bomb.peakMemoryBytes > 32 * 1024, `peak memory reported from the threads: ${stats.perFunction.bomb.peakMemoryBytes}`);
 
   // Four hogs on two threads: each thread runs two, and still serves the light function in between.
   const hogs = Array.from({ length: 4 }, () => engine.invoke('hog', Buffer.alloc(0)));

@@ -391,20 +391,19 @@ describe('memory budget', () => {
 });
 
 describe('preemption and cancellation', () => {
-  test('run() reads the clock once per batch and returns at the first reading at or past endsAt', async () => {
+  test('run() reads the clock once per batch and returns at the first reading at or past endsAt', async (t) => {
     const { fiber } = await start(await example('spin.sm'));
-    const realNow = performance.now;
     let readings = 0;
     // A clock that advances one unit per reading makes the slice end deterministic. run() is
     // synchronous, so nothing else can see the fake clock.
-    performance.now = () => ++readings;
+    const clock = t.mock.method(performance, 'now', () => ++readings);
     try {
       assert.equal(fiber.run({ endsAt: 5 }).state, 'yield');
       assert.equal(readings, 5);
       assert.equal(fiber.run({ endsAt: 6 }).state, 'yield');
       assert.equal(readings, 6);
     } finally {
-      performance.now = realNow;
+      clock.mock.restore();
     }
   });
 

@@ -106,7 +106,7 @@ export async function resolveServeConfig (flags: Readonly<Record<string, unknown
       defaultBudget[field] = scaled;
     }
   }
-  return { values, sources, defaultBudget: defaultBudget as Partial<Budget> };
+  return { values, sources, defaultBudget };
 }
 
 function parseValue (spec: OptionSpec, raw: unknown, name: string): string | number | { host: string, port: number } | readonly string[] {

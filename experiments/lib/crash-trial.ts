@@ -20,10 +20,10 @@ async function startServe (dir: string, dataDir: string): Promise<{ socketPath: 
   const socketPath = join(dir, `engine-${Math.random().toString(36).slice(2)}.sock`);
   const child = spawn(process.execPath, [cli, 'serve', '--socket', socketPath, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   await new Promise<void>((resolve, reject) => {
     let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => { seen += chunk.toString(); if (seen.includes('springbok ready')) resolve(); });
+    child.stdout.on('data', (chunk: Buffer) => { seen += chunk.toString(); if (seen.includes('springbok ready')) resolve(); });
     child.once('exit', (code) => reject(new Error(`engine exited with ${code}: ${stderr}`)));
   });
   return { socketPath, child, stderr: () => stderr };

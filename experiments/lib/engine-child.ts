@@ -17,7 +17,7 @@ export async function startEngine (extraArgs: string[] = []): Promise<{ socketPa
   child.once('exit', () => process.off('exit', killOnExit));
   await new Promise<void>((resolve, reject) => {
     let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => { seen += chunk.toString(); if (seen.includes('springbok ready')) resolve(); });
+    child.stdout.on('data', (chunk: Buffer) => { seen += chunk.toString(); if (seen.includes('springbok ready')) resolve(); });
     child.once('exit', (code) => reject(new Error(`engine exited with ${code}`)));
   });
   return {

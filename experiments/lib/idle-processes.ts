@@ -28,7 +28,7 @@ export async function idleProcessMemory (command: ProcessCommand, count: number,
       await new Promise<void>((resolve, reject) => {
         let seen = '';
         const timer = setTimeout(() => reject(new Error(`${command.file} did not print "ready" within 10 s`)), 10_000);
-        child.stdout!.on('data', (chunk: Buffer) => { seen += chunk.toString(); if (seen.includes('ready')) { clearTimeout(timer); resolve(); } });
+        child.stdout.on('data', (chunk: Buffer) => { seen += chunk.toString(); if (seen.includes('ready')) { clearTimeout(timer); resolve(); } });
         child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${command.file} exited with ${code} before it was ready`)); });
         child.once('error', (error) => { clearTimeout(timer); reject(error); });
       });

@@ -21,7 +21,7 @@ export async function runFor (durationMs: number, concurrency: number, task: () 
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < endAt) {
       const t0 = performance.now();
-      let ok = false;
+      let ok: boolean;
       try { ok = await task(); } catch { ok = false; }
       latenciesMs.push(performance.now() - t0);
       if (!ok) failures++;

@@ -103,7 +103,7 @@ function baselinesWorkerd (result: Row): TopLevelSpec {
       },
     },
     resolve: { scale: { y: 'independent' } },
-  } as TopLevelSpec;
+  };
 }
 
 /** warm-invoke.json: throughput and latency against concurrency, trivial and CPU-bound function. */
@@ -130,7 +130,7 @@ function warmInvoke (result: Row): TopLevelSpec {
       },
     },
     resolve: { scale: { y: 'independent' } },
-  } as TopLevelSpec;
+  };
 }
 
 /** noisy-neighbour.json: a light function's latency against the number of CPU hogs, per slice. */
@@ -150,7 +150,7 @@ function noisyNeighbour (result: Row): TopLevelSpec {
       color: { field: 'slice', type: 'nominal', title: null },
       strokeDash: { field: 'percentile', type: 'nominal', title: null, legend: null, sort: ['p50', 'p99'] },
     },
-  } as TopLevelSpec;
+  };
 }
 
 /** noisy-neighbour.json: the light function beside 4 hogs of each kind (memory, network, rate-limited network). */
@@ -171,13 +171,13 @@ function noisyNeighbourKinds (result: Row): TopLevelSpec {
       y: { field: 'ms', type: 'quantitative', title: 'latency (ms)' },
       color: { field: 'percentile', type: 'nominal', title: null },
     },
-  } as TopLevelSpec;
+  };
 }
 
 type BudgetPrecisionRow = {
-  language?: string, workload?: string, budgetMs?: number, budget?: { cpuMs: number },
-  osCpuMs?: { p50: number | null, p99: number | null }, wallMs?: { p50: number | null },
-  overshootRatio?: { p50: number | null, p99: number | null }, threadCpuOvershootMs?: Summary, stoppedInTime?: boolean,
+  language?: string; workload?: string; budgetMs?: number; budget?: { cpuMs: number };
+  osCpuMs?: { p50: number | null, p99: number | null }; wallMs?: { p50: number | null };
+  overshootRatio?: { p50: number | null, p99: number | null }; threadCpuOvershootMs?: Summary; stoppedInTime?: boolean;
 };
 
 /**
@@ -202,7 +202,7 @@ function cpuBudgetPrecision (result: Row): TopLevelSpec {
       outcome,
       // A point on a log scale needs a positive value: 0.01 stands for "no CPU to speak of".
       p50: Math.max(0.01, killed ? wallRatio : p50),
-      p99: Math.max(0.01, killed ? wallRatio : p99 ?? p50!),
+      p99: Math.max(0.01, killed ? wallRatio : p99 ?? p50),
     };
   });
   const outcomes = ['stopped in time', 'not stopped in time', 'not stopped: process killed (wall ÷ budget)'];
@@ -218,7 +218,7 @@ function cpuBudgetPrecision (result: Row): TopLevelSpec {
       { mark: { type: 'tick', thickness: 2 }, encoding: { x: { field: 'p99', type: 'quantitative' }, y: { field: 'label', type: 'nominal', sort: { field: 'order' } }, color: { field: 'outcome', type: 'nominal' } } },
       { mark: { type: 'rule', strokeDash: [4, 3], color: '#888' }, encoding: { x: { datum: 1 } } },
     ],
-  } as TopLevelSpec;
+  };
 }
 
 /** c-wasm.json: the same C code natively, as plain, fuel-metered and Asyncify wasm, and in the engine. */
@@ -244,7 +244,7 @@ function cFuel (result: Row): TopLevelSpec {
       x: { field: 'workload', type: 'nominal', title: null, sort: workloads, axis: { labelAngle: 0 } },
       xOffset: { field: 'variant', sort: { field: 'order' } },
     },
-  } as TopLevelSpec;
+  };
 }
 
 const kLanguageOrder = ['sm', 'c', 'lua', 'lua54', 'js', 'quickjs'];
@@ -266,7 +266,7 @@ function densityRss (result: Row): TopLevelSpec {
       y: { field: 'growthMiB', type: 'quantitative', scale: { type: 'log' }, title: 'RSS growth over the empty engine (MiB)' },
       color: { field: 'language', type: 'nominal', title: null, sort: kLanguageOrder },
     },
-  } as TopLevelSpec;
+  };
 }
 
 /** density.json: bytes per live function (deploy + instance), and live functions per GiB, per language. */
@@ -299,7 +299,7 @@ function densityPerFunction (result: Row): TopLevelSpec {
         encoding: { y: { field: 'language', type: 'nominal', sort: kLanguageOrder }, x: { field: 'kib', type: 'quantitative' }, text: { field: 'label' } },
       },
     ],
-  } as TopLevelSpec;
+  };
 }
 
 /** density.json: live functions per GiB in springbok against idle processes per GiB (one per function), log scale. */
@@ -329,7 +329,7 @@ function densityPerGiB (result: Row): TopLevelSpec {
       },
       { mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 }, encoding: { x: { field: 'perGiB', type: 'quantitative' }, y: { field: 'what', type: 'nominal', sort: { field: 'order' } }, text: { field: 'perGiB', type: 'quantitative', format: ',' } } },
     ],
-  } as TopLevelSpec;
+  };
 }
 
 /** scaling.json: deploy time, RSS, warm latency and restart time against the number of functions. */
@@ -370,7 +370,7 @@ function scalingFunctions (result: Row): TopLevelSpec {
       },
     },
     resolve: { scale: { y: 'independent' } },
-  } as TopLevelSpec;
+  };
 }
 
 /** scaling.json: echo latency and payload rate against the input size. */
@@ -399,7 +399,7 @@ function scalingInput (result: Row): TopLevelSpec {
       },
     },
     resolve: { scale: { y: 'independent' } },
-  } as TopLevelSpec;
+  };
 }
 
 /** Every chart plot.ts renders, in the order doc/results.md shows them. */

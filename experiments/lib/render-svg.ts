@@ -16,7 +16,7 @@ const kConfig = {
  */
 export async function renderSvg (spec: TopLevelSpec): Promise<string> {
   // vega-lite's warnings about merged facet scales are expected for these charts; errors still throw.
-  const compiled = compile({ ...spec, config: { ...kConfig, ...spec.config } } as TopLevelSpec, { logger: vega.logger(vega.Error) }).spec;
+  const compiled = compile({ ...spec, config: { ...kConfig, ...spec.config } }, { logger: vega.logger(vega.Error) }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -7,7 +7,6 @@ import { IsolateGate } from './isolate-gate.ts';
 import { isolatePool } from './isolate-pool.ts';
 import { JsSandbox } from './sandbox.ts';
 
-
 export interface JsPluginOptions {
   /** Isolates that may run guest code at once (each on its own isolated-vm thread); default: the machine's cores. */
   readonly maxRunningIsolates?: number;

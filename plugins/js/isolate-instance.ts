@@ -125,7 +125,7 @@ export class IsolateInstance {
     await global.set('__sbHostLog', new ivm.Callback((line: unknown) => this.#hooks.get(this.#entryInvocation)?.log(typeof line === 'string' ? line : String(line))));
     await global.set('__sbHostFetch', new ivm.Callback((id: number, fetchId: number, url: unknown, method: unknown, headers: unknown, body: unknown) => this.#hooks.get(id)?.fetch(fetchId, url, method, headers, body)));
     await global.set('__sbHostSettled', new ivm.Callback((id: number, ok: boolean, payload: unknown) => this.#hooks.get(id)?.settled(ok === true, payload)));
-    const api = await this.#context.eval(guestPreludeSource(limits), { reference: true, timeout: 1000 }) as ivm.Reference;
+    const api = await this.#context.eval(guestPreludeSource(limits), { reference: true, timeout: 1000 });
     const [start, deliver, forget, bind] = await Promise.all(['start', 'deliver', 'forget', 'bind'].map((name) => api.get(name, { reference: true }) as Promise<ivm.Reference>));
     this.#api = { start: start!, deliver: deliver!, forget: forget!, bind: bind! };
     api.release();
@@ -143,7 +143,7 @@ export class IsolateInstance {
       const module = await this.#isolate.compileModule(source, { filename: 'file:///function.js' });
       await module.instantiate(this.#context, () => { throw new Error('imports are not supported'); });
       await module.evaluate({ timeout });
-      const exported = await module.namespace.get('default', { reference: true }) as ivm.Reference;
+      const exported = await module.namespace.get('default', { reference: true });
       await this.#api!.bind.apply(undefined, [exported.derefInto()], { timeout });
       this.state = 'loaded';
     });

@@ -20,8 +20,11 @@ export class JsSandbox implements Sandbox {
   #closed = false;
   /** CPU of cold starts (top-level code) not yet charged to an invocation, in ms. */
   #coldStartCpuMs = 0;
-  /** A failed cold start from instantiate(), handed to the first invocation (which is charged its CPU). */
-  #preloadFailure: unknown;
+  /**
+   * A failed cold start from instantiate(), handed to the first invocation (which is charged its
+   * CPU). Boxed, so that any thrown value, even `undefined`, counts as a failure.
+   */
+  #preloadFailure: { readonly error: unknown } | undefined;
   /**
    * Set once an isolate of this version died of a catastrophic out-of-memory: V8 keeps that
    * isolate's thread and memory (~20 MB) for the life of the process, so the version gets no new
@@ -48,7 +51,7 @@ export class JsSandbox implements Sandbox {
     if (this.#preloadFailure !== undefined) {
       const failure = this.#preloadFailure;
       this.#preloadFailure = undefined;
-      return Promise.reject(failure);
+      return Promise.reject(failure.error);
     }
     this.#current ??= this.#load();
     return this.#current;
@@ -63,7 +66,7 @@ export class JsSandbox implements Sandbox {
     try {
       await this.acquire();
     } catch (error) {
-      this.#preloadFailure = error;
+      this.#preloadFailure = { error };
     }
   }
 

@@ -15,6 +15,6 @@ export function grow<T extends GrowableArray> (array: T, used: number, needed: n
     if (error instanceof RangeError) return undefined;
     throw error;
   }
-  next.set(array.subarray(0, used) as never);
+  next.set(array.subarray(0, used));
   return next;
 }

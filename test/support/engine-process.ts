@@ -32,10 +32,10 @@ export async function startEngineProcess (options: { dir: string, dataDir?: stri
   const child = spawn(process.execPath, [kCli, 'serve', '--socket', socketPath, '--data-dir', dataDir, ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let stdout = '';
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`engine did not start in 20 s; stderr: ${stderr}`)), 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       if (stdout.includes('springbok ready')) { clearTimeout(timer); resolve(); }
     });
