@@ -36,49 +36,19 @@ export class FengariAdapter implements LuaEngineAdapter<LuaState> {
     this.#steps = new FengariWorkMeter(fiber.clock, (L, now, detail) => fiber.kill(L, now, detail));
   }
 
-  newThread (): { thread: LuaState, ref: number } {
-    return this.#state.newThread();
-  }
+  // --- the Lua C API, as this engine spells it ---
 
-  ref (L: LuaState): number {
-    return this.#api.luaL_ref(L, this.#api.LUA_REGISTRYINDEX);
-  }
-
-  unref (ref: number): void {
-    this.#state.unref(ref);
-  }
-
-  pushRef (L: LuaState, ref: number): void {
-    this.#api.lua_rawgeti(L, this.#api.LUA_REGISTRYINDEX, ref);
-  }
-
-  pushValue (L: LuaState, index: number): void {
-    this.#api.lua_pushvalue(L, index);
-  }
-
-  pushBytes (L: LuaState, bytes: Uint8Array): void {
-    this.#api.lua_pushlstring(L, bytes, bytes.length);
-  }
-
-  pushText (L: LuaState, text: string): void {
-    this.#api.lua_pushstring(L, luaString(text));
-  }
-
-  pushBoolean (L: LuaState, value: boolean): void {
-    this.#api.lua_pushboolean(L, value);
-  }
-
-  pushInteger (L: LuaState, value: number): void {
-    this.#api.lua_pushinteger(L, value);
-  }
-
-  rawSet (L: LuaState, index: number): void {
-    this.#api.lua_rawset(L, index);
-  }
-
-  setTop (L: LuaState, index: number): void {
-    this.#api.lua_settop(L, index);
-  }
+  newThread (): { thread: LuaState, ref: number } { return this.#state.newThread(); }
+  ref (L: LuaState): number { return this.#api.luaL_ref(L, this.#api.LUA_REGISTRYINDEX); }
+  unref (ref: number): void { this.#state.unref(ref); }
+  pushRef (L: LuaState, ref: number): void { this.#api.lua_rawgeti(L, this.#api.LUA_REGISTRYINDEX, ref); }
+  pushValue (L: LuaState, index: number): void { this.#api.lua_pushvalue(L, index); }
+  pushBytes (L: LuaState, bytes: Uint8Array): void { this.#api.lua_pushlstring(L, bytes, bytes.length); }
+  pushText (L: LuaState, text: string): void { this.#api.lua_pushstring(L, luaString(text)); }
+  pushBoolean (L: LuaState, value: boolean): void { this.#api.lua_pushboolean(L, value); }
+  pushInteger (L: LuaState, value: number): void { this.#api.lua_pushinteger(L, value); }
+  rawSet (L: LuaState, index: number): void { this.#api.lua_rawset(L, index); }
+  setTop (L: LuaState, index: number): void { this.#api.lua_settop(L, index); }
 
   resume (thread: LuaState, nargs: number): ResumeStatus {
     const api = this.#api;
@@ -88,7 +58,7 @@ export class FengariAdapter implements LuaEngineAdapter<LuaState> {
 
   topBytes (L: LuaState): Uint8Array | null {
     const bytes = this.#api.lua_tolstring(L, -1);
-    // fengari may hand out its interned string's own bytes: the output must not alias them.
+    // lua_tolstring hands out the Lua string's own bytes: the output must not alias them.
     return bytes === null ? null : Uint8Array.from(bytes);
   }
 
@@ -98,34 +68,21 @@ export class FengariAdapter implements LuaEngineAdapter<LuaState> {
     return type === api.LUA_TSTRING || type === api.LUA_TNUMBER ? jsString(api.lua_tolstring(L, -1)) : undefined;
   }
 
-  topTypeName (L: LuaState): string {
-    return jsString(this.#api.lua_typename(L, this.#api.lua_type(L, -1)));
-  }
+  topTypeName (L: LuaState): string { return jsString(this.#api.lua_typename(L, this.#api.lua_type(L, -1))); }
 
   traceback (thread: LuaState): string {
     this.#api.luaL_traceback(thread, thread, null, 0);
     return jsString(this.#api.lua_tolstring(thread, -1));
   }
 
-  isYieldable (L: LuaState): boolean {
-    return this.#api.lua_isyieldable(L);
-  }
+  isYieldable (L: LuaState): boolean { return this.#api.lua_isyieldable(L); }
+  yieldFromHook (L: LuaState): void { this.#api.lua_yield(L, 0); }
+  raise (L: LuaState, message: string): never { return this.#api.luaL_error(L, luaString(message)); }
+  hookEveryInstruction (thread: LuaState): void { this.#api.lua_sethook(thread, this.#state.hook, this.#api.LUA_MASKCOUNT, 1); }
 
-  yieldFromHook (L: LuaState): void {
-    this.#api.lua_yield(L, 0);
-  }
+  // --- the engine's own bookkeeping ---
 
-  raise (L: LuaState, message: string): never {
-    return this.#api.luaL_error(L, luaString(message));
-  }
-
-  hookEveryInstruction (thread: LuaState): void {
-    this.#api.lua_sethook(thread, this.#state.hook, this.#api.LUA_MASKCOUNT, 1);
-  }
-
-  unavailable (): undefined {
-    return undefined;
-  }
+  unavailable (): undefined { return undefined; }
 
   beginSlice (fiber: RunningLuaFiber<LuaState>): void {
     this.#steps.markInLua(this.#clock.startedAt);
@@ -142,9 +99,7 @@ export class FengariAdapter implements LuaEngineAdapter<LuaState> {
     meterHub.steps = undefined;
   }
 
-  afterThrow (): undefined {
-    return undefined;
-  }
+  afterThrow (): undefined { return undefined; }
 
   enterHook (_L: LuaState): void {
     this.#steps.markInLua(performance.now());

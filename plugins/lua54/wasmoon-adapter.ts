@@ -48,80 +48,43 @@ export class WasmoonAdapter implements LuaEngineAdapter<number> {
     this.stringMetatableRef = state.stringMetatableRef;
   }
 
-  newThread (): { thread: number, ref: number } {
-    return this.#state.newThread();
-  }
+  // --- the Lua C API, as this engine spells it ---
 
-  ref (L: number): number {
-    return this.#m._luaL_ref(L, LUA_REGISTRYINDEX);
-  }
-
-  unref (ref: number): void {
-    this.#state.unref(ref);
-  }
-
-  pushRef (L: number, ref: number): void {
-    this.#m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(ref));
-  }
-
-  pushValue (L: number, index: number): void {
-    this.#m._lua_pushvalue(L, index);
-  }
-
-  pushBytes (L: number, bytes: Uint8Array): void {
-    this.#lua.pushBytes(L, bytes);
-  }
-
-  pushText (L: number, text: string): void {
-    this.#lua.pushText(L, text);
-  }
-
-  pushBoolean (L: number, value: boolean): void {
-    this.#m._lua_pushboolean(L, value ? 1 : 0);
-  }
-
-  pushInteger (L: number, value: number): void {
-    this.#m._lua_pushinteger(L, BigInt(value));
-  }
-
-  rawSet (L: number, index: number): void {
-    this.#m._lua_rawset(L, index);
-  }
-
-  setTop (L: number, index: number): void {
-    this.#m._lua_settop(L, index);
-  }
+  newThread (): { thread: number, ref: number } { return this.#state.newThread(); }
+  ref (L: number): number { return this.#m._luaL_ref(L, LUA_REGISTRYINDEX); }
+  unref (ref: number): void { this.#state.unref(ref); }
+  pushRef (L: number, ref: number): void { this.#m._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(ref)); }
+  pushValue (L: number, index: number): void { this.#m._lua_pushvalue(L, index); }
+  pushBytes (L: number, bytes: Uint8Array): void { this.#lua.pushBytes(L, bytes); }
+  pushText (L: number, text: string): void { this.#lua.pushText(L, text); }
+  pushBoolean (L: number, value: boolean): void { this.#m._lua_pushboolean(L, value ? 1 : 0); }
+  pushInteger (L: number, value: number): void { this.#m._lua_pushinteger(L, BigInt(value)); }
+  rawSet (L: number, index: number): void { this.#m._lua_rawset(L, index); }
+  setTop (L: number, index: number): void { this.#m._lua_settop(L, index); }
 
   resume (thread: number, nargs: number): ResumeStatus {
     const status = this.#lua.resume(thread, nargs);
     return status === LUA_OK ? 'ok' : status === LUA_YIELD ? 'yield' : 'error';
   }
 
-  topBytes (L: number): Uint8Array | null {
-    return this.#lua.toBytes(L, -1);
-  }
+  topBytes (L: number): Uint8Array | null { return this.#lua.toBytes(L, -1); }
 
   topText (L: number): string | undefined {
     const type = this.#m._lua_type(L, -1);
     return type === LUA_TSTRING || type === LUA_TNUMBER ? this.#lua.toText(L, -1) : undefined;
   }
 
-  topTypeName (L: number): string {
-    return this.#lua.readCString(this.#m._lua_typename(L, this.#m._lua_type(L, -1)));
-  }
+  topTypeName (L: number): string { return this.#lua.readCString(this.#m._lua_typename(L, this.#m._lua_type(L, -1))); }
 
   traceback (thread: number): string {
     this.#m._luaL_traceback(thread, thread, 0, 0);
     return this.#lua.toText(thread, -1);
   }
 
-  isYieldable (L: number): boolean {
-    return this.#m._lua_isyieldable(L) !== 0;
-  }
+  isYieldable (L: number): boolean { return this.#m._lua_isyieldable(L) !== 0; }
 
-  yieldFromHook (L: number): void {
-    this.#m._lua_yieldk(L, 0, 0, 0); // in a hook this returns; Lua yields when the hook does
-  }
+  /** In a hook lua_yieldk returns; Lua yields when the hook does. */
+  yieldFromHook (L: number): void { this.#m._lua_yieldk(L, 0, 0, 0); }
 
   /** A longjmp through this JavaScript frame, as wasmoon's own timeout does. */
   raise (L: number, message: string): never {
@@ -130,9 +93,9 @@ export class WasmoonAdapter implements LuaEngineAdapter<number> {
     throw new Error('unreachable: lua_error returned');
   }
 
-  hookEveryInstruction (thread: number): void {
-    this.#m._lua_sethook(thread, this.#state.hookPointer, LUA_MASKCOUNT, 1);
-  }
+  hookEveryInstruction (thread: number): void { this.#m._lua_sethook(thread, this.#state.hookPointer, LUA_MASKCOUNT, 1); }
+
+  // --- the engine's own bookkeeping ---
 
   unavailable (): ErrorRecord | undefined {
     // Another invocation trapped in this state while this one was between slices.
