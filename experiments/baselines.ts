@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * springbok side by side with the baselines of DESIGN §5, in one run, on one machine, for the same
- * function logic (fib(N) by naive recursion, and an echo):
+ * springbok side by side with the baselines that doc/results.md names under "Targets", in one
+ * run, on one machine, for the same function logic (fib(N) by naive recursion, and an echo):
  *   - springbok: cold start (deploy → first result) and warm invocations through the real unix
  *     socket (a `springbok serve` child process, a pipelined client here) for every language the
  *     engine offers;

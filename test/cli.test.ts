@@ -1,9 +1,33 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SpringbokClient } from '../dispatchers/client.ts';
-import { example, runCli, startEngineProcess, temporaryDir } from './support/engine-process.ts';
+import { example, kCli, runCli, startEngineProcess, temporaryDir } from './support/engine-process.ts';
+
+/**
+ * Runs the real CLI with a reader on `closed` that takes `keepBytes` bytes and then closes its end
+ * of the pipe, as `| head -c N` does (0: closed before the CLI writes anything). Returns the exit
+ * status and what the CLI wrote on its other stream.
+ */
+async function runCliReaderGone (args: string[], env: NodeJS.ProcessEnv, closed: 'stdout' | 'stderr', keepBytes: number): Promise<{ code: number | null, signal: NodeJS.Signals | null, kept: number, other: string }> {
+  const child = spawn(process.execPath, [kCli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const reader = child[closed];
+  let kept = 0;
+  if (keepBytes === 0) reader.destroy();
+  else {
+    reader.on('data', (chunk: Buffer) => {
+      kept += chunk.length;
+      if (kept >= keepBytes) reader.destroy();
+    });
+  }
+  let other = '';
+  child[closed === 'stdout' ? 'stderr' : 'stdout'].on('data', (chunk: Buffer) => { other += chunk.toString(); });
+  const [code, signal] = await once(child, 'close') as [number | null, NodeJS.Signals | null];
+  return { code, signal, kept, other };
+}
 
 test('the CLI drives a real engine process: deploy, execute, -n, list, remove, restart', async () => {
   await using dir = await temporaryDir();
@@ -94,6 +118,27 @@ test('exit statuses: 1 for a failed function with its code on stderr, 2 for usag
     assert.equal(help.code, 0);
     assert.match(help.stdout, new RegExp(`^Usage: springbok ${command}`));
   }
+});
+
+test('a reader that closes the pipe early (| head) ends the CLI quietly with status 141, and the engine keeps serving', async () => {
+  await using dir = await temporaryDir();
+  await using engine = await startEngineProcess({ dir: dir.path });
+  const env = { SPRINGBOK_SOCKET: engine.socketPath };
+  assert.equal((await runCli(['deploy', 'sm', 'sum', example('sm/sum.sm')], { env })).code, 0);
+  const quiet = (result: { code: number | null, signal: NodeJS.Signals | null, other: string }, what: string): void => {
+    assert.doesNotMatch(result.other, /Unhandled|EPIPE|Error|\n +at /, `${what}: no stack trace`);
+    assert.deepEqual({ code: result.code, signal: result.signal }, { code: 141, signal: null }, `${what}: ${result.other}`);
+  };
+  // ~3,000 JSON lines are far more than a pipe's buffer (64 KiB): the writes go on after the reader left.
+  const many = await runCliReaderGone(['execute', 'sum', '10', '-n', '3000', '--json'], env, 'stdout', 10);
+  assert.ok(many.kept >= 10, `read ${many.kept} bytes before closing`);
+  quiet(many, 'execute -n --json | head -c 10');
+  assert.equal(many.other, '');
+  quiet(await runCliReaderGone(['list'], env, 'stdout', 0), 'list with stdout closed');
+  quiet(await runCliReaderGone(['--help'], env, 'stdout', 0), '--help with stdout closed');
+  const failed = await runCliReaderGone(['execute', 'nothing-here', 'x'], env, 'stderr', 0);
+  assert.deepEqual({ code: failed.code, stdout: failed.other }, { code: 141, stdout: '' }, 'an error message to a closed stderr');
+  assert.equal((await runCli(['execute', 'sum', '3'], { env })).stdout, '6');
 });
 
 test('redeploy under load: every invocation answers, from the old version or the new, none fails', async () => {

@@ -12,8 +12,9 @@ import { quickjsPlugin } from '../plugins/quickjs/index.ts';
 import { example } from './support/engine-process.ts';
 
 /**
- * The JavaScript function contract (DESIGN §2, doc/js.md), run unchanged against every JavaScript
- * engine: the same sources, through the real in-process Engine, must give the same answers.
+ * The JavaScript function contract (doc/js.md, "Contract (both engines)"), run unchanged against
+ * every JavaScript engine: the same sources, through the real in-process Engine, must give the
+ * same answers.
  */
 
 /** Every JavaScript engine the contract runs against. */

@@ -7,8 +7,11 @@ import { budgetFromStrings, kAllowHostName } from '../budget-fields.ts';
 import { SpringbokClient, type EngineAddress } from '../client.ts';
 import { parseAddress } from './config.ts';
 
-/** Exit statuses of every client command (DESIGN §1). */
-export const ExitCode = { ok: 0, functionFailed: 1, usage: 2 } as const;
+/**
+ * Exit statuses of every client command, as the README's "Use it" lists them. `closedPipe` is
+ * 128 + SIGPIPE, what a shell reports for a writer whose reader closed the pipe early.
+ */
+export const ExitCode = { ok: 0, functionFailed: 1, usage: 2, closedPipe: 141 } as const;
 
 /** Ends a command with an exit status and a message for stderr. */
 export class CliExit extends Error {

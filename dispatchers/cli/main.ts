@@ -4,6 +4,7 @@ import { listCommand } from './list.ts';
 import { removeCommand } from './remove.ts';
 import { serveCommand } from './serve.ts';
 import { statsCommand } from './stats.ts';
+import { exitOnClosedPipe } from './closed-pipe.ts';
 import { CliExit, ExitCode, type CliIo, type Command } from './common.ts';
 
 const kCommands: Record<string, Command> = {
@@ -25,23 +26,33 @@ Usage: springbok <command> [options]   (springbok <command> --help for its optio
 Commands:
 ${lines.join('\n')}
 
-Exit status: 0 ok; 1 the function or request failed (its error code on stderr); 2 usage error or no engine reachable.
+Exit status: 0 ok; 1 the function or request failed (its error code on stderr); 2 usage error or no engine reachable;
+141 the output's reader closed it early (as for any program cut short by SIGPIPE, e.g. | head).
 `;
 }
 
-/** Runs one CLI command; returns its exit status. Never throws. */
+/**
+ * Runs one CLI command; returns its exit status. Never throws. A client command whose output
+ * pipe is closed early ends the process with {@link ExitCode.closedPipe} instead.
+ */
 export async function main (argv: string[], io: CliIo): Promise<number> {
   const [name, ...args] = argv;
+  const command = name !== undefined && Object.hasOwn(kCommands, name) ? kCommands[name] : undefined;
+  const wantsHelp = args.includes('--help') || args.includes('-h');
+  // Not a running engine: it outlives whoever reads its log lines, so serve decides for itself.
+  if (command !== serveCommand || wantsHelp) {
+    exitOnClosedPipe(io.stdout);
+    exitOnClosedPipe(io.stderr);
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(topHelp());
     return name === undefined ? ExitCode.usage : ExitCode.ok;
   }
-  const command = kCommands[name];
   if (command === undefined) {
     io.stderr.write(`unknown command ${JSON.stringify(name)}\n\n${topHelp()}`);
     return ExitCode.usage;
   }
-  if (args.includes('--help') || args.includes('-h')) {
+  if (wantsHelp) {
     io.stdout.write(command.help);
     return ExitCode.ok;
   }
