@@ -111,7 +111,7 @@ export class FengariState {
     const skip = new WeakSet<object>();
     walkLuaHeap([registry, L], new WeakSet(), skip);
     skip.delete(registry);
-    skip.delete(L as object);
+    skip.delete(L);
     this.meter = new FengariMemoryMeter(memoryBudgetBytes, () => [registry, L], skip, L.l_G);
     this.meter.walk();
   }
