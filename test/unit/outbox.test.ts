@@ -18,7 +18,7 @@ class RecordingPort {
 /** The u32 values of a records message. */
 function u32s (message: Item | undefined): number[] {
   assert.equal(message?.t, 'records');
-  const { buffer, length } = message as RecordsMessage;
+  const { buffer, length } = message;
   const reader = new RecordReader(buffer, length);
   const values: number[] = [];
   while (!reader.done) values.push(reader.u32());

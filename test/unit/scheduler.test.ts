@@ -7,8 +7,8 @@ import { Lane, Scheduler, type Task, type TaskOutcome, type TaskState } from '..
 
 /*
  * The scheduler with scripted fibers in place of a plugin's. What these tests use of it:
- * `new Scheduler({ sliceMs })`, `new Lane(name)`, `submit(task)`, `stats()` and the Task fields;
- * the last test also relies on lane debt (an overrunning slice is paid back with skipped visits).
+ * `new Scheduler({ sliceMs })`, `new Lane(name)`, `submit(task)`, `stats()` and the Task fields.
+ * Lane debt (overrunning slices paid back) is scheduler-debt.test.ts's.
  */
 
 const kSliceMs = 5;
@@ -283,26 +283,4 @@ test('a flood of newly busy lanes does not starve a lane in the ring', async () 
   ring.finish({ ok: false, error: { code: 'ERR_CANCELLED', message: 'test over' } });
   assert.equal(freshServed, 10);
   assert.ok(ringSlices >= 5, `the ring lane had ${ringSlices} slices while 10 fresh lanes were served`);
-});
-
-test('lane debt: a slice that overran by several quanta is paid back with the visits it skips', async () => {
-  const scheduler = new Scheduler({ sliceMs: kSliceMs });
-  const order: string[] = [];
-  const overrunner = new TestTask(new Lane('overrun'), new ScriptedFiber((slice, run) => {
-    order.push('overrun');
-    // An uninterruptible call: six quanta instead of one.
-    spinUntil(run === 0 ? slice.endsAt + 5 * kSliceMs : slice.endsAt);
-    return run < 3 ? kYieldOutcome : done('o');
-  }));
-  const steady = new TestTask(new Lane('steady'), new ScriptedFiber((slice, run) => {
-    order.push('steady');
-    spinUntil(slice.endsAt);
-    return run < 12 ? kYieldOutcome : done('s');
-  }));
-  scheduler.submit(overrunner);
-  scheduler.submit(steady);
-  await Promise.all([overrunner.outcome, steady.outcome]);
-  const secondOverrun = order.indexOf('overrun', 1);
-  const steadyBetween = order.slice(1, secondOverrun).length;
-  assert.ok(steadyBetween >= 3, `the steady lane ran ${steadyBetween} slices before the overrunning lane's next one (order: ${order.join(' ')})`);
 });
