@@ -1,23 +1,42 @@
 import { performance } from 'node:perf_hooks';
+import { cpuBudgetError } from '../../engine/budget-errors.ts';
 import { toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import { kYield, type Fiber, type InvocationContext, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
 import { FetchRelay, type Settlement } from '../js-common/fetch-relay.ts';
 import { failureRecord, outputBytes } from '../js-common/host-values.ts';
+import { JspiStack } from '../wasm-common/jspi-stack.ts';
 import type { QuickJsInstance, Step, StepEnd, StepInput, StepOwner } from './instance.ts';
 import { kGoOn, kInterrupt, kSuspend } from './interrupt-trampoline.ts';
 import type { QuickJsSandbox } from './sandbox.ts';
 
 let nextInvocationId = 1;
 
+/** What the guest reported through `settled`: ok and the handler's value, or not ok and [code, message]. */
+type Result = readonly [ok: boolean, payload: unknown];
+
+/**
+ * Where an invocation is. Whether a step's stack is parked or resumed is the JSPI stack's to say.
+ * - `attached`: holds the function's instance and runs steps on it. `started` once the handler has
+ *   been called; `result` once the guest reported it (the invocation ends at the next step boundary,
+ *   unless the step fails); `doomed` once a guarded builtin asked for more CPU than the budget had
+ *   left (every poll interrupts from then on, and the failure is the budget's).
+ */
+type QuickJsFiberState =
+  | { readonly kind: 'new' }
+  | { readonly kind: 'acquiring', readonly loaded: Promise<void> }
+  | { readonly kind: 'attached', readonly instance: QuickJsInstance, readonly started: boolean, readonly result?: Result, readonly doomed?: string }
+  | { readonly kind: 'finished', readonly outcome: SliceOutcome, readonly memoryBytes: number };
+
+const kNew: QuickJsFiberState = Object.freeze({ kind: 'new' });
+
 /**
  * One `quickjs` invocation, run in slices on the engine's thread.
  *
- * Guest code runs in steps (instance.ts): start the function, then one step per settled fetch.
- * A step starts inside run() and runs synchronously until it finishes or the slice is over; then
- * QuickJS's interrupt poll parks its wasm stack (JSPI) and run() returns 'yield'. A parked stack
- * can only resume in a promise reaction, after run() returns, so the next run() resumes it and
- * returns 'continue': the resumed slice ends itself at the deadline run() was given (measured
- * from the moment it resumes) and reports its time through offThreadCpuMs, like the C plugin.
+ * Guest code runs in steps (instance.ts): load the module when the instance has none, start the
+ * function, then one step per settled fetch. A step starts inside run() and runs synchronously until
+ * it finishes or the slice is over; then QuickJS's interrupt poll parks its wasm stack and run()
+ * returns 'yield'. Later slices of that step are 'continue' slices, resumed and bounded by the JSPI
+ * stack (wasm-common/jspi-stack.ts), like the C plugin's.
  */
 export class QuickJsFiber implements Fiber, StepOwner {
   readonly #sandbox: QuickJsSandbox;
@@ -25,44 +44,32 @@ export class QuickJsFiber implements Fiber, StepOwner {
   readonly #context: InvocationContext;
   readonly #relay: FetchRelay;
   readonly #id = nextInvocationId++;
-  #instance: QuickJsInstance | undefined;
-  #acquiring: Promise<unknown> | undefined;
-  #started = false;
+  readonly #stack = new JspiStack<number>();
+  #state: QuickJsFiberState = kNew;
+  /** Fetch settlements taken from the relay and not yet delivered (one per step). */
   readonly #ready: Settlement[] = [];
-  #settled: [boolean, unknown] | undefined;
-  #outcome: SliceOutcome | undefined;
-  #cancelled = false;
-  /** The step in progress, while it is parked or finishing outside run(). */
-  #step: Step | undefined;
-  #parked = false;
-  #gate: ((verdict: number) => void) | undefined;
-  #sliceEndsAt = 0;
-  #sliceMs = 0;
-  #resumedAt = 0;
-  #offThreadCpuMs = 0;
-  #sliceEnded: { promise: Promise<void>, resolve: () => void } | undefined;
-  #memoryBytes = 0;
+  /** Settles when the invocation finishes: wakes a fiber waiting for fetches. */
+  readonly #finished = Promise.withResolvers<void>();
   /** Time spent inside run() so far, and when the run() in progress started (0 outside run()), in ms. */
   #inRunMs = 0;
   #runStartedAt = 0;
-  /** Set when a guarded builtin asked for more CPU than the budget had left: the invocation is over budget. */
-  #doomed: string | undefined;
-  readonly #onCancel: Promise<void>;
-  #wakeOnCancel: (() => void) | undefined;
 
   constructor (sandbox: QuickJsSandbox, input: string, context: InvocationContext) {
     this.#sandbox = sandbox;
     this.#input = input;
     this.#context = context;
     this.#relay = new FetchRelay(context);
-    this.#onCancel = new Promise((resolve) => { this.#wakeOnCancel = resolve; });
   }
 
   /** The function's wasm memory size (shared by its invocations; at least the build's 16 MiB), in bytes. */
-  get memoryBytes (): number { return this.#instance?.heapBytes ?? this.#memoryBytes; }
+  get memoryBytes (): number {
+    const state = this.#state;
+    if (state.kind === 'attached') return state.instance.heapBytes;
+    return state.kind === 'finished' ? state.memoryBytes : 0;
+  }
 
   /** Time of the slices that ran as promise reactions after run() returned ('continue'), in ms. */
-  get offThreadCpuMs (): number { return this.#offThreadCpuMs; }
+  get offThreadCpuMs (): number { return this.#stack.offThreadCpuMs; }
 
   run (slice: Slice): SliceOutcome {
     this.#runStartedAt = performance.now();
@@ -75,139 +82,117 @@ export class QuickJsFiber implements Fiber, StepOwner {
   }
 
   #run (slice: Slice): SliceOutcome {
-    if (this.#outcome !== undefined) return this.#outcome;
-    if (this.#parked) return this.#resume(slice);
-    if (this.#sliceEnded !== undefined) return { state: 'continue', until: this.#sliceEnded.promise };
-    if (this.#step !== undefined) return { state: 'wait', until: this.#step.finished };
-    if (this.#instance === undefined) return this.#acquire();
-    this.#sliceEndsAt = slice.endsAt;
+    if (this.#state.kind === 'attached') {
+      const away = this.#stack.resume(slice, kGoOn);
+      if (away !== undefined) return away;
+      this.#stack.runInside(slice);
+    }
     return this.#advance();
   }
 
   cancel (reason: ErrorRecord): void {
-    if (this.#outcome !== undefined) return;
-    this.#cancelled = true;
+    if (this.#state.kind === 'finished') return;
     this.#finish({ state: 'failed', error: reason });
     // A parked stack is resumed with an interrupt: QuickJS unwinds it (uncatchable) and frees the instance.
-    const gate = this.#gate;
-    this.#gate = undefined;
-    gate?.(kInterrupt);
+    this.#stack.unwind((gate) => gate.resolve(kInterrupt));
   }
 
   // ---- StepOwner: called from inside the guest's stack ----
 
   checkSlice (): number {
-    if (this.#cancelled || this.#doomed !== undefined) return kInterrupt;
-    return performance.now() >= this.#sliceEndsAt ? kSuspend : kGoOn;
+    const state = this.#state;
+    if (state.kind !== 'attached' || state.doomed !== undefined) return kInterrupt;
+    return this.#stack.sliceOver() ? kSuspend : kGoOn;
   }
 
   afford (ms: number, what: string): boolean {
-    if (this.#doomed !== undefined) return false;
-    const now = performance.now();
-    const usedMs = this.#inRunMs + this.#offThreadCpuMs + (this.#runStartedAt > 0 ? now - this.#runStartedAt : 0) + (this.#resumedAt > 0 ? now - this.#resumedAt : 0);
-    const leftMs = this.#sandbox.budget.cpuMs - usedMs;
+    const state = this.#state;
+    if (state.kind !== 'attached' || state.doomed !== undefined) return false;
+    const leftMs = this.#sandbox.budget.cpuMs - this.#cpuUsedMs();
     if (!(ms > leftMs)) return true;
-    this.#doomed = `${what} would take about ${Math.round(ms)} ms, more than the ${Math.max(0, Math.round(leftMs))} ms left`;
+    this.#state = { ...state, doomed: `${what} would take about ${Math.round(ms)} ms, more than the ${Math.max(0, Math.round(leftMs))} ms left` };
     return false;
   }
 
   parked (): Promise<number> {
-    this.#endSlice();
-    if (this.#cancelled) return Promise.resolve(kInterrupt);
-    this.#parked = true;
-    return new Promise<number>((resolve) => { this.#gate = resolve; }).then((verdict) => {
-      // Runs as the stack resumes: the slice starts now and lasts what run() was given.
-      this.#resumedAt = performance.now();
-      this.#sliceEndsAt = this.#resumedAt + this.#sliceMs;
-      return verdict;
-    });
+    return this.#stack.park();
   }
 
   // ----
 
   #acquire (): SliceOutcome {
-    this.#acquiring ??= this.#sandbox.acquire().then((instance) => {
-      this.#instance = instance;
-      if (this.#outcome !== undefined) return; // cancelled while the instance loaded
+    const loaded = this.#sandbox.acquire().then((instance) => {
+      if (this.#state.kind === 'finished') return; // cancelled while the instance loaded
       instance.attach(this.#id, {
         log: (line) => this.#context.log(line),
         fetch: (fetchId, url, method, headers, body) => this.#relay.start(fetchId, url, method, headers, body),
-        settled: (ok, payload) => { this.#settled ??= [ok, payload]; },
+        settled: (ok, payload) => this.#settled([ok, payload]),
       });
+      this.#state = { kind: 'attached', instance, started: false };
     }, (error: unknown) => { this.#finish({ state: 'failed', error: toErrorRecord(error) }); });
-    return { state: 'wait', until: this.#acquiring };
-  }
-
-  #resume (slice: Slice): SliceOutcome {
-    this.#parked = false;
-    this.#sliceMs = Math.max(0, slice.endsAt - performance.now());
-    this.#sliceEnded = deferred();
-    const gate = this.#gate;
-    this.#gate = undefined;
-    const until = this.#sliceEnded.promise;
-    gate?.(kGoOn);
-    return { state: 'continue', until };
+    this.#state = { kind: 'acquiring', loaded };
+    return { state: 'wait', until: loaded };
   }
 
   /** Runs steps inside run() until the invocation ends, waits, or the slice is over. */
   #advance (): SliceOutcome {
-    const instance = this.#instance!;
     for (;;) {
-      if (this.#outcome !== undefined) return this.#outcome;
-      if (this.#settled !== undefined) return this.#finishWith(this.#settled);
+      const state = this.#state;
+      if (state.kind === 'finished') return state.outcome;
+      if (state.kind === 'new') return this.#acquire();
+      if (state.kind === 'acquiring') return { state: 'wait', until: state.loaded };
+      const { instance } = state;
+      if (state.result !== undefined) return this.#finishWith(state.result);
       if (instance.death !== undefined) {
         // Another invocation's cold start failed (or an earlier one broke the instance) before this
         // one began: it gets a fresh instance and loads the module itself.
-        if (!this.#started) return this.#reacquire(instance);
+        if (!state.started) return this.#reacquire(instance);
         return this.#finish({ state: 'failed', error: instance.death });
       }
       // Checked before an input is taken: a settled fetch taken and then left behind by a return
       // here would be lost, and the guest would wait for it until its wall-clock budget ran out.
       if (instance.busy) return { state: 'wait', until: instance.idle() };
-      if (performance.now() >= this.#sliceEndsAt) return kYield;
+      if (this.#stack.sliceOver()) return kYield;
+      let step: Step;
       if (!instance.moduleReady) {
         // The cold start: the module's top-level code runs as this invocation's first step.
-        const waiting = this.#follow(instance.load(this, this.#id, this.#sandbox.source));
-        if (waiting !== undefined) return waiting;
-        continue;
+        step = instance.load(this, this.#id, this.#sandbox.source);
+      } else {
+        const input = this.#nextInput(state.started);
+        if (input === undefined) {
+          const until = this.#relay.inFlight > 0 ? Promise.race([this.#relay.nextSettled(), this.#finished.promise]) : this.#finished.promise;
+          return { state: 'wait', until };
+        }
+        if (input.op === 'start') this.#state = { ...state, started: true };
+        step = instance.run(this, this.#id, input);
       }
-      const input = this.#nextInput();
-      if (input === undefined) {
-        const until = this.#relay.inFlight > 0 ? Promise.race([this.#relay.nextSettled(), this.#onCancel]) : this.#onCancel;
-        return { state: 'wait', until };
-      }
-      if (input.op === 'start') this.#started = true;
-      const waiting = this.#follow(instance.run(this, this.#id, input));
+      const waiting = this.#follow(instance, step);
       if (waiting !== undefined) return waiting;
     }
   }
 
   /** Handles a step just entered: undefined when it has ended already, else how run() returns while it goes on. */
-  #follow (step: Step): SliceOutcome | undefined {
+  #follow (instance: QuickJsInstance, step: Step): SliceOutcome | undefined {
     if (step.end !== undefined) {
-      this.#onStepEnd(step.end);
+      this.#onStepEnd(instance, step.end);
       return undefined;
     }
-    this.#step = step;
     void step.finished.then((end) => {
-      this.#step = undefined;
-      this.#onStepEnd(end);
-      this.#endSlice();
+      this.#onStepEnd(instance, end);
+      this.#stack.endSlice();
     });
     // Parked at the end of the slice, or finished in a way whose outcome arrives as a promise reaction.
-    return this.#parked ? kYield : { state: 'wait', until: step.finished };
+    return this.#stack.parkedInRun() ?? { state: 'wait', until: step.finished };
   }
 
   #reacquire (dead: QuickJsInstance): SliceOutcome {
     dead.detach(this.#id);
     this.#sandbox.retire(dead);
-    this.#instance = undefined;
-    this.#acquiring = undefined;
     return this.#acquire();
   }
 
-  #nextInput (): StepInput | undefined {
-    if (!this.#started) return { op: 'start', id: this.#id, input: this.#input };
+  #nextInput (started: boolean): StepInput | undefined {
+    if (!started) return { op: 'start', id: this.#id, input: this.#input };
     // One settlement per step, so each step's arguments are a handful of scalars.
     if (this.#ready.length === 0) this.#ready.push(...this.#relay.takeReady());
     const ready = this.#ready.shift();
@@ -219,38 +204,35 @@ export class QuickJsFiber implements Fiber, StepOwner {
     return { op: 'deliver', fetchId, ok, a: String(value[0]), b: String(value[1]), c: undefined };
   }
 
-  #onStepEnd (end: StepEnd): void {
-    if (end.kind === 'output') this.#settled ??= [true, end.output];
-    if (end.kind === 'failed') {
-      if (end.error.code === 'ERR_MEMORY_BUDGET' && this.#instance !== undefined) {
-        this.#instance.retire(end.error);
-        this.#sandbox.retire(this.#instance);
-      }
+  /** The guest reported its result (the first report counts). */
+  #settled (result: Result): void {
+    const state = this.#state;
+    if (state.kind === 'attached' && state.result === undefined) this.#state = { ...state, result };
+  }
+
+  #onStepEnd (instance: QuickJsInstance, end: StepEnd): void {
+    if (end.kind === 'failed' && end.error.code === 'ERR_MEMORY_BUDGET') instance.retire(end.error);
+    const state = this.#state;
+    if (state.kind === 'attached') {
+      if (end.kind === 'output') this.#settled([true, end.output]);
       // A doomed invocation's guard threw a catchable error first; whatever followed, the budget is the cause.
-      if (this.#outcome === undefined && (end.error.code === 'ERR_CPU_BUDGET' || this.#doomed !== undefined)) return this.#overBudget();
-      this.#finish({ state: 'failed', error: end.error });
+      if (end.kind === 'failed' && (end.error.code === 'ERR_CPU_BUDGET' || state.doomed !== undefined)) this.#overBudget(state.doomed);
+      else if (end.kind === 'failed') this.#finish({ state: 'failed', error: end.error });
     }
-    if (this.#instance?.death !== undefined) this.#sandbox.retire(this.#instance);
+    if (instance.death !== undefined) this.#sandbox.retire(instance);
   }
 
-  #overBudget (): void {
-    const { cpuMs } = this.#sandbox.budget;
-    const message = this.#doomed === undefined ? `CPU budget of ${cpuMs} ms used up` : `CPU budget of ${cpuMs} ms: ${this.#doomed}`;
-    this.#finish({ state: 'failed', error: { code: 'ERR_CPU_BUDGET', message } });
+  /** CPU the invocation has used so far, inside run() and outside it, in ms. */
+  #cpuUsedMs (): number {
+    const now = performance.now();
+    return this.#inRunMs + (this.#runStartedAt > 0 ? now - this.#runStartedAt : 0) + this.#stack.offThreadCpuMsAt(now);
   }
 
-  /** Closes a resumed slice's books: its time is CPU the scheduler did not see. */
-  #endSlice (): void {
-    if (this.#resumedAt > 0) {
-      this.#offThreadCpuMs += performance.now() - this.#resumedAt;
-      this.#resumedAt = 0;
-    }
-    const ended = this.#sliceEnded;
-    this.#sliceEnded = undefined;
-    ended?.resolve();
+  #overBudget (doomed: string | undefined): void {
+    this.#finish({ state: 'failed', error: cpuBudgetError(this.#sandbox.budget.cpuMs, this.#cpuUsedMs(), doomed) });
   }
 
-  #finishWith ([ok, payload]: [boolean, unknown]): SliceOutcome {
+  #finishWith ([ok, payload]: Result): SliceOutcome {
     if (!ok) return this.#finish({ state: 'failed', error: failureRecord(payload) });
     const output = outputBytes(payload);
     if (output instanceof Uint8Array) return this.#finish({ state: 'done', output });
@@ -258,21 +240,16 @@ export class QuickJsFiber implements Fiber, StepOwner {
   }
 
   #finish (outcome: SliceOutcome): SliceOutcome {
-    if (this.#outcome !== undefined) return this.#outcome;
-    this.#outcome = outcome;
-    this.#memoryBytes = this.memoryBytes;
-    this.#instance?.detach(this.#id);
-    if (outcome.state === 'failed' && outcome.error.code === 'ERR_MEMORY_BUDGET' && this.#instance !== undefined) {
-      this.#instance.retire(outcome.error);
-      this.#sandbox.retire(this.#instance);
+    const state = this.#state;
+    if (state.kind === 'finished') return state.outcome;
+    const instance = state.kind === 'attached' ? state.instance : undefined;
+    this.#state = { kind: 'finished', outcome, memoryBytes: instance?.heapBytes ?? 0 };
+    instance?.detach(this.#id);
+    if (outcome.state === 'failed' && outcome.error.code === 'ERR_MEMORY_BUDGET' && instance !== undefined) {
+      instance.retire(outcome.error);
+      this.#sandbox.retire(instance);
     }
-    this.#wakeOnCancel?.();
+    this.#finished.resolve();
     return outcome;
   }
-}
-
-function deferred (): { promise: Promise<void>, resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => { resolve = r; });
-  return { promise, resolve };
 }

@@ -87,7 +87,7 @@ export class QuickJsInstance {
   #hostDepth = 0;
   /** Guest code run outside a step (prelude install, bind) is interrupted at this performance.now() time. */
   #loadDeadline = Infinity;
-  #idle: { promise: Promise<void>, resolve: () => void } | undefined;
+  #idle: PromiseWithResolvers<void> | undefined;
   #death: ErrorRecord | undefined;
   #trapped = false;
   #moduleReady = false;
@@ -123,7 +123,7 @@ export class QuickJsInstance {
   /** Settles when no step runs (at once when none does). */
   idle (): Promise<void> {
     if (this.#owner === undefined) return Promise.resolve();
-    this.#idle ??= deferred();
+    this.#idle ??= Promise.withResolvers<void>();
     return this.#idle.promise;
   }
 
@@ -311,8 +311,8 @@ export class QuickJsInstance {
   /** Makes `owner` the instance's step owner; the step has already ended (`end` set) when the instance is dead. */
   #begin (owner: StepOwner, invocationId: number): { step: Step, finish: (end: StepEnd) => void } {
     if (this.#owner !== undefined) throw new Error('quickjs: a step is already running in this instance');
-    const done = deferred<StepEnd>();
-    const step: Step = { end: undefined, finished: done.promise as Promise<StepEnd> };
+    const done = Promise.withResolvers<StepEnd>();
+    const step: Step = { end: undefined, finished: done.promise };
     const finish = (end: StepEnd): void => {
       if (step.end !== undefined) return;
       if (this.#owner === owner) {
@@ -539,10 +539,4 @@ export class QuickJsInstance {
     this.#context = undefined;
     this.#runtime = undefined;
   }
-}
-
-function deferred<T = void> (): { promise: Promise<T>, resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
-  return { promise, resolve };
 }

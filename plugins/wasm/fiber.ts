@@ -1,8 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import type { ErrorRecord } from '../../engine/errors.ts';
-import { kYield, type Fiber, type InvocationContext, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
-import { guestExit, hostImports } from './host-imports.ts';
+import type { Fiber, InvocationContext, Slice, SliceOutcome } from '../../engine/plugin.ts';
 import { kRuntimeFuelExport } from '../wasm-common/instrument.ts';
+import { JspiStack } from '../wasm-common/jspi-stack.ts';
+import { guestExit, hostImports, type FiberHost } from './host-imports.ts';
 import type { MemoryPool } from './memory-pool.ts';
 
 /** Fuel handed out per clock check: one unit per loop iteration or call, so ~10–100 µs of work. */
@@ -20,43 +20,40 @@ export interface WasmFunction {
   readonly memories: MemoryPool;
 }
 
-type FiberState = 'new' | 'suspended' | 'resumed' | 'finished' | 'cancelled';
+/**
+ * Where the invocation is: not started; running (its stack runs, is parked or resumed, see
+ * JspiStack, or returned inside run() and `stackGone` settles once its promise has); or finished.
+ */
+type WasmFiberState =
+  | { readonly kind: 'new' }
+  | { readonly kind: 'running', readonly stackGone: Promise<void> }
+  | { readonly kind: 'finished', readonly outcome: SliceOutcome };
+
+const kNew: WasmFiberState = Object.freeze({ kind: 'new' });
 
 /** Raised into a suspended wasm stack to unwind it when the invocation is cancelled. */
 class Unwind extends Error {}
 
 /**
- * One invocation of a C/LLVM function: a fresh instance and memory, run with JSPI.
+ * One invocation of a C/LLVM function: a fresh instance and memory, run with JSPI (JspiStack).
  *
  * The first slice runs inside run(): `promising(__sb_entry)` executes synchronously until the
  * guest finishes (springbok.done) or its fuel check finds the slice over and calls the suspending
- * import. A suspended stack can only be resumed by a promise reaction, which runs after run()
- * returns, so later slices are 'continue' slices: run() opens the gate and the scheduler ends its
- * turn; the resumed slice measures its own time (offThreadCpuMs) and ends itself at the deadline
- * the scheduler gave run(). A fetch suspends the same way but waits ('wait') for the answer first.
+ * import. Later slices are 'continue' slices, resumed by run() and bounded by the JSPI stack. A
+ * fetch suspends the same way but waits ('wait') for the answer first.
  *
  * Once the invocation has an outcome (done, a trap, cancellation) every host call traps, so no
  * guest code can run on, park a stack or add output after it; the instance is discarded and its
  * memory is pooled (zeroed) only after its stack is gone.
  */
-export class WasmFiber implements Fiber {
+export class WasmFiber implements Fiber, FiberHost {
   readonly #fn: WasmFunction;
   readonly #input: Uint8Array;
   readonly #context: InvocationContext;
-  #state: FiberState = 'new';
+  readonly #stack = new JspiStack<number>();
+  #state: WasmFiberState = kNew;
   #memory: WebAssembly.Memory | undefined;
   #memoryBytes = 0;
-  #sliceEndsAt = 0;
-  #sliceMs = 0;
-  #resumedAt = 0;
-  #offThreadCpuMs = 0;
-  /** Resolves the promise the suspended stack waits on (with the value the import returns); rejects to unwind it. */
-  #gate: { resolve: (value: number) => void, reject: (error: Error) => void } | undefined;
-  /** While suspended on a fetch: settles when the answer (or refusal) is in and written to the guest. */
-  #fetchSettled: Promise<unknown> | undefined;
-  /** Settles when a resumed slice ends (suspended again, finished or trapped). */
-  #sliceEnded: { promise: Promise<void>, resolve: () => void } | undefined;
-  #outcome: SliceOutcome | undefined;
   #memoryRefused = false;
   /** The instance's fuel counter (exported by the instrumentation pass): host calls charge it. */
   #fuelCounter: WebAssembly.Global | undefined;
@@ -76,36 +73,24 @@ export class WasmFiber implements Fiber {
   }
 
   get memoryBytes (): number { return this.#memory?.buffer.byteLength ?? this.#memoryBytes; }
-  get offThreadCpuMs (): number { return this.#offThreadCpuMs; }
+  get offThreadCpuMs (): number { return this.#stack.offThreadCpuMs; }
 
   run (slice: Slice): SliceOutcome {
-    if (this.#outcome !== undefined) return this.#outcome;
-    if (this.#state === 'new') return this.#start(slice);
-    if (this.#state === 'suspended') {
-      if (this.#fetchSettled !== undefined) return { state: 'wait', until: this.#fetchSettled };
-      this.#sliceMs = slice.endsAt - performance.now();
-      this.#state = 'resumed';
-      this.#sliceEnded = deferred();
-      this.#gate!.resolve(kFuelPerCheck);
-      this.#gate = undefined;
-      return { state: 'continue', until: this.#sliceEnded.promise };
-    }
-    // 'resumed': the scheduler woke us before the slice ended; it cannot (it waits on #sliceEnded).
-    return { state: 'continue', until: this.#sliceEnded!.promise };
+    const state = this.#state;
+    if (state.kind === 'finished') return state.outcome;
+    if (state.kind === 'new') return this.#start(slice);
+    return this.#stack.resume(slice, kFuelPerCheck) ?? { state: 'wait', until: state.stackGone };
   }
 
   cancel (reason: ErrorRecord): void {
-    if (this.#state === 'cancelled' || this.#state === 'finished') return;
-    this.#state = 'cancelled';
-    this.#outcome = { state: 'failed', error: reason };
-    this.#gate?.reject(new Unwind(reason.message));
-    this.#gate = undefined;
+    if (this.#state.kind === 'finished') return;
+    this.#state = { kind: 'finished', outcome: { state: 'failed', error: reason } };
+    this.#stack.unwind((gate) => gate.reject(new Unwind(reason.message)));
     this.#release();
   }
 
   #start (slice: Slice): SliceOutcome {
-    this.#sliceEndsAt = slice.endsAt;
-    this.#state = 'resumed'; // running: a suspension from here on parks the stack
+    this.#stack.runInside(slice);
     let entry: (length: number) => Promise<unknown>;
     try {
       this.#memory = this.#fn.memories.acquire();
@@ -115,22 +100,21 @@ export class WasmFiber implements Fiber {
     } catch (error) {
       return this.#finish({ state: 'failed', error: { code: 'ERR_TRAP', message: `instance could not start: ${(error as Error).message}` } });
     }
-    const slowPathBegun = this.#sliceEnded = deferred();
+    const stackGone = Promise.withResolvers<void>();
+    this.#state = { kind: 'running', stackGone: stackGone.promise };
     this.#stackLive = true;
-    entry(this.#input.byteLength).then(() => this.#onStackGone(undefined), (error: unknown) => this.#onStackGone(error));
+    entry(this.#input.byteLength).then(() => this.#onStackGone(undefined, stackGone), (error: unknown) => this.#onStackGone(error, stackGone));
+    const parked = this.#stack.parkedInRun();
+    // promising() returned without parking the stack: the wasm code has returned or thrown.
+    if (parked === undefined) this.#stackLive = false;
     // The entry call above may have moved the state on (its type narrowing cannot see that).
-    if ((this.#state as FiberState) !== 'suspended') {
-      // promising() returned without parking the stack: the wasm code has returned or thrown.
-      this.#stackLive = false;
-      if (this.#outcome !== undefined) this.#release();
+    const state = this.#state as WasmFiberState;
+    if (state.kind === 'finished') {
+      this.#release();
+      return state.outcome;
     }
-    if (this.#outcome !== undefined) return this.#outcome;
-    if ((this.#state as FiberState) === 'suspended') {
-      if (this.#fetchSettled !== undefined) return { state: 'wait', until: this.#fetchSettled };
-      return kYield;
-    }
-    // Neither finished nor suspended: it threw, and the rejection arrives as a promise reaction.
-    return { state: 'wait', until: slowPathBegun.promise };
+    // Neither finished nor parked: it threw, and the rejection arrives as a promise reaction.
+    return parked ?? { state: 'wait', until: stackGone.promise };
   }
 
   // ---- called by the host imports (host-imports.ts) ----
@@ -141,7 +125,7 @@ export class WasmFiber implements Fiber {
    * host work brings the next clock check forward as guest work does.
    */
   charge (units: number): void {
-    if (this.#state === 'finished' || this.#state === 'cancelled') guestExit('ERR_TRAP', 'host call after the invocation ended');
+    if (this.#state.kind === 'finished') guestExit('ERR_TRAP', 'host call after the invocation ended');
     const counter = this.#fuelCounter;
     if (counter !== undefined) counter.value = Math.max(kMinFuel, (counter.value as number) - units);
   }
@@ -149,33 +133,23 @@ export class WasmFiber implements Fiber {
   /** springbok.fuel: more fuel while the slice lasts, 0 when it is over. */
   fuel (): number {
     this.charge(0);
-    return performance.now() < this.#sliceEndsAt ? kFuelPerCheck : 0;
+    return this.#stack.sliceOver() ? 0 : kFuelPerCheck;
   }
 
-  /** springbok.suspend: parks the stack until run() opens the gate. */
+  /** springbok.suspend: parks the stack until run() resumes it. */
   suspend (): Promise<number> {
     this.charge(0);
-    this.#endSlice();
-    if (this.#state === 'cancelled') return Promise.reject(new Unwind('cancelled'));
-    this.#state = 'suspended';
-    return this.#parkedUntilResumed();
+    return this.#stack.park();
   }
 
   /** springbok.fetch: parks the stack until `answer` settles and run() resumes it. */
   suspendForFetch (answer: Promise<number>): Promise<number> {
     this.charge(0);
-    this.#endSlice();
-    if (this.#state === 'cancelled') return Promise.reject(new Unwind('cancelled'));
-    this.#state = 'suspended';
     let status = 0;
     // Writing the answer can fail (a response pointer outside memory): the guest traps when it resumes.
-    // #fetchSettled itself never rejects: the scheduler would wake the fiber on it again and again.
-    let failure: unknown;
-    this.#fetchSettled = answer.then(
-      (value) => { status = value; this.#fetchSettled = undefined; },
-      (error: unknown) => { failure = error ?? new Error('fetch failed'); this.#fetchSettled = undefined; },
-    );
-    return this.#parkedUntilResumed().then(() => {
+    let failure: Error | undefined;
+    const settled = answer.then((value) => { status = value; }, (error: unknown) => { failure = error instanceof Error ? error : new Error('fetch failed'); });
+    return this.#stack.park(settled).then(() => {
       if (failure !== undefined) throw failure;
       return status;
     });
@@ -198,45 +172,24 @@ export class WasmFiber implements Fiber {
   /** springbok.done: the handler returned. */
   done (status: number): void {
     this.charge(0);
-    this.#endSlice();
     if (status === 0) this.#finish({ state: 'done', output: concat(this.#output, this.#outputBytes) });
     else this.#finish({ state: 'failed', error: this.#memoryRefused ? memoryError(this.#fn) : { code: 'ERR_FUNCTION', message: `handler returned ${status}` } });
   }
 
   // ----
 
-  #parkedUntilResumed (): Promise<number> {
-    return new Promise<number>((resolve, reject) => { this.#gate = { resolve, reject }; }).then((fuel) => {
-      // Runs as the stack resumes: the slice starts now and lasts what run() was given.
-      this.#resumedAt = performance.now();
-      this.#sliceEndsAt = this.#resumedAt + this.#sliceMs;
-      return fuel;
-    });
-  }
-
-  /** Closes a resumed slice's books: its time is CPU the scheduler did not see. */
-  #endSlice (): void {
-    if (this.#state === 'resumed' && this.#resumedAt > 0) {
-      this.#offThreadCpuMs += performance.now() - this.#resumedAt;
-      this.#resumedAt = 0;
-    }
-    const ended = this.#sliceEnded;
-    this.#sliceEnded = undefined;
-    ended?.resolve();
-  }
-
   /** The entry's promise settled: no frame of the instance is left, so its memory can go back. */
-  #onStackGone (error: unknown): void {
+  #onStackGone (error: unknown, stackGone: PromiseWithResolvers<void>): void {
     this.#stackLive = false;
     if (error !== undefined) this.#onThrow(error);
     // __sb_entry always ends with springbok.done; returning without it would leave the invocation hanging.
-    else if (this.#outcome === undefined) this.#finish({ state: 'failed', error: { code: 'ERR_TRAP', message: 'the function ended without reporting its status' } });
+    else if (this.#state.kind !== 'finished') this.#finish({ state: 'failed', error: { code: 'ERR_TRAP', message: 'the function ended without reporting its status' } });
     this.#release();
+    stackGone.resolve();
   }
 
   #onThrow (error: unknown): void {
-    if (this.#state === 'cancelled' || this.#outcome !== undefined) return;
-    this.#endSlice();
+    if (this.#state.kind === 'finished') return;
     const exit = error as { springbokExit?: ErrorRecord };
     if (exit?.springbokExit !== undefined) {
       const record = exit.springbokExit;
@@ -248,9 +201,10 @@ export class WasmFiber implements Fiber {
     this.#finish({ state: 'failed', error: this.#memoryRefused ? memoryError(this.#fn) : { code: 'ERR_TRAP', message: `wasm trap: ${message}` } });
   }
 
+  /** The invocation has its outcome: a resumed slice ends with it, and the memory goes back once the stack is gone. */
   #finish (outcome: SliceOutcome): SliceOutcome {
-    this.#outcome = outcome;
-    this.#state = 'finished';
+    this.#state = { kind: 'finished', outcome };
+    this.#stack.endSlice();
     this.#release();
     return outcome;
   }
@@ -269,12 +223,6 @@ export class WasmFiber implements Fiber {
 
 function memoryError (fn: WasmFunction): ErrorRecord {
   return { code: 'ERR_MEMORY_BUDGET', message: `memory budget of ${fn.maxPages * 64} KiB reached: a memory growth was refused and the function then failed` };
-}
-
-function deferred (): { promise: Promise<void>, resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => { resolve = r; });
-  return { promise, resolve };
 }
 
 function concat (chunks: Uint8Array[], total: number): Uint8Array {
