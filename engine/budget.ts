@@ -62,7 +62,7 @@ const kNumericFields = Object.keys(kMaxBudget) as NumericBudgetField[];
 export function resolveBudget (partial: Partial<Budget> | undefined, defaults: Budget = kDefaultBudget): Budget {
   const input: Record<string, unknown> = partial ?? {};
   for (const key of Object.keys(input)) {
-    if (!(key in kDefaultBudget)) throw new EngineError('ERR_INVALID_ARGUMENT', `budget.${key} is not a budget field (known: ${Object.keys(kDefaultBudget).join(', ')})`);
+    if (!Object.hasOwn(kDefaultBudget, key)) throw new EngineError('ERR_INVALID_ARGUMENT', `budget.${key} is not a budget field (known: ${Object.keys(kDefaultBudget).join(', ')})`);
   }
   const filled: Record<string, unknown> = { ...defaults };
   for (const field of kNumericFields) {
