@@ -26,7 +26,7 @@ export function usageError (message: string, help: string): CliExit {
   return new CliExit(ExitCode.usage, `${message}\n\n${help}`);
 }
 
-/** What a command writes to; tests and the demo pass their own. */
+/** What a command writes to and reads its environment from: bin/springbok.ts passes the process's own. */
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
