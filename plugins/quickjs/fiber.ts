@@ -24,8 +24,21 @@ type Result = readonly [ok: boolean, payload: unknown];
 type QuickJsFiberState =
   | { readonly kind: 'new' }
   | { readonly kind: 'acquiring', readonly loaded: Promise<void> }
-  | { readonly kind: 'attached', readonly instance: QuickJsInstance, readonly started: boolean, readonly result?: Result, readonly doomed?: string }
+  | Attached
   | { readonly kind: 'finished', readonly outcome: SliceOutcome, readonly memoryBytes: number };
+
+interface Attached {
+  readonly kind: 'attached';
+  readonly instance: QuickJsInstance;
+  readonly started: boolean;
+  readonly result: Result | undefined;
+  readonly doomed: string | undefined;
+}
+
+/** An `attached` state, built in one place so that it always has the same fields in the same order. */
+function attached (instance: QuickJsInstance, started: boolean, result: Result | undefined, doomed: string | undefined): Attached {
+  return { kind: 'attached', instance, started, result, doomed };
+}
 
 const kNew: QuickJsFiberState = Object.freeze({ kind: 'new' });
 
@@ -48,8 +61,8 @@ export class QuickJsFiber implements Fiber, StepOwner {
   #state: QuickJsFiberState = kNew;
   /** Fetch settlements taken from the relay and not yet delivered (one per step). */
   readonly #ready: Settlement[] = [];
-  /** Settles when the invocation finishes: wakes a fiber waiting for fetches. */
-  readonly #finished = Promise.withResolvers<void>();
+  /** Settles when the invocation finishes: wakes a fiber waiting for fetches (made only when one waits). */
+  #finished: PromiseWithResolvers<void> | undefined;
   /** Time spent inside run() so far, and when the run() in progress started (0 outside run()), in ms. */
   #inRunMs = 0;
   #runStartedAt = 0;
@@ -110,7 +123,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
     if (state.kind !== 'attached' || state.doomed !== undefined) return false;
     const leftMs = this.#sandbox.budget.cpuMs - this.#cpuUsedMs();
     if (!(ms > leftMs)) return true;
-    this.#state = { ...state, doomed: `${what} would take about ${Math.round(ms)} ms, more than the ${Math.max(0, Math.round(leftMs))} ms left` };
+    this.#state = attached(state.instance, state.started, state.result, `${what} would take about ${Math.round(ms)} ms, more than the ${Math.max(0, Math.round(leftMs))} ms left`);
     return false;
   }
 
@@ -128,7 +141,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
         fetch: (fetchId, url, method, headers, body) => this.#relay.start(fetchId, url, method, headers, body),
         settled: (ok, payload) => this.#settled([ok, payload]),
       });
-      this.#state = { kind: 'attached', instance, started: false };
+      this.#state = attached(instance, false, undefined, undefined);
     }, (error: unknown) => { this.#finish({ state: 'failed', error: toErrorRecord(error) }); });
     this.#state = { kind: 'acquiring', loaded };
     return { state: 'wait', until: loaded };
@@ -160,10 +173,11 @@ export class QuickJsFiber implements Fiber, StepOwner {
       } else {
         const input = this.#nextInput(state.started);
         if (input === undefined) {
-          const until = this.#relay.inFlight > 0 ? Promise.race([this.#relay.nextSettled(), this.#finished.promise]) : this.#finished.promise;
+          const finished = (this.#finished ??= Promise.withResolvers<void>()).promise;
+          const until = this.#relay.inFlight > 0 ? Promise.race([this.#relay.nextSettled(), finished]) : finished;
           return { state: 'wait', until };
         }
-        if (input.op === 'start') this.#state = { ...state, started: true };
+        if (input.op === 'start') this.#state = attached(instance, true, state.result, state.doomed);
         step = instance.run(this, this.#id, input);
       }
       const waiting = this.#follow(instance, step);
@@ -207,7 +221,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
   /** The guest reported its result (the first report counts). */
   #settled (result: Result): void {
     const state = this.#state;
-    if (state.kind === 'attached' && state.result === undefined) this.#state = { ...state, result };
+    if (state.kind === 'attached' && state.result === undefined) this.#state = attached(state.instance, state.started, result, state.doomed);
   }
 
   #onStepEnd (instance: QuickJsInstance, end: StepEnd): void {
@@ -249,7 +263,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
       instance.retire(outcome.error);
       this.#sandbox.retire(instance);
     }
-    this.#finished.resolve();
+    this.#finished?.resolve();
     return outcome;
   }
 }
