@@ -16,10 +16,12 @@ type Result = readonly [ok: boolean, payload: unknown];
 
 /**
  * Where an invocation is. Whether a step's stack is parked or resumed is the JSPI stack's to say.
+ * - `new`: nothing run yet. `acquiring`: waiting for the function's instance.
  * - `attached`: holds the function's instance and runs steps on it. `started` once the handler has
  *   been called; `result` once the guest reported it (the invocation ends at the next step boundary,
  *   unless the step fails); `doomed` once a guarded builtin asked for more CPU than the budget had
  *   left (every poll interrupts from then on, and the failure is the budget's).
+ * - `finished`: the outcome, and the memory size reported with it.
  */
 type QuickJsFiberState =
   | { readonly kind: 'new' }
