@@ -45,9 +45,17 @@ export class Connection {
     socket.on('error', () => {});
   }
 
-  /** Closes the connection now; its invocations are cancelled. */
-  destroy (): void {
-    this.#socket.destroy();
+  /**
+   * Ends the connection once what was written has gone out (a FIN, not a reset), so answers sent
+   * just before still arrive; what is still in flight is cancelled.
+   */
+  end (): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    this.#socket.end();
+    this.#abortAll('the server is closing');
+    // A client that never reads our FIN must not hold the socket open for ever.
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
   }
 
   readonly #onData = (chunk: Buffer): void => {

@@ -29,6 +29,8 @@ export class SocketServer {
   readonly #connections = new Set<Connection>();
   readonly #addresses: { socketPath?: string, tcp?: { host: string, port: number } } = {};
   #closed = false;
+  /** Settles once every listener has closed and its connections have ended. */
+  #listening: Promise<unknown> | undefined;
 
   private constructor () {}
 
@@ -70,13 +72,18 @@ export class SocketServer {
 
   get addresses (): ServerAddresses { return this.#addresses; }
 
-  /** Stops listening and drops every connection (their invocations are cancelled). Idempotent. */
+  /** Stops accepting connections; those open are served until close() (a draining engine refuses their new requests). Idempotent. */
+  stopListening (): void {
+    this.#listening ??= Promise.all(this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+
+  /** Stops listening and ends every connection after what was written to it (their invocations are cancelled). Idempotent. */
   async close (): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const closing = this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-    for (const connection of this.#connections) connection.destroy();
-    await Promise.all(closing);
+    this.stopListening();
+    for (const connection of this.#connections) connection.end();
+    await this.#listening;
     if (this.#addresses.socketPath !== undefined) await unlink(this.#addresses.socketPath).catch(() => {});
   }
 

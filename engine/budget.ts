@@ -37,7 +37,7 @@ export const kDefaultBudget: Budget = Object.freeze({
   netRequests: 16,
   netBytes: 4 * 2 ** 20,
   netRateBytesPerSec: 0,
-  allowHosts: Object.freeze([]) as readonly string[],
+  allowHosts: Object.freeze<string[]>([]),
 });
 
 /** Upper bounds: a budget is a promise to other tenants, so none may be unbounded. */
@@ -79,7 +79,7 @@ export function resolveBudget (partial: Partial<Budget> | undefined, defaults: B
       throw new EngineError('ERR_INVALID_ARGUMENT', `budget.allowHosts must be a list of at most 256 entries: got ${Array.isArray(hosts) ? `${hosts.length} entries` : JSON.stringify(hosts)}`);
     }
     // Name the entry at fault, so a typo in one of many is found at once.
-    const bad = hosts.find((h) => typeof h !== 'string' || !kAllowEntryPattern.test(h));
+    const bad: unknown = (hosts as unknown[]).find((h) => typeof h !== 'string' || !kAllowEntryPattern.test(h));
     if (bad !== undefined) {
       throw new EngineError('ERR_INVALID_ARGUMENT', `budget.allowHosts entry ${JSON.stringify(bad)} is not "[http://|https://]host[:port]" (a name or an IP address, no path)`);
     }

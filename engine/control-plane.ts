@@ -190,23 +190,20 @@ export class ControlPlane {
   }
 
   /**
-   * Stops accepting invocations and deploys (ERR_CLOSED, "draining"), lets those in flight finish
-   * for up to `deadlineMs`, then closes: whatever is still running then ends with ERR_CLOSED.
+   * Stops accepting invocations and deploys (ERR_CLOSED, "draining") and resolves once those in
+   * flight have finished, or `deadlineMs` has passed; close() then ends whatever still runs.
    */
   async drain (deadlineMs: number): Promise<void> {
-    if (this.#lifecycle === 'open') {
-      this.#lifecycle = 'draining';
-      if (this.#inFlight > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          this.#onIdle = resolve;
-          timer = setTimeout(resolve, deadlineMs);
-        });
-        clearTimeout(timer);
-        this.#onIdle = undefined;
-      }
-    }
-    await this.close();
+    if (this.#lifecycle === 'closed') return;
+    this.#lifecycle = 'draining';
+    if (this.#inFlight === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#onIdle = resolve;
+      timer = setTimeout(resolve, deadlineMs);
+    });
+    clearTimeout(timer);
+    this.#onIdle = undefined;
   }
 
   /** Ends every invocation in flight with ERR_CLOSED and releases everything. Idempotent. */

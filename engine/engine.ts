@@ -91,7 +91,8 @@ export class Engine {
 
   /**
    * Stops accepting invocations, deploys and removes (ERR_CLOSED, saying the engine is draining),
-   * lets the invocations in flight finish for up to `deadlineMs`, then closes.
+   * and resolves once the invocations in flight have finished or `deadlineMs` has passed; close()
+   * then ends whatever still runs with ERR_CLOSED.
    */
   drain (deadlineMs: number): Promise<void> {
     if (!Number.isFinite(deadlineMs) || deadlineMs < 0) return Promise.reject(new EngineError('ERR_INVALID_ARGUMENT', `drain deadline must be a number of ms ≥ 0: got ${deadlineMs}`));

@@ -3,7 +3,7 @@
  * O(n) `Array.prototype.shift` that bites run queues holding thousands of entries.
  */
 export class Fifo<T> {
-  #items: (T | undefined)[] = new Array(16);
+  #items: (T | undefined)[] = new Array<T | undefined>(16);
   #head = 0;
   #size = 0;
 
@@ -26,7 +26,7 @@ export class Fifo<T> {
 
   #grow (): void {
     // Capacity stays a power of two so the index wraps with a mask.
-    const grown: (T | undefined)[] = new Array(this.#items.length * 2);
+    const grown: (T | undefined)[] = new Array<T | undefined>(this.#items.length * 2);
     for (let i = 0; i < this.#size; i++) grown[i] = this.#items[(this.#head + i) & (this.#items.length - 1)];
     this.#items = grown;
     this.#head = 0;

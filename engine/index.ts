@@ -6,5 +6,5 @@ export type { EngineOptions } from './options.ts';
 export { kDefaultOptions } from './options.ts';
 export { kDefaultBudget, resolveBudget, type Budget, type Usage } from './budget.ts';
 export { EngineError, isErrorCode, toErrorRecord, BUDGET_ERROR_CODES, FUNCTION_ERROR_CODES, REQUEST_ERROR_CODES, type ErrorCode, type ErrorRecord } from './errors.ts';
-export { kYield, type Artifact, type CompileOptions, type Fiber, type InvocationContext, type LanguagePlugin, type MemoryRule, type Sandbox, type Slice, type SliceOutcome } from './plugin.ts';
+export { kYield, type Artifact, type CompileOptions, type Fiber, type InvocationContext, type LanguagePlugin, type MemoryRule, type PluginContext, type Sandbox, type Slice, type SliceOutcome } from './plugin.ts';
 export type { FunctionStats } from './function-stats.ts';

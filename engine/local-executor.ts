@@ -172,7 +172,7 @@ export class LocalExecutor implements Executor {
     for (const invocation of [...this.#live]) invocation.abandon({ code: 'ERR_CLOSED', message: 'the engine is closing' });
     for (const slot of this.#slots.values()) slot.current.close();
     this.#prepared.clear();
-    await Promise.allSettled([...this.#plugins.values()].map((plugin) => plugin.close?.()));
+    await Promise.allSettled([...this.#plugins.values()].map(async (plugin) => plugin.close?.()));
   }
 
   /** Puts a compiled version in service: new invocations of its name run it; those in flight finish on the old one. */

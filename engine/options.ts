@@ -13,7 +13,7 @@ export interface EngineOptions {
    * 0 (the default) runs everything on the calling thread with `plugins`.
    */
   readonly workers?: number;
-  /** With workers ≥ 1: the module every scheduler thread imports, and its export (a function returning the plugins) it calls. */
+  /** With workers ≥ 1: the module every scheduler thread imports, and its export it calls with a PluginContext (a function returning the plugins). */
   readonly pluginModule?: { readonly url: string, readonly export: string };
   /** Where deployed functions are stored; without it nothing survives a restart. */
   readonly dataDir?: string;
@@ -75,7 +75,7 @@ export const kDefaultOptions = Object.freeze({
   netRequestTimeoutMs: 10_000,
   maxResponseBytes: 16 * 2 ** 20,
   threadStuckMs: 10_000,
-  netAllowPrivate: Object.freeze([]) as readonly string[],
+  netAllowPrivate: Object.freeze<string[]>([]),
 });
 
 /** @throws {EngineError} ERR_INVALID_ARGUMENT naming the option and its rule. */
@@ -91,7 +91,8 @@ export function fillEngineOptions (options: EngineOptions): FilledEngineOptions 
     throw new EngineError('ERR_INVALID_ARGUMENT', 'options.plugins must list at least one language plugin');
   }
   const languages = new Set<string>();
-  for (const plugin of plugins) {
+  // Checked one by one: callers from plain JavaScript may pass anything.
+  for (const plugin of plugins as readonly (LanguagePlugin | undefined)[]) {
     if (typeof plugin?.language !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(plugin.language)) {
       throw new EngineError('ERR_INVALID_ARGUMENT', `options.plugins: language names must be lowercase words: got ${JSON.stringify(plugin?.language)}`);
     }

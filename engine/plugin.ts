@@ -28,6 +28,12 @@ export interface LanguagePlugin {
   close? (): Promise<void>;
 }
 
+/** What the module that builds an engine's plugins is told (EngineOptions.pluginModule's export is called with it on each scheduler thread). */
+export interface PluginContext {
+  /** Scheduler threads that each build their own plugins: bounds meant for the whole process are shared out between them. */
+  readonly schedulerThreads: number;
+}
+
 /** What a plugin's memory budget means. */
 export interface MemoryRule {
   /**

@@ -127,7 +127,7 @@ export class Scheduler {
     this.#turns++;
     const turnEndsAt = performance.now() + this.#sliceMs;
     let visitedRing = false;
-    let now = 0;
+    let now: number;
     do {
       let lane: Lane | undefined;
       if (this.#ringOwed || this.#fresh.size === 0) {
@@ -162,7 +162,7 @@ export class Scheduler {
     }
     const visitEndsAt = startedAt + this.#sliceMs - lane.debtMs;
     lane.debtMs = 0;
-    let now = startedAt;
+    let now: number;
     do {
       const task = lane.tasks.shift();
       if (task === undefined) break;

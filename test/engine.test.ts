@@ -196,7 +196,7 @@ for (const executor of ['local', 'threads'] as const) {
       await assert.rejects(engine.deploy('x', 'sm', kEcho), isCode('ERR_CLOSED'));
     });
 
-    test('drain lets invocations in flight finish, refuses new work with ERR_CLOSED, then closes', async () => {
+    test('drain lets invocations in flight finish and refuses new work with ERR_CLOSED; close ends it', async () => {
       const engine = await open('sm', {});
       await engine.deploy('spin', 'sm', kSpin, { cpuMs: 150, wallMs: 5000 });
       await engine.deploy('echo', 'sm', kEcho);
@@ -209,16 +209,18 @@ for (const executor of ['local', 'threads'] as const) {
       // It ran to its own end (its CPU budget), not cut short by the drain.
       assert.equal(!result.ok && result.error.code, 'ERR_CPU_BUDGET');
       await draining;
+      await engine.close();
       await assert.rejects(engine.invoke('echo', bytes('after')), isCode('ERR_CLOSED'));
     });
 
-    test('drain ends at its deadline: what still runs then ends with ERR_CLOSED', async () => {
+    test('drain ends at its deadline; what still runs is ended by close with ERR_CLOSED', async () => {
       const engine = await open('sm', {});
       await engine.deploy('spin', 'sm', kSpin, { cpuMs: 60_000, wallMs: 60_000 });
       const inFlight = engine.invoke('spin', new Uint8Array());
       const startedAt = performance.now();
       await engine.drain(200);
       const tookMs = performance.now() - startedAt;
+      await engine.close();
       const result = await inFlight;
       assert.equal(!result.ok && result.error.code, 'ERR_CLOSED');
       assert.ok(tookMs >= 190 && tookMs < 5000, `drain took ${tookMs.toFixed(0)} ms for a 200 ms deadline`);

@@ -3,9 +3,11 @@
  * Suspending, promising), which Node 24 ships but TypeScript's libraries do not describe.
  */
 declare namespace WebAssembly {
-  type ImportValue = Function | Global | Memory | Table | Suspending;
+  /** Any function: wasm calls it with numbers and JavaScript values alike. */
+  type HostFunction = (...args: never[]) => unknown;
+  type ImportValue = HostFunction | Global | Memory | Table | Suspending;
   type Imports = Record<string, Record<string, ImportValue>>;
-  type Exports = Record<string, Function | Global | Memory | Table>;
+  type Exports = Record<string, HostFunction | Global | Memory | Table>;
 
   interface ModuleImportDescriptor { module: string, name: string, kind: 'function' | 'table' | 'memory' | 'global' }
   interface ModuleExportDescriptor { name: string, kind: 'function' | 'table' | 'memory' | 'global' }

@@ -1,4 +1,5 @@
-import type { LanguagePlugin } from '../../engine/plugin.ts';
+import { availableParallelism } from 'node:os';
+import type { LanguagePlugin, PluginContext } from '../../engine/plugin.ts';
 import { smPlugin } from '../../plugins/sm/index.ts';
 import { luaPlugin } from '../../plugins/lua/index.ts';
 import { lua54Plugin } from '../../plugins/lua54/index.ts';
@@ -8,8 +9,11 @@ import { quickjsPlugin } from '../../plugins/quickjs/index.ts';
 
 /**
  * The languages `springbok serve` loads. The engine imports no plugin: this list is the one place
- * where languages are wired in.
+ * where languages are wired in. Each scheduler thread calls it for its own plugins; bounds that
+ * hold for the whole process are split between the threads here.
  */
-export function defaultPlugins (): LanguagePlugin[] {
-  return [smPlugin(), luaPlugin(), lua54Plugin(), cPlugin(), llvmPlugin(), jsPlugin(), quickjsPlugin()];
+export function defaultPlugins (context: PluginContext = { schedulerThreads: 1 }): LanguagePlugin[] {
+  // Isolates run on isolated-vm's own threads: the cores are shared out between the scheduler threads' js plugins.
+  const maxRunningIsolates = Math.max(1, Math.ceil(availableParallelism() / context.schedulerThreads));
+  return [smPlugin(), luaPlugin(), lua54Plugin(), cPlugin(), llvmPlugin(), jsPlugin({ maxRunningIsolates }), quickjsPlugin()];
 }

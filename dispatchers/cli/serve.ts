@@ -10,11 +10,15 @@ import { ConfigError, kServeOptions, resolveServeConfig } from './config.ts';
 
 /** The module that lists the languages (plugins.ts). Imported only where functions run: on each scheduler thread, or here with --workers 0. */
 const kPluginModule = new URL('./plugins.ts', import.meta.url).href;
+/** How long invocations in flight may still run after SIGTERM/SIGINT, by default, in ms. */
+const kDefaultDrainMs = 5_000;
 
 const help = `Usage: springbok serve [options]
 
 Runs the engine: loads the stored functions, then serves deploy/execute/... on a unix socket
-(and on TCP when --listen is given, HTTP when --http is given) until SIGINT or SIGTERM.
+(and on TCP when --listen is given, HTTP when --http is given) until SIGINT or SIGTERM, which
+drain it: no new connections or invocations (ERR_CLOSED, "draining"), those in flight finish for
+up to --drain-ms, then it stops; a second signal stops it at once.
 
 Options:
   --config FILE                 a JSON file of options (default: $SPRINGBOK_CONFIG; none)
@@ -26,6 +30,7 @@ Options:
   --workers N                   scheduler threads running functions, one per core (default: the number of
                                 cores, ${availableParallelism()} here); 0 runs them on the thread that serves the sockets
   --slice-ms MS                 scheduler time slice (default ${kDefaultOptions.sliceMs})
+  --drain-ms MS                 on SIGTERM/SIGINT, how long invocations in flight may still run (default ${kDefaultDrainMs})
   --max-in-flight N             invocations in flight in the engine (default ${kDefaultOptions.maxInFlight})
   --max-in-flight-per-function N  the same per function (default ${kDefaultOptions.maxInFlightPerFunction})
   --max-frame-bytes N           largest protocol frame accepted (default ${kDefaultMaxFrameBytes})
@@ -76,6 +81,7 @@ export const serveCommand: Command = {
     const maxSourceBytes = value('max-source-bytes', kDefaultOptions.maxSourceBytes);
 
     const workers = value('workers', availableParallelism());
+    const drainMs = value('drain-ms', kDefaultDrainMs);
     const engine = await Engine.open({
       // Each scheduler thread builds its own plugins from the module that lists them.
       ...(workers > 0 ? { workers, pluginModule: { url: kPluginModule, export: 'defaultPlugins' } } : { plugins: (await import(kPluginModule) as typeof import('./plugins.ts')).defaultPlugins() }),
@@ -105,24 +111,31 @@ export const serveCommand: Command = {
     const httpAddress = httpServer === undefined ? '' : ` http=${formatHostPort(httpServer.address)}`;
     io.stdout.write(`springbok ready socket=${socketPath}${tcp ? ` tcp=${tcp.host}:${tcp.port}` : ''}${httpAddress} data-dir=${dataDir} workers=${workers} languages=${engine.languages.join(',')} functions=${engine.list().length}\n`);
 
+    // A reader of our output that goes away must not take the engine down with an unhandled EPIPE.
+    for (const stream of [io.stdout, io.stderr]) stream.on('error', () => {});
     await new Promise<void>((resolve) => {
       const stop = (): void => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        // Whatever holds the shutdown up (a runtime thread stuck in native code), the process ends:
-        // a second signal or kStopDeadlineMs ends it at once.
-        const forceExit = (): void => hardExit(io, `the shutdown did not finish within ${kStopDeadlineMs} ms (or a second signal came)`);
+        // A second signal ends the process at once, drain or not.
+        const forceExit = (): void => hardExit(io, 'a second signal came during the shutdown');
         process.once('SIGINT', forceExit);
         process.once('SIGTERM', forceExit);
-        setTimeout(forceExit, kStopDeadlineMs).unref();
         resolve();
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+    // Drain: no new connections; open ones get ERR_CLOSED for new work and the answers of what runs.
+    httpServer?.stopListening();
+    server.stopListening();
+    await engine.drain(drainMs);
+    // Whatever holds the close up (a runtime thread stuck in native code), the process ends.
+    setTimeout(() => hardExit(io, `the shutdown did not finish within ${kStopDeadlineMs} ms of the drain`), kStopDeadlineMs).unref();
+    // The engine first: what still runs ends with ERR_CLOSED and is answered before the connections end.
+    await engine.close();
     await httpServer?.close();
     await server.close();
-    await engine.close();
     io.stdout.write('springbok stopped\n');
     // A runtime thread that does not wind down (an isolate V8 would not terminate) must not keep the
     // process alive; process.exit() would wait for it too.
@@ -131,7 +144,7 @@ export const serveCommand: Command = {
   },
 };
 
-/** How long a stop may take before the process ends without finishing it, in ms. */
+/** How long the close after the drain may take before the process ends without finishing it, in ms. */
 const kStopDeadlineMs = 10_000;
 
 /**

@@ -47,6 +47,7 @@ export class HttpServer {
   readonly #options: HttpServerOptions;
   #address: { host: string, port: number } = { host: '', port: 0 };
   #closed = false;
+  #stopped: Promise<void> | undefined;
 
   private constructor (options: HttpServerOptions) {
     this.#options = options;
@@ -85,13 +86,19 @@ export class HttpServer {
   /** The address actually listened on (the real port when 0 was asked). */
   get address (): { readonly host: string, readonly port: number } { return this.#address; }
 
+  /** Stops accepting connections and closes idle keep-alive ones; requests in progress are answered. Idempotent. */
+  stopListening (): void {
+    this.#stopped ??= new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+  }
+
   /** Stops listening and drops every connection; their invocations are cancelled. Idempotent. */
   async close (): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.stopListening();
     this.#server.closeAllConnections();
-    await closed;
+    await this.#stopped;
   }
 
   async #handle (request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -15,7 +15,7 @@ export function matchRoute (method: string, pathname: string): Route {
   if (pathname === '/functions' || pathname === '/functions/') {
     return method === 'GET' ? { kind: 'list' } : { kind: 'method-not-allowed', allow: 'GET' };
   }
-  if (pathname === '/healthz') return method === 'GET' || method === 'HEAD' ? { kind: 'health' } : { kind: 'method-not-allowed', allow: 'GET' };
+  if (pathname === '/healthz') return method === 'GET' || method === 'HEAD' ? { kind: 'health' } : { kind: 'method-not-allowed', allow: 'GET, HEAD' };
   if (pathname === '/metrics') return method === 'GET' ? { kind: 'metrics' } : { kind: 'method-not-allowed', allow: 'GET' };
   const match = /^\/functions\/([^/]+)$/.exec(pathname);
   if (match === null) return { kind: 'not-found' };

@@ -14,6 +14,8 @@ import type { LanguageInfo } from '../plugin.ts';
 /** What a scheduler thread is built from (its workerData). */
 export interface ThreadInit {
   readonly index: number;
+  /** How many scheduler threads the engine runs (its plugins are built once per thread). */
+  readonly threads: number;
   /** The thread's heartbeat counter (heartbeat.ts), bumped while its event loop runs. */
   readonly heartbeat: SharedArrayBuffer;
   /** The module whose export builds this thread's plugins, and that export's name. */

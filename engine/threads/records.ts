@@ -20,7 +20,7 @@ export class RecordWriter {
 
   /** The bytes written so far, in a buffer that can be transferred (never pooled); the writer starts a new one. */
   take (): { buffer: ArrayBuffer, length: number } {
-    const taken = { buffer: this.#buffer.buffer as ArrayBuffer, length: this.#offset };
+    const taken = { buffer: this.#buffer.buffer, length: this.#offset };
     this.#buffer = Buffer.allocUnsafeSlow(Math.max(kInitialBytes, Math.min(kMaxStartBytes, this.#offset)));
     this.#offset = 0;
     return taken;

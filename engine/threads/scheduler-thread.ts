@@ -71,11 +71,12 @@ export class SchedulerThread {
         if (message.t === 'ready') {
           this.isReady = true;
           onReady(message.languages);
+        } else {
+          this.#receive(message);
         }
-        else this.#receive(message);
       }
     });
-    this.#worker.on('error', (error) => { onFail(error); this.#end(`it failed: ${error.message}`); });
+    this.#worker.on('error', (error: Error) => { onFail(error); this.#end(`it failed: ${error.message}`); });
     this.#worker.on('exit', (code) => { onFail(new Error(`scheduler thread ${this.index} exited with code ${code} before it was ready`)); this.#end(`it exited with code ${code}`); });
   }
 
@@ -97,7 +98,7 @@ export class SchedulerThread {
     const request = this.#nextRequest++;
     return new Promise((resolve, reject) => {
       this.#requests.set(request, { resolve, reject });
-      this.#outbox.send({ ...body, request } as ToThread);
+      this.#outbox.send({ ...body, request });
     });
   }
 

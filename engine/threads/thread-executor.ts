@@ -86,6 +86,7 @@ export class ThreadExecutor implements Executor {
     this.#ownCacheDir = ownCacheDir ? cacheDir : undefined;
     const { sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, netAllowPrivate, maxResponseBytes, defaultBudget } = options;
     this.#init = {
+      threads: options.workers,
       pluginModule: options.pluginModule!,
       options: { cacheDir, sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, netAllowPrivate, maxResponseBytes, defaultBudget },
     };

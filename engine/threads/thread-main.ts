@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LocalExecutor } from '../local-executor.ts';
 import { toErrorRecord } from '../errors.ts';
 import { fillEngineOptions } from '../options.ts';
-import type { LanguagePlugin } from '../plugin.ts';
+import type { LanguagePlugin, PluginContext } from '../plugin.ts';
 import type { FunctionRecord } from '../registry.ts';
 import type { FromThread, ThreadInit, ToThread } from './messages.ts';
 import { startBeating } from './heartbeat.ts';
@@ -27,7 +27,7 @@ const outbox = new Outbox<FromThread>(port, kMaxBatchAgeMs);
 const pluginModule = await import(init.pluginModule.url) as Record<string, unknown>;
 const createPlugins = pluginModule[init.pluginModule.export];
 if (typeof createPlugins !== 'function') throw new Error(`${init.pluginModule.url} has no function export ${init.pluginModule.export}`);
-const plugins = await (createPlugins as () => LanguagePlugin[] | Promise<LanguagePlugin[]>)();
+const plugins = await (createPlugins as (context: PluginContext) => LanguagePlugin[] | Promise<LanguagePlugin[]>)({ schedulerThreads: init.threads });
 
 const executor = new LocalExecutor(fillEngineOptions({
   ...init.options,

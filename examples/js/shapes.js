@@ -11,7 +11,9 @@ class Shape {
     if (Kind === undefined) throw new TypeError(`unknown shape kind: ${spec.kind}`);
     return new Kind(spec);
   }
+
   static kinds = new Map();
+
   static register (kind, Class) { Shape.kinds.set(kind, Class); }
 }
 

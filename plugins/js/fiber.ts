@@ -1,3 +1,4 @@
+import { cpuBudgetError } from '../../engine/budget-errors.ts';
 import { toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import type { Fiber, InvocationContext, SliceOutcome } from '../../engine/plugin.ts';
 import { FetchRelay } from '../js-common/fetch-relay.ts';
@@ -145,7 +146,7 @@ export class JsFiber implements Fiber {
 
   #overBudget (): void {
     const { cpuMs } = this.#sandbox.budget;
-    this.#finish({ state: 'failed', error: { code: 'ERR_CPU_BUDGET', message: `CPU budget of ${cpuMs} ms used up (${this.#cpuMs.toFixed(1)} ms)` } });
+    this.#finish({ state: 'failed', error: cpuBudgetError(cpuMs, this.#cpuMs) });
   }
 
   #finishWith ([ok, payload]: [boolean, unknown]): void {

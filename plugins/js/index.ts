@@ -4,11 +4,16 @@ import { kDefaultOptions } from '../../engine/options.ts';
 import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
 import { checkModule, isCheckedModule, type CheckedModule } from '../js-common/check-module.ts';
 import { IsolateGate } from './isolate-gate.ts';
+import { kMinMemoryLimitMb } from './isolate-instance.ts';
 import { isolatePool } from './isolate-pool.ts';
 import { JsSandbox } from './sandbox.ts';
 
 export interface JsPluginOptions {
-  /** Isolates that may run guest code at once (each on its own isolated-vm thread); default: the machine's cores. */
+  /**
+   * Isolates that may run guest code at once (each on its own isolated-vm thread); default: the
+   * machine's cores. The bound is this plugin's: an engine on N scheduler threads has N js plugins,
+   * so give each its share (dispatchers/cli/plugins.ts does).
+   */
   readonly maxRunningIsolates?: number;
   /**
    * Largest output the engine accepts, in bytes (the engine's maxOutputBytes; default its default,
@@ -29,6 +34,8 @@ export function jsPlugin (options: JsPluginOptions = {}): LanguagePlugin {
   const pool = isolatePool(gate, options.maxOutputBytes ?? kDefaultOptions.maxOutputBytes);
   return Object.freeze({
     language: 'js',
+    // One isolate per function version holds the module's state and every invocation on it; isolated-vm's least heap is 8 MiB.
+    memory: { scope: 'instance' as const, minimumBytes: kMinMemoryLimitMb * 2 ** 20 },
     async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {
       const checked = checkModule(source);
       // Most functions run with the default budget: have an isolate of that size ready for the first cold start.

@@ -1,3 +1,4 @@
+import { cpuBudgetError } from '../../engine/budget-errors.ts';
 import ivm from 'isolated-vm';
 import type { ErrorRecord } from '../../engine/errors.ts';
 import { guestPreludeSource, type PreludeLimits } from '../js-common/guest-prelude.ts';
@@ -31,7 +32,7 @@ export interface EntryBounds {
 export type InstanceState = 'prepared' | 'loaded' | 'dead';
 
 /** isolated-vm's minimum memoryLimit, in MiB. */
-const kMinMemoryLimitMb = 8;
+export const kMinMemoryLimitMb = 8;
 const kTimeoutMessage = 'Script execution timed out.';
 /** How often the watchdog looks at a running entry, in ms. Reading `isolate.cpuTime` takes a timer mutex, never the isolate's lock. */
 const kWatchdogTickMs = 10;
@@ -264,7 +265,7 @@ export class IsolateInstance {
       if (this.#death === undefined) await Promise.race([this.#checkHeap(), died]);
       outcome = this.#death !== undefined ? { ok: false, error: this.#death, cpuMs: 0, started: true } : { ok: true, value, cpuMs: 0, started: true };
     } catch (error) {
-      outcome = { ok: false, error: this.#classify(error), cpuMs: 0, started: true };
+      outcome = { ok: false, error: this.#classify(error, bounds), cpuMs: 0, started: true };
     } finally {
       clearInterval(watchdog);
     }
@@ -280,7 +281,7 @@ export class IsolateInstance {
     if (this.#death !== undefined) return;
     const cpuMs = this.#entryCpuMs();
     if (cpuMs > bounds.cpuMs + kWatchdogCpuSlackMs) {
-      this.kill({ code: 'ERR_CPU_BUDGET', message: `CPU budget used up: the isolate was stopped after ${cpuMs.toFixed(1)} ms of CPU (bound ${bounds.cpuMs} ms) and discarded` });
+      this.kill(cpuBudgetError(bounds.cpuMs, cpuMs, 'the isolate was stopped and discarded'));
     } else if (performance.now() - startedAt > bounds.wallMs) {
       this.kill({ code: 'ERR_WALL_TIMEOUT', message: `the isolate did not come back within ${bounds.wallMs} ms and was discarded` });
     }
@@ -302,13 +303,13 @@ export class IsolateInstance {
     return this.#lastCpuNs;
   }
 
-  #classify (error: unknown): ErrorRecord {
+  #classify (error: unknown, bounds: EntryBounds): ErrorRecord {
     const message = error instanceof Error ? error.message : String(error);
     if (this.#isolate.isDisposed || /memory limit/i.test(message)) {
       this.kill({ code: 'ERR_MEMORY_BUDGET', message: `the function's isolate passed its memory limit of ${this.memoryBytes} bytes and was discarded` });
       return this.#death!;
     }
-    if (message === kTimeoutMessage) return { code: 'ERR_CPU_BUDGET', message: 'CPU budget used up (the isolate was stopped)' };
+    if (message === kTimeoutMessage) return cpuBudgetError(bounds.cpuMs, this.#entryCpuMs(), 'the isolate was stopped');
     return { code: 'ERR_FUNCTION', message: clip(message) };
   }
 

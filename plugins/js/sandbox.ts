@@ -1,3 +1,4 @@
+import { cpuBudgetError } from '../../engine/budget-errors.ts';
 import type { Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
 import type { Fiber, InvocationContext, Sandbox } from '../../engine/plugin.ts';
@@ -46,7 +47,7 @@ export class JsSandbox implements Sandbox {
    */
   acquire (): Promise<IsolateInstance> {
     if (this.#closed) return Promise.reject(new EngineError('ERR_INTERNAL', 'js: acquire() on a closed sandbox'));
-    if (this.#lastDead?.lost === true) this.#quarantine ??= lostIsolateError();
+    if (this.#lastDead?.lost === true) this.#quarantine ??= lostIsolateError(this.budget.cpuMs);
     if (this.#quarantine !== undefined) return Promise.reject(this.#quarantine);
     if (this.#preloadFailure !== undefined) {
       const failure = this.#preloadFailure;
@@ -115,6 +116,7 @@ export class JsSandbox implements Sandbox {
   }
 }
 
-function lostIsolateError (): EngineError {
-  return new EngineError('ERR_CPU_BUDGET', 'this function version left its isolate running after it was stopped (V8 ignored the termination); it gets no new isolate until it is redeployed');
+function lostIsolateError (budgetMs: number): EngineError {
+  const { code, message } = cpuBudgetError(budgetMs, 0, 'this function version left its isolate running after it was stopped (V8 ignored the termination); it gets no new isolate until it is redeployed');
+  return new EngineError(code, message);
 }

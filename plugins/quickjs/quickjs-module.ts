@@ -88,11 +88,11 @@ export async function loadQuickJs (memoryBytes: number, check: () => number, sus
   const module = await newQuickJSWASMModuleFromVariant(variant);
   const emscripten = (module.getFFI() as unknown as { module: Record<string, (...args: number[]) => number> }).module;
   const raw: RawQuickJs = {
-    call: WebAssembly.promising(emscripten._QTS_Call!) as RawQuickJs['call'],
-    executePendingJobs: WebAssembly.promising(emscripten._QTS_ExecutePendingJob!) as RawQuickJs['executePendingJobs'],
-    eval: WebAssembly.promising(emscripten._QTS_Eval!) as RawQuickJs['eval'],
-    freeValue: emscripten._QTS_FreeValuePointer! as RawQuickJs['freeValue'],
-    freeValueRuntime: emscripten._QTS_FreeValuePointerRuntime! as RawQuickJs['freeValueRuntime'],
+    call: WebAssembly.promising(emscripten._QTS_Call!),
+    executePendingJobs: WebAssembly.promising(emscripten._QTS_ExecutePendingJob!),
+    eval: WebAssembly.promising(emscripten._QTS_Eval!),
+    freeValue: emscripten._QTS_FreeValuePointer!,
+    freeValueRuntime: emscripten._QTS_FreeValuePointerRuntime!,
     resolveException: emscripten._QTS_ResolveException!,
     malloc: emscripten._malloc!,
     free: emscripten._free!,

@@ -22,7 +22,7 @@ function busyFiber (sliceMs: number): Fiber {
 function task (lane: Lane, fiber: Fiber, used: Map<Lane, number>): Task {
   const wrapped: Fiber = {
     memoryBytes: 0,
-    cancel: fiber.cancel,
+    cancel: (reason) => fiber.cancel(reason),
     run (slice) {
       const startedAt = performance.now();
       const outcome = fiber.run(slice);
