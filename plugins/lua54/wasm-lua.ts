@@ -9,7 +9,7 @@ import { kRuntimeFuelExport, meterRuntime } from '../wasm-common/instrument.ts';
 const kRequire = createRequire(import.meta.url);
 
 /**
- * wasmoon's Lua 5.4 wasm with springbok's fuel metering added (plugins/wasm/instrument.ts,
+ * wasmoon's Lua 5.4 wasm with springbok's fuel metering added (plugins/wasm-common/instrument.ts,
  * trap mode), written once per process to a file wasmoon can load. Lua's count hook cannot run
  * inside a C routine (a pattern match, a sort with the default comparator), so without it such a
  * routine could hold the engine's thread for as long as it likes.

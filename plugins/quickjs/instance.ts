@@ -143,7 +143,7 @@ export class QuickJsInstance {
     const context = this.#context = runtime.newContext();
     this.#ctxPtr = (context as unknown as { ctx: { value: number } }).ctx.value;
     this.#rtPtr = (runtime as unknown as { rt: { value: number } }).rt.value;
-    this.#undefinedPtr = context.undefined.value as unknown as number;
+    this.#undefinedPtr = context.undefined.value;
     this.#jobContextOut = this.#loaded!.raw.malloc(8);
     this.#pacer = new PollPacer(this.#loaded!.memory, this.#ctxPtr);
     // The prelude is springbok's own code: a generous deadline only guards against a broken build.
@@ -286,7 +286,7 @@ export class QuickJsInstance {
       return step;
     }
     const raw = this.#loaded!.raw;
-    this.#enter(() => raw.call(this.#ctxPtr, this.#step!.value as unknown as number, this.#undefinedPtr, 0, 0), (ptr) => {
+    this.#enter(() => raw.call(this.#ctxPtr, this.#step!.value, this.#undefinedPtr, 0, 0), (ptr) => {
       const exception = raw.resolveException(this.#ctxPtr, ptr);
       raw.freeValue(this.#ctxPtr, ptr);
       if (exception !== 0) raw.freeValue(this.#ctxPtr, exception);

@@ -45,8 +45,8 @@ let compiled: WebAssembly.Module | undefined;
  * @param check called at every interrupt poll: {@link kGoOn}, {@link kInterrupt} or {@link kSuspend}.
  * @param suspend called when check said kSuspend; the stack stays parked until the promise settles with kGoOn or kInterrupt.
  */
-export function interruptTrampoline (check: () => number, suspend: () => Promise<number>): Function {
+export function interruptTrampoline (check: () => number, suspend: () => Promise<number>): WebAssembly.HostFunction {
   compiled ??= new WebAssembly.Module(kTrampolineBytes);
   const instance = new WebAssembly.Instance(compiled, { h: { check, suspend: new WebAssembly.Suspending(suspend) } });
-  return instance.exports.interrupt as Function;
+  return instance.exports.interrupt as WebAssembly.HostFunction;
 }

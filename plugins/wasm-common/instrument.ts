@@ -1,5 +1,5 @@
 import { EngineError } from '../../engine/errors.ts';
-import { ByteReader, encodeU32, readSections, WasmFormatError, type Section } from '../wasm/wasm-bytes.ts';
+import { ByteReader, encodeU32, readSections, WasmFormatError, type Section } from './wasm-bytes.ts';
 import { isAllowedImport, kHostOnlyExports, kRuntimeImportCallers, kSpringbokModule, runtimeCallersOf } from '../wasm/host-interface.ts';
 
 /**
@@ -234,11 +234,19 @@ function skipImportDescriptor (reader: ByteReader, kind: number): void {
     reader.u32();
     if ((flags & 1) !== 0) reader.u32();
   };
-  if (kind === 0) reader.u32();
-  else if (kind === 1) { reader.u8(); limits(); }
-  else if (kind === 2) limits();
-  else if (kind === 3) { reader.u8(); reader.u8(); }
-  else throw new WasmFormatError(`unknown import kind ${kind}`);
+  if (kind === 0) {
+    reader.u32();
+  } else if (kind === 1) {
+    reader.u8();
+    limits();
+  } else if (kind === 2) {
+    limits();
+  } else if (kind === 3) {
+    reader.u8();
+    reader.u8();
+  } else {
+    throw new WasmFormatError(`unknown import kind ${kind}`);
+  }
 }
 
 function lebLength (bytes: Uint8Array, at: number): number {

@@ -36,7 +36,7 @@ const kPageBytes = 65536;
  * own build, source filter, jail and instrumentation code (a cached module skips the source filter).
  */
 const kBuildFingerprint = createHash('sha256')
-  .update(['runtime/runtime.c', 'build.ts', 'compile-filter.ts', 'jail.ts', '../wasm-common/instrument.ts'].map((file) => readFileSync(new URL(file, import.meta.url))).join('\0'))
+  .update(['runtime/runtime.c', 'build.ts', 'compile-filter.ts', 'jail.ts', '../wasm-common/instrument.ts', '../wasm-common/wasm-bytes.ts'].map((file) => readFileSync(new URL(file, import.meta.url))).join('\0'))
   .update(readFileSync(`${kProjectRoot}include/springbok.h`))
   .digest('hex').slice(0, 16);
 
@@ -63,6 +63,8 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
   }
   return Object.freeze({
     language: kind,
+    // A fresh linear memory per invocation; the examples' stack and data need 128 KiB (a module that needs more says so when run).
+    memory: { scope: 'invocation' as const, minimumBytes: 128 * 1024 },
     async compile (source: Uint8Array, compileOptions: CompileOptions): Promise<WasmArtifact> {
       const cache = new ArtifactCache(compileOptions.cacheDir);
       const key = createHash('sha256').update(`${kind}\0${kBuildFingerprint}\0${unjailed ? 'unjailed' : 'jailed'}\0`).update(source).digest('hex');
