@@ -175,6 +175,7 @@ export class ControlPlane {
       totals: copyStats(this.#totals),
       perFunction: statsByFunction(this.#functions.values()),
       process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external },
+      instances: this.#executor.instanceStats(),
       ...(threads !== undefined ? { threads } : {}),
     };
   }

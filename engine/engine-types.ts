@@ -4,6 +4,7 @@ import type { FunctionStats } from './function-stats.ts';
 import type { VersionState } from './function-version.ts';
 import type { InvokeResult } from './invocation.ts';
 import type { SchedulerStats } from './scheduler.ts';
+import type { InstanceStats } from './executor.ts';
 
 /** What callers of the engine pass and get back: the public shapes of deploy, invoke, list, stats and health. */
 
@@ -50,6 +51,8 @@ export interface EngineStats {
   readonly totals: FunctionStats;
   readonly perFunction: Readonly<Record<string, FunctionStats & { inFlight: number }>>;
   readonly process: { readonly rssBytes: number, readonly heapUsedBytes: number, readonly externalBytes: number };
+  /** Live sandboxes against the instance-memory ceiling, evictions and restores (all threads). */
+  readonly instances: InstanceStats;
   /** Per scheduler thread, when the engine runs on several (a thread's scheduler and heap figures are a snapshot, sent with the results of each lane visit and every quarter second). */
   readonly threads?: readonly ThreadStats[];
 }

@@ -14,6 +14,18 @@ export interface ExecuteOptions {
   readonly acceptedMsAgo?: number | undefined;
 }
 
+/** Live sandboxes against the instance-memory ceiling (instance-ledger.ts), summed over scheduler threads. */
+export interface InstanceStats {
+  readonly live: number;
+  /** Idle sandboxes closed to stay under the ceiling, since the start. */
+  readonly evictions: number;
+  /** Evicted versions instantiated again by their next invocation, since the start. */
+  readonly restores: number;
+  /** What the live sandboxes are charged, in bytes. */
+  readonly chargedBytes: number;
+  readonly ceilingBytes: number;
+}
+
 /** What an executor knows of a function's current version right now. */
 export interface VersionStatus {
   readonly state: VersionState;
@@ -57,6 +69,7 @@ export interface Executor {
   protectAddress (host: string, port: number): void;
   schedulerStats (): SchedulerStats;
   threadStats (): readonly ThreadStats[] | undefined;
+  instanceStats (): InstanceStats;
   health (): EngineHealth;
   /** Ends every invocation in flight with ERR_CLOSED and releases everything. Idempotent. */
   close (): Promise<void>;

@@ -7,18 +7,24 @@ import { TokenBucket } from './network/token-bucket.ts';
  * One deployed version of a function: its record, compiled artifact and (once invoked) its sandbox.
  *
  * Lifecycle:  compiled ──first invoke──► starting ──► ready ──redeploy/remove──► retired ──last invocation ends──► closed
+ *                                           ▲           │ idle, under memory pressure
+ *                                           └─ next ────┴──► evicted (sandbox closed; the artifact stays)
+ *                                              invoke (a restore)
  *             (or `unavailable` from the start, when a stored source no longer compiles)
  * Invocations already running on a retired version finish on it; new ones go to the current version.
  */
-export type VersionState = 'compiled' | 'starting' | 'ready' | 'unavailable' | 'retired' | 'closed';
+export type VersionState = 'compiled' | 'starting' | 'ready' | 'evicted' | 'unavailable' | 'retired' | 'closed';
+
+/** Why a version's sandbox went away: closed with its version, or evicted while the version stays in service. */
+export type InstanceEnd = 'closed' | 'evicted';
 
 /** What a version may be given beyond its record: why it cannot run, a rate balance to share, a listener. */
 export interface VersionExtras {
   readonly unavailable?: ErrorRecord;
   /** The state of the function's TokenBucket on another thread, so the rate holds across threads. */
   readonly rateState?: SharedArrayBuffer;
-  /** Told when this version's sandbox comes to life (true) and when it is closed (false). */
-  readonly onInstance?: (version: FunctionVersion, live: boolean) => void;
+  /** Told when this version's sandbox comes to life (live) and when it is closed or evicted. */
+  readonly onInstance?: (version: FunctionVersion, live: boolean, end?: InstanceEnd) => void;
 }
 
 export class FunctionVersion {
@@ -34,7 +40,7 @@ export class FunctionVersion {
   readonly bucket: TokenBucket | undefined;
   #sandbox: Sandbox | undefined;
   #starting: Promise<Sandbox> | undefined;
-  readonly #onInstance: ((version: FunctionVersion, live: boolean) => void) | undefined;
+  readonly #onInstance: ((version: FunctionVersion, live: boolean, end?: InstanceEnd) => void) | undefined;
 
   constructor (record: FunctionRecord, plugin: LanguagePlugin | undefined, artifact: Artifact, extras: VersionExtras = {}) {
     this.record = record;
@@ -53,7 +59,7 @@ export class FunctionVersion {
   start (): Promise<Sandbox> {
     if (this.#sandbox !== undefined) return Promise.resolve(this.#sandbox);
     if (this.#starting === undefined) {
-      if (this.state === 'compiled') this.state = 'starting';
+      if (this.state === 'compiled' || this.state === 'evicted') this.state = 'starting';
       this.#starting = this.plugin!.instantiate(this.artifact, this.record.budget).then((sandbox) => {
         this.#starting = undefined;
         if (this.state === 'closed') {
@@ -71,6 +77,20 @@ export class FunctionVersion {
       });
     }
     return this.#starting;
+  }
+
+  /**
+   * Closes an idle sandbox to give its memory back; the version stays in service and its next
+   * invocation instantiates it again. False (nothing done) unless it is ready and idle.
+   */
+  evict (): boolean {
+    const sandbox = this.#sandbox;
+    if (this.state !== 'ready' || this.live > 0 || sandbox === undefined) return false;
+    this.state = 'evicted';
+    this.#sandbox = undefined;
+    sandbox.close().catch(() => {});
+    this.#onInstance?.(this, false, 'evicted');
+    return true;
   }
 
   /** Marks the version replaced or removed; closes it now if idle, else when its last invocation ends. */
@@ -94,7 +114,7 @@ export class FunctionVersion {
     // A sandbox that fails to close has nothing left to tell its caller; the engine goes on.
     if (sandbox !== undefined) {
       sandbox.close().catch(() => {});
-      this.#onInstance?.(this, false);
+      this.#onInstance?.(this, false, 'closed');
     }
   }
 }

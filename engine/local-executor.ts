@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { EngineError, toErrorRecord } from './errors.ts';
-import type { ExecuteOptions, Executor, VersionStatus } from './executor.ts';
-import { FunctionVersion, type VersionExtras } from './function-version.ts';
+import type { ExecuteOptions, Executor, InstanceStats, VersionStatus } from './executor.ts';
+import { FunctionVersion, type InstanceEnd } from './function-version.ts';
+import { InstanceLedger } from './instance-ledger.ts';
 import { Invocation, type InvokeResult } from './invocation.ts';
 import type { FilledEngineOptions } from './options.ts';
 import { languageInfo, type Artifact, type LanguageInfo, type LanguagePlugin, type Sandbox } from './plugin.ts';
@@ -12,8 +13,8 @@ import type { NetworkPolicy } from './network/outbound-fetch.ts';
 
 /** What the owner of a local executor (a scheduler thread of a thread executor) wants to hear of. */
 export interface LocalExecutorHooks {
-  /** A function's sandbox came to life (true) or was closed (false). */
-  readonly onInstance?: (name: string, version: number, live: boolean) => void;
+  /** A function's sandbox came to life (live) or was closed or evicted. */
+  readonly onInstance?: (name: string, version: number, live: boolean, end?: InstanceEnd) => void;
   /** The scheduler finished a visit to one function's lane. */
   readonly onVisitEnd?: () => void;
 }
@@ -44,14 +45,15 @@ export class LocalExecutor implements Executor {
   /** Addresses the engine listens on ("ip:port", or "*:port" for a wildcard listen): unreachable from functions. */
   readonly #ownAddresses = new Set<string>();
   readonly #networkPolicy: NetworkPolicy;
-  readonly #versionHooks: Pick<VersionExtras, 'onInstance'>;
+  readonly #ledger: InstanceLedger;
+  readonly #onInstance: LocalExecutorHooks['onInstance'];
   #closed = false;
 
   constructor (options: FilledEngineOptions, hooks: LocalExecutorHooks = {}) {
     this.#options = options;
     this.languages = options.plugins.map(languageInfo);
-    const { onInstance } = hooks;
-    this.#versionHooks = onInstance === undefined ? {} : { onInstance: (version, live) => onInstance(version.record.name, version.record.version, live) };
+    this.#onInstance = hooks.onInstance;
+    this.#ledger = new InstanceLedger(options.maxInstanceMemoryBytes, new Map(this.languages.map((info) => [info.language, info.memory])));
     this.#plugins = new Map(options.plugins.map((plugin) => [plugin.language, plugin]));
     this.#scheduler = new Scheduler({ sliceMs: options.sliceMs, onVisitEnd: hooks.onVisitEnd });
     this.#networkPolicy = {
@@ -120,9 +122,12 @@ export class LocalExecutor implements Executor {
     if (slot === undefined) return Promise.reject(new EngineError('ERR_UNKNOWN_FUNCTION', `no function named ${JSON.stringify(name)} is deployed`));
     const version = slot.current;
     version.live++;
+    this.#ledger.used(version);
     const invocation = new Invocation(slot.lane, version.record.budget, version.record.version, this.#options, { policy: this.#networkPolicy, bucket: version.bucket }, options, (settled) => {
       this.#live.delete(settled);
       version.release();
+      // Instances that were busy when the ceiling was passed can go now that one is idle.
+      this.#ledger.evictIfOver();
     });
     this.#live.add(invocation);
     if (options.signal?.aborted === true) {
@@ -133,6 +138,7 @@ export class LocalExecutor implements Executor {
     if (sandbox !== undefined) {
       this.#startFiber(invocation, sandbox, input);
     } else {
+      if (version.state === 'evicted') this.#ledger.restoring();
       version.start().then(
         (started) => this.#startFiber(invocation, started, input),
         (error: unknown) => invocation.abandon(toErrorRecord(error)),
@@ -158,6 +164,10 @@ export class LocalExecutor implements Executor {
 
   threadStats (): undefined {
     return undefined;
+  }
+
+  instanceStats (): InstanceStats {
+    return this.#ledger.stats();
   }
 
   /** On one thread there is nothing to watch: a stuck thread could not answer this either. */
@@ -193,7 +203,14 @@ export class LocalExecutor implements Executor {
     const plugin = this.#plugins.get(record.language);
     if (plugin === undefined) throw new EngineError('ERR_UNKNOWN_LANGUAGE', `function ${record.name} needs language ${record.language}, which this engine does not load`);
     const artifact = await this.#compile(plugin, record.source, signal);
-    return new FunctionVersion(record, plugin, artifact, { ...(rateState !== undefined ? { rateState } : {}), ...this.#versionHooks });
+    return new FunctionVersion(record, plugin, artifact, {
+      ...(rateState !== undefined ? { rateState } : {}),
+      onInstance: (version, live, end) => {
+        if (live) this.#ledger.started(version);
+        else this.#ledger.ended(version);
+        this.#onInstance?.(version.record.name, version.record.version, live, end);
+      },
+    });
   }
 
   #startFiber (invocation: Invocation, sandbox: Sandbox, input: Uint8Array): void {

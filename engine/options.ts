@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { kDefaultBudget, resolveBudget, type Budget } from './budget.ts';
 import { EngineError } from './errors.ts';
@@ -50,6 +52,14 @@ export interface EngineOptions {
    * thread takes its place, in ms. New invocations avoid a thread from kThreadStalledMs on.
    */
   readonly threadStuckMs?: number;
+  /**
+   * Ceiling on the memory charged to live sandboxes, in bytes (instance-ledger.ts: a sandbox is
+   * charged its memory budget when that covers the whole instance, 256 KiB otherwise). Past it,
+   * idle sandboxes are evicted least recently used first and instantiated again on their next
+   * call. With workers ≥ 1 each scheduler thread gets an equal share. Default: half the memory of
+   * the machine, or of the engine's cgroup when it has a limit.
+   */
+  readonly maxInstanceMemoryBytes?: number;
   /** Budget fields a deploy leaves unset. */
   readonly defaultBudget?: Partial<Budget>;
   /** Where the engine reports problems that fail no request (a stored function that no longer loads). */
@@ -75,6 +85,7 @@ export const kDefaultOptions = Object.freeze({
   netRequestTimeoutMs: 10_000,
   maxResponseBytes: 16 * 2 ** 20,
   threadStuckMs: 10_000,
+  maxInstanceMemoryBytes: defaultInstanceMemoryBytes(),
   netAllowPrivate: Object.freeze<string[]>([]),
 });
 
@@ -119,6 +130,7 @@ export function fillEngineOptions (options: EngineOptions): FilledEngineOptions 
   checkNumber('netRequestTimeoutMs', filled.netRequestTimeoutMs, 1, 3_600_000, true);
   checkNumber('maxResponseBytes', filled.maxResponseBytes, 0, 2 ** 30, true);
   checkNumber('threadStuckMs', filled.threadStuckMs, 100, 3_600_000, true);
+  checkNumber('maxInstanceMemoryBytes', filled.maxInstanceMemoryBytes, 1, 2 ** 50, true);
   const opened: unknown = filled.netAllowPrivate;
   if (!Array.isArray(opened) || opened.length > 1024 || !opened.every((range) => typeof range === 'string' && parseAddressRange(range) !== undefined)) {
     throw new EngineError('ERR_INVALID_ARGUMENT', `options.netAllowPrivate must be at most 1024 address ranges, each an IP address or a CIDR without host bits ("10.0.0.0/8", "127.0.0.1", "fd00::/8"): got ${JSON.stringify(opened)?.slice(0, 300)}`);
@@ -134,4 +146,16 @@ function checkNumber (name: string, value: unknown, min: number, max: number, in
 
 function withoutUndefined<T extends object> (object: T): Partial<T> {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** Half the memory the engine may use: the machine's, or its cgroup's limit (cgroup v2 memory.max) when lower. */
+function defaultInstanceMemoryBytes (): number {
+  let available = totalmem();
+  try {
+    const limit = Number(readFileSync('/sys/fs/cgroup/memory.max', 'utf8').trim());
+    if (Number.isSafeInteger(limit) && limit > 0 && limit < available) available = limit;
+  } catch {
+    // No cgroup v2 limit readable (another OS, cgroup v1, "max"): the machine's memory it is.
+  }
+  return Math.floor(available / 2);
 }

@@ -232,6 +232,37 @@ for (const executor of ['local', 'threads'] as const) {
       assert.equal((await engine.deploy('enough', 'faulty', bytes('echo'), { memoryBytes: 2 ** 20 })).budget.memoryBytes, 2 ** 20);
     });
 
+    test('past the instance-memory ceiling idle instances are evicted and come back on their next call', async () => {
+      // A ceiling smaller than any instance: each instance is evicted as soon as it is idle.
+      await using engine = await open('sm', { maxInstanceMemoryBytes: 1 });
+      await engine.deploy('a', 'sm', kEcho);
+      await engine.deploy('b', 'sm', kEcho);
+      assert.equal(text(await engine.invoke('a', bytes('1'))), '1');
+      assert.equal(text(await engine.invoke('b', bytes('2'))), '2');
+      // Threads report evictions with their next message; give them a moment.
+      for (let i = 0; i < 50 && engine.list().some((f) => f.state !== 'evicted'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(engine.list().map((f) => [f.name, f.state, f.instances]), [['a', 'evicted', 0], ['b', 'evicted', 0]]);
+      // Many calls at once of an evicted function: one restore, every answer right.
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => engine.invoke('a', bytes(`x${i}`))));
+      assert.deepEqual(answers.map(text), Array.from({ length: 20 }, (_, i) => `x${i}`));
+      for (let i = 0; i < 50 && engine.stats().instances.restores === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      const { instances } = engine.stats();
+      assert.ok(instances.evictions >= 2, `evictions ${instances.evictions}`);
+      assert.ok(instances.restores >= 1, `restores ${instances.restores}`);
+    });
+
+    test('under a ceiling that holds every instance nothing is evicted', async () => {
+      await using engine = await open('sm', { maxInstanceMemoryBytes: 64 * 2 ** 20 });
+      for (const name of ['a', 'b', 'c']) {
+        await engine.deploy(name, 'sm', kEcho);
+        assert.equal(text(await engine.invoke(name, bytes(name))), name);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(engine.list().map((f) => f.state), ['ready', 'ready', 'ready']);
+      assert.equal(engine.stats().instances.evictions, 0);
+      assert.ok(engine.stats().instances.chargedBytes >= 3 * 256 * 1024, `charged ${engine.stats().instances.chargedBytes}`);
+    });
+
     test('a steady stream of short invocations does not starve a long-running function', async () => {
       await using engine = await open('sm', {});
       await engine.deploy('spin', 'sm', kSpin, { cpuMs: 100, wallMs: 5000 });

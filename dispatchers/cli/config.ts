@@ -32,6 +32,7 @@ export const kServeOptions: readonly OptionSpec[] = [
   { flag: 'deploy-token', kind: 'string' },
   { flag: 'workers', kind: 'integer', min: 0, max: 256 },
   { flag: 'drain-ms', kind: 'integer', min: 0, max: 3_600_000 },
+  { flag: 'max-instance-memory', kind: 'integer', min: 1, max: 2 ** 30 },
   { flag: 'slice-ms', kind: 'number', min: 0.05, max: 1000 },
   { flag: 'max-in-flight', kind: 'integer', min: 1, max: 10_000_000 },
   { flag: 'max-in-flight-per-function', kind: 'integer', min: 1, max: 10_000_000 },

@@ -31,6 +31,9 @@ Options:
                                 cores, ${availableParallelism()} here); 0 runs them on the thread that serves the sockets
   --slice-ms MS                 scheduler time slice (default ${kDefaultOptions.sliceMs})
   --drain-ms MS                 on SIGTERM/SIGINT, how long invocations in flight may still run (default ${kDefaultDrainMs})
+  --max-instance-memory MB      memory live function instances may be charged, in MiB; past it idle ones are
+                                evicted, least recently used first, and come back on their next call
+                                (default half the machine's or the cgroup's memory: ${Math.round(kDefaultOptions.maxInstanceMemoryBytes / 2 ** 20)} here)
   --max-in-flight N             invocations in flight in the engine (default ${kDefaultOptions.maxInFlight})
   --max-in-flight-per-function N  the same per function (default ${kDefaultOptions.maxInFlightPerFunction})
   --max-frame-bytes N           largest protocol frame accepted (default ${kDefaultMaxFrameBytes})
@@ -90,6 +93,7 @@ export const serveCommand: Command = {
       maxInFlight: value('max-in-flight', kDefaultOptions.maxInFlight),
       maxInFlightPerFunction: value('max-in-flight-per-function', kDefaultOptions.maxInFlightPerFunction),
       maxSourceBytes,
+      maxInstanceMemoryBytes: value('max-instance-memory', kDefaultOptions.maxInstanceMemoryBytes / 2 ** 20) * 2 ** 20,
       defaultBudget: config.defaultBudget,
       netAllowPrivate: value<readonly string[]>('net-allow-private', []),
       onWarning: (message) => io.stderr.write(`springbok: ${message}\n`),

@@ -29,6 +29,10 @@ export class EngineMetrics implements HttpMetricsSink {
   readonly #turns: Counter;
   readonly #functions: Gauge<'language' | 'state'>;
   readonly #instancesLive: Gauge<'language'>;
+  readonly #instanceEvictions: Counter;
+  readonly #instanceRestores: Counter;
+  readonly #instanceCharged: Gauge;
+  readonly #instanceCeiling: Gauge;
 
   constructor (engine: Engine) {
     this.#engine = engine;
@@ -48,6 +52,10 @@ export class EngineMetrics implements HttpMetricsSink {
     this.#turns = new Counter({ name: 'springbok_scheduler_turns_total', help: 'Scheduler turns that gave the thread back with work still queued', registers });
     this.#functions = new Gauge({ name: 'springbok_functions', help: 'Deployed functions by language and state', labelNames: ['language', 'state'], registers });
     this.#instancesLive = new Gauge({ name: 'springbok_instances_live', help: 'Live sandboxes by language (a function has one per scheduler thread that has run it)', labelNames: ['language'], registers });
+    this.#instanceEvictions = new Counter({ name: 'springbok_instance_evictions_total', help: 'Idle sandboxes closed to stay under the instance-memory ceiling', registers });
+    this.#instanceRestores = new Counter({ name: 'springbok_instance_restores_total', help: 'Evicted functions instantiated again by their next invocation', registers });
+    this.#instanceCharged = new Gauge({ name: 'springbok_instance_memory_bytes', help: 'Memory charged to live sandboxes against the ceiling (their memory budget when it covers the instance)', registers });
+    this.#instanceCeiling = new Gauge({ name: 'springbok_instance_memory_ceiling_bytes', help: 'The instance-memory ceiling (serve --max-instance-memory)', registers });
   }
 
   /** Function names with latency series, so those of removed functions can be dropped at scrape. */
@@ -65,7 +73,7 @@ export class EngineMetrics implements HttpMetricsSink {
 
   /** Replaces every engine-derived series by the snapshot; a removed function's series disappear. */
   #update (stats: EngineStats, functions: readonly FunctionInfo[], languages: readonly string[]): void {
-    for (const metric of [this.#invocations, this.#errors, this.#cpuSeconds, this.#peakMemory, this.#functionInFlight, this.#slices, this.#turns, this.#functions, this.#instancesLive]) metric.reset();
+    for (const metric of [this.#invocations, this.#errors, this.#cpuSeconds, this.#peakMemory, this.#functionInFlight, this.#slices, this.#turns, this.#functions, this.#instancesLive, this.#instanceEvictions, this.#instanceRestores]) metric.reset();
     for (const [name, fn] of Object.entries(stats.perFunction)) {
       this.#invocations.inc({ function: name }, fn.invocations);
       for (const [code, count] of Object.entries(fn.errors)) this.#errors.inc({ function: name, code }, count ?? 0);
@@ -78,6 +86,10 @@ export class EngineMetrics implements HttpMetricsSink {
     this.#tasksWaiting.set(stats.scheduler.tasksWaiting);
     this.#slices.inc(stats.scheduler.slices);
     this.#turns.inc(stats.scheduler.turns);
+    this.#instanceEvictions.inc(stats.instances.evictions);
+    this.#instanceRestores.inc(stats.instances.restores);
+    this.#instanceCharged.set(stats.instances.chargedBytes);
+    this.#instanceCeiling.set(stats.instances.ceilingBytes);
     // Without this a name that was deployed once would keep its histogram for ever.
     for (const name of this.#timed) {
       if (!(name in stats.perFunction)) { this.#latency.remove({ function: name }); this.#timed.delete(name); }

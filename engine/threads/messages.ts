@@ -4,6 +4,8 @@ import type { RecordsMessage } from './outbox.ts';
 import type { FunctionRecord } from '../registry.ts';
 import type { Budget } from '../budget.ts';
 import type { LanguageInfo } from '../plugin.ts';
+import type { InstanceStats } from '../executor.ts';
+import type { InstanceEnd } from '../function-version.ts';
 
 /**
  * What the main thread and a scheduler thread of a multi-core engine say to each other. Messages
@@ -31,6 +33,8 @@ export interface ThreadInit {
     readonly netAllowPrivate: readonly string[];
     readonly maxResponseBytes: number;
     readonly defaultBudget: Budget;
+    /** This thread's share of the engine's instance-memory ceiling. */
+    readonly maxInstanceMemoryBytes: number;
   };
 }
 
@@ -50,6 +54,7 @@ export type ToThread =
 /** What a thread reports of its scheduler and heap, a few times a second while it works. */
 export interface ThreadSnapshot {
   readonly scheduler: SchedulerStats;
+  readonly instances: InstanceStats;
   readonly heapUsedBytes: number;
   readonly externalBytes: number;
 }
@@ -60,7 +65,7 @@ export type FromThread =
   /** invoke refused the request (unknown function, closed): the caller's promise rejects. */
   | { readonly t: 'refused', readonly id: number, readonly error: ErrorRecord }
   | { readonly t: 'done', readonly request: number, readonly error?: ErrorRecord }
-  | { readonly t: 'instance', readonly name: string, readonly version: number, readonly live: boolean }
+  | { readonly t: 'instance', readonly name: string, readonly version: number, readonly live: boolean, readonly end?: InstanceEnd | undefined }
   | { readonly t: 'snapshot', readonly snapshot: ThreadSnapshot }
   | { readonly t: 'warning', readonly message: string }
   | { readonly t: 'closed' };

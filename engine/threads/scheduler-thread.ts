@@ -38,9 +38,11 @@ export class SchedulerThread {
   readonly installed = new Map<string, number>();
   /** Functions with a live sandbox here: name → version. */
   readonly instances = new Map<string, number>();
+  /** Functions whose instance here was evicted to stay under the memory ceiling (name → version), until it runs again. */
+  readonly evicted = new Map<string, number>();
   /** Versions of functions that failed to compile here (name → version): dispatch sends them elsewhere. */
   readonly broken = new Map<string, number>();
-  snapshot: ThreadSnapshot = { scheduler: { lanesReady: 0, tasksWaiting: 0, slices: 0, turns: 0 }, heapUsedBytes: 0, externalBytes: 0 };
+  snapshot: ThreadSnapshot = { scheduler: { lanesReady: 0, tasksWaiting: 0, slices: 0, turns: 0 }, instances: { live: 0, evictions: 0, restores: 0, chargedBytes: 0, ceilingBytes: 0 }, heapUsedBytes: 0, externalBytes: 0 };
   /** The thread's sign of life (heartbeat.ts): the watchdog reads it. */
   readonly heartbeat = new HeartbeatWatch();
   /** True once the thread's plugins are loaded (before that it beats irregularly and runs nothing). */
@@ -150,8 +152,13 @@ export class SchedulerThread {
         break;
       }
       case 'instance':
-        if (message.live) this.instances.set(message.name, message.version);
-        else if (this.instances.get(message.name) === message.version) this.instances.delete(message.name);
+        if (message.live) {
+          this.instances.set(message.name, message.version);
+          this.evicted.delete(message.name);
+        } else {
+          if (this.instances.get(message.name) === message.version) this.instances.delete(message.name);
+          if (message.end === 'evicted') this.evicted.set(message.name, message.version);
+        }
         break;
       case 'snapshot':
         this.snapshot = message.snapshot;
@@ -172,6 +179,7 @@ export class SchedulerThread {
     for (const waiting of this.#requests.values()) waiting.reject(new EngineError('ERR_INTERNAL', `scheduler thread ${this.index} stopped: ${reason}`));
     this.#requests.clear();
     this.instances.clear();
+    this.evicted.clear();
     this.installed.clear();
     if (!this.#closing) this.#listener.exited(this, reason);
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineHealth, ThreadHealth, ThreadStats } from '../engine-types.ts';
 import { EngineError, type ErrorRecord } from '../errors.ts';
-import type { ExecuteOptions, Executor, VersionStatus } from '../executor.ts';
+import type { ExecuteOptions, Executor, InstanceStats, VersionStatus } from '../executor.ts';
 import { emptyUsage } from '../budget.ts';
 import type { InvokeResult } from '../invocation.ts';
 import { TokenBucket } from '../network/token-bucket.ts';
@@ -85,10 +85,11 @@ export class ThreadExecutor implements Executor {
     this.#options = options;
     this.#ownCacheDir = ownCacheDir ? cacheDir : undefined;
     const { sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, netAllowPrivate, maxResponseBytes, defaultBudget } = options;
+    const maxInstanceMemoryBytes = Math.max(1, Math.floor(options.maxInstanceMemoryBytes / options.workers));
     this.#init = {
       threads: options.workers,
       pluginModule: options.pluginModule!,
-      options: { cacheDir, sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, netAllowPrivate, maxResponseBytes, defaultBudget },
+      options: { cacheDir, sliceMs, maxSourceBytes, maxOutputBytes, maxLogBytes, compileTimeoutMs, netRequestTimeoutMs, netAllowPrivate, maxResponseBytes, defaultBudget, maxInstanceMemoryBytes },
     };
     this.#watchdog = setInterval(() => this.#watch(), kWatchdogEveryMs);
     this.#watchdog.unref();
@@ -221,9 +222,22 @@ export class ThreadExecutor implements Executor {
   status (name: string): VersionStatus {
     const deployed = this.#deployed.get(name);
     if (deployed === undefined) return { state: 'closed', instances: 0 };
+    const { version } = deployed.record;
     let instances = 0;
-    for (const thread of this.#threads) if (thread.instances.get(name) === deployed.record.version) instances++;
-    return { state: instances > 0 ? 'ready' : 'compiled', instances };
+    let evicted = false;
+    for (const thread of this.#threads) {
+      if (thread.instances.get(name) === version) instances++;
+      if (thread.evicted.get(name) === version) evicted = true;
+    }
+    return { state: instances > 0 ? 'ready' : evicted ? 'evicted' : 'compiled', instances };
+  }
+
+  instanceStats (): InstanceStats {
+    const sum = { live: 0, evictions: 0, restores: 0, chargedBytes: 0, ceilingBytes: 0 };
+    for (const thread of this.#threads) {
+      for (const key of Object.keys(sum) as (keyof InstanceStats)[]) sum[key] += thread.snapshot.instances[key];
+    }
+    return sum;
   }
 
   schedulerStats (): SchedulerStats {

@@ -34,7 +34,7 @@ const executor = new LocalExecutor(fillEngineOptions({
   plugins,
   onWarning: (message) => outbox.send({ t: 'warning', message: `thread ${init.index}: ${message}` }),
 }), {
-  onInstance: (name, version, live) => outbox.send({ t: 'instance', name, version, live }),
+  onInstance: (name, version, live, end) => outbox.send({ t: 'instance', name, version, live, end }),
   onVisitEnd: () => {
     if (resultsSinceSnapshot) sendSnapshot();
     outbox.flush();
@@ -158,7 +158,7 @@ let resultsSinceSnapshot = false;
 function sendSnapshot (): void {
   resultsSinceSnapshot = false;
   const heap = getHeapStatistics();
-  outbox.send({ t: 'snapshot', snapshot: { scheduler: executor.schedulerStats(), heapUsedBytes: heap.used_heap_size, externalBytes: heap.external_memory } });
+  outbox.send({ t: 'snapshot', snapshot: { scheduler: executor.schedulerStats(), instances: executor.instanceStats(), heapUsedBytes: heap.used_heap_size, externalBytes: heap.external_memory } });
 }
 const snapshots = setInterval(sendSnapshot, kSnapshotEveryMs);
 snapshots.unref();

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Engine, type InvokeResult } from '../engine/index.ts';
+import { jsPlugin } from '../plugins/js/index.ts';
+import { luaPlugin } from '../plugins/lua/index.ts';
+import { lua54Plugin } from '../plugins/lua54/index.ts';
+import { quickjsPlugin } from '../plugins/quickjs/index.ts';
+
+// Eviction under the instance-memory ceiling (engine/instance-ledger.ts) with real engines whose
+// instances hold state: an evicted function comes back as a fresh instance (module state from
+// scratch), the busy one is never evicted, and the ceiling holds the charged total.
+
+const kMiB = 2 ** 20;
+const text = (result: InvokeResult): string => {
+  assert.equal(result.ok, true, result.ok ? '' : `${result.error.code}: ${result.error.message}`);
+  return result.ok ? Buffer.from(result.output).toString() : '';
+};
+// Lua runs each invocation's chunk in a fresh environment (doc/lua.md), so its counter is always 1;
+// JavaScript module state lives as long as the instance.
+const kCounters: Record<string, { source: string, memoryBytes: number, secondCall: string }> = {
+  lua: { source: 'local n = 0\nreturn function (input) n = n + 1; return n end', memoryBytes: 1 * kMiB, secondCall: '1' },
+  lua54: { source: 'local n = 0\nreturn function (input) n = n + 1; return n end', memoryBytes: 1 * kMiB, secondCall: '1' },
+  quickjs: { source: 'let n = 0; export default () => String(++n);', memoryBytes: 16 * kMiB, secondCall: '2' },
+  js: { source: 'let n = 0; export default () => String(++n);', memoryBytes: 8 * kMiB, secondCall: '2' },
+};
+
+for (const [language, { source, memoryBytes, secondCall }] of Object.entries(kCounters)) {
+  test(`${language}: under a ceiling of one instance, calling B evicts idle A; A comes back fresh, and the charge never passes the ceiling`, async () => {
+    await using engine = await Engine.open({ plugins: [luaPlugin(), lua54Plugin(), quickjsPlugin(), jsPlugin()], maxInstanceMemoryBytes: memoryBytes + 1 });
+    await engine.deploy('a', language, Buffer.from(source), { memoryBytes });
+    await engine.deploy('b', language, Buffer.from(source), { memoryBytes });
+    assert.equal(text(await engine.invoke('a', new Uint8Array())), '1');
+    assert.equal(text(await engine.invoke('a', new Uint8Array())), secondCall, 'module state as the language keeps it in a live instance');
+    assert.equal(text(await engine.invoke('b', new Uint8Array())), '1');
+    assert.deepEqual(engine.list().map((f) => [f.name, f.state]), [['a', 'evicted'], ['b', 'ready']]);
+    assert.ok(engine.stats().instances.chargedBytes <= memoryBytes + 1);
+    assert.equal(text(await engine.invoke('a', new Uint8Array())), '1', 'a restored instance starts from scratch');
+    assert.deepEqual(engine.list().map((f) => [f.name, f.state]), [['a', 'ready'], ['b', 'evicted']]);
+    const { instances } = engine.stats();
+    assert.deepEqual([instances.live, instances.evictions, instances.restores], [1, 2, 1]);
+  });
+}
+
+test('a busy instance is not evicted: both run at once over the ceiling, then the older idle one goes', async () => {
+  await using engine = await Engine.open({ plugins: [luaPlugin()], maxInstanceMemoryBytes: kMiB + 1 });
+  await engine.deploy('slow', 'lua', Buffer.from('return function (input) local t = os.clock() while os.clock() - t < 0.2 do end return "slow" end'), { memoryBytes: kMiB, cpuMs: 2000 });
+  await engine.deploy('quick', 'lua', Buffer.from('return function (input) return "quick" end'), { memoryBytes: kMiB });
+  const slow = engine.invoke('slow', new Uint8Array());
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(text(await engine.invoke('quick', new Uint8Array())), 'quick');
+  assert.equal(text(await slow), 'slow', 'the busy instance ran to its end');
+  // Now slow is idle and the total is over the ceiling: the least recently used idle one is evicted.
+  assert.equal(engine.list().filter((f) => f.state === 'evicted').length, 1);
+  assert.ok(engine.stats().instances.chargedBytes <= kMiB + 1);
+});
