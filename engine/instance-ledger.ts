@@ -2,17 +2,16 @@ import type { InstanceStats } from './executor.ts';
 import type { FunctionVersion } from './function-version.ts';
 import type { MemoryRule } from './plugin.ts';
 
-/**
- * What a live sandbox of a language whose budget covers each invocation (c, llvm, sm) is charged:
- * it holds the compiled code and the plugin's bookkeeping, not the invocations' memory.
- */
-export const kPerInvocationInstanceBytes = 256 * 1024;
+/** What a sandbox is charged when its plugin does not say what an idle instance holds. */
+export const kDefaultIdleInstanceBytes = 256 * 1024;
 
 /**
  * The live sandboxes of one executor, in least-recently-used order, and what they are charged
- * against the instance-memory ceiling: their memory budget when the budget covers the whole
- * instance (lua, lua54, js, quickjs), kPerInvocationInstanceBytes otherwise. A budget is what an
- * instance may grow to, so the charge errs on the side of evicting early.
+ * against the instance-memory ceiling: what an idle instance of the language holds (the plugin's
+ * measured `idleInstanceBytes`), plus, where the memory budget covers the whole instance (lua,
+ * lua54, js, quickjs), whatever its invocations reported above the language's minimum (a function
+ * whose state grew to 40 MiB is charged for it). Not a budget: most instances never come near
+ * theirs, and charging budgets would evict a machine's worth of idle functions too early.
  *
  * When a new sandbox takes the charged total past the ceiling, idle sandboxes are evicted, least
  * recently used first; busy ones are skipped and reconsidered as invocations end. An evicted
@@ -48,10 +47,25 @@ export class InstanceLedger {
   /** `version`'s sandbox came to life: charge it, then make room if the total passed the ceiling. */
   started (version: FunctionVersion): void {
     if (this.#live.has(version)) return;
-    const charge = this.#rules.get(version.record.language)?.scope === 'instance' ? version.record.budget.memoryBytes : kPerInvocationInstanceBytes;
+    const charge = this.#rules.get(version.record.language)?.idleInstanceBytes ?? kDefaultIdleInstanceBytes;
     this.#live.set(version, charge);
     this.#chargedBytes += charge;
     this.evictIfOver();
+  }
+
+  /**
+   * An invocation of `version` reported `memoryBytes`: for a language whose budget covers the whole
+   * instance that is the instance's memory, and what it holds above the language's minimum is
+   * added to its charge (the charge only grows: an instance keeps what its heap grew to).
+   */
+  measured (version: FunctionVersion, memoryBytes: number): void {
+    const charge = this.#live.get(version);
+    const rule = this.#rules.get(version.record.language);
+    if (charge === undefined || rule?.scope !== 'instance') return;
+    const grown = (rule.idleInstanceBytes ?? kDefaultIdleInstanceBytes) + Math.max(0, memoryBytes - rule.minimumBytes);
+    if (grown <= charge) return;
+    this.#live.set(version, grown);
+    this.#chargedBytes += grown - charge;
   }
 
   /** `version`'s sandbox was closed or evicted. */

@@ -123,8 +123,9 @@ export class LocalExecutor implements Executor {
     const version = slot.current;
     version.live++;
     this.#ledger.used(version);
-    const invocation = new Invocation(slot.lane, version.record.budget, version.record.version, this.#options, { policy: this.#networkPolicy, bucket: version.bucket }, options, (settled) => {
+    const invocation = new Invocation(slot.lane, version.record.budget, version.record.version, this.#options, { policy: this.#networkPolicy, bucket: version.bucket }, options, (settled, result) => {
       this.#live.delete(settled);
+      this.#ledger.measured(version, result.usage.memoryBytes);
       version.release();
       // Instances that were busy when the ceiling was passed can go now that one is idle.
       this.#ledger.evictIfOver();

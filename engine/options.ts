@@ -54,7 +54,7 @@ export interface EngineOptions {
   readonly threadStuckMs?: number;
   /**
    * Ceiling on the memory charged to live sandboxes, in bytes (instance-ledger.ts: a sandbox is
-   * charged its memory budget when that covers the whole instance, 256 KiB otherwise). Past it,
+   * charged what an idle instance of its language holds, plus what its state grew to). Past it,
    * idle sandboxes are evicted least recently used first and instantiated again on their next
    * call. With workers ≥ 1 each scheduler thread gets an equal share. Default: half the memory of
    * the machine, or of the engine's cgroup when it has a limit.

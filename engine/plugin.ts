@@ -43,6 +43,12 @@ export interface MemoryRule {
   readonly scope: 'invocation' | 'instance';
   /** The smallest budget the plugin can honour; a deploy asking for less is refused (never rounded up). */
   readonly minimumBytes: number;
+  /**
+   * What one live, idle instance of a trivial function holds in the process, in bytes, as measured
+   * (the density experiment): what the instance-memory ceiling charges a sandbox before its
+   * invocations report more. Default 256 KiB.
+   */
+  readonly idleInstanceBytes?: number;
 }
 
 /** A language as the control plane sees it (a thread executor's plugins live on other threads). */

@@ -26,14 +26,17 @@ const kCounters: Record<string, { source: string, memoryBytes: number, secondCal
 
 for (const [language, { source, memoryBytes, secondCall }] of Object.entries(kCounters)) {
   test(`${language}: under a ceiling of one instance, calling B evicts idle A; A comes back fresh, and the charge never passes the ceiling`, async () => {
-    await using engine = await Engine.open({ plugins: [luaPlugin(), lua54Plugin(), quickjsPlugin(), jsPlugin()], maxInstanceMemoryBytes: memoryBytes + 1 });
+    const plugins = [luaPlugin(), lua54Plugin(), quickjsPlugin(), jsPlugin()];
+    const oneInstance = plugins.find((plugin) => plugin.language === language)!.memory!.idleInstanceBytes!;
+    // Room for one idle instance, not two.
+    await using engine = await Engine.open({ plugins, maxInstanceMemoryBytes: Math.floor(oneInstance * 1.5) });
     await engine.deploy('a', language, Buffer.from(source), { memoryBytes });
     await engine.deploy('b', language, Buffer.from(source), { memoryBytes });
     assert.equal(text(await engine.invoke('a', new Uint8Array())), '1');
     assert.equal(text(await engine.invoke('a', new Uint8Array())), secondCall, 'module state as the language keeps it in a live instance');
     assert.equal(text(await engine.invoke('b', new Uint8Array())), '1');
     assert.deepEqual(engine.list().map((f) => [f.name, f.state]), [['a', 'evicted'], ['b', 'ready']]);
-    assert.ok(engine.stats().instances.chargedBytes <= memoryBytes + 1);
+    assert.ok(engine.stats().instances.chargedBytes <= oneInstance * 1.5);
     assert.equal(text(await engine.invoke('a', new Uint8Array())), '1', 'a restored instance starts from scratch');
     assert.deepEqual(engine.list().map((f) => [f.name, f.state]), [['a', 'ready'], ['b', 'evicted']]);
     const { instances } = engine.stats();
@@ -42,7 +45,9 @@ for (const [language, { source, memoryBytes, secondCall }] of Object.entries(kCo
 }
 
 test('a busy instance is not evicted: both run at once over the ceiling, then the older idle one goes', async () => {
-  await using engine = await Engine.open({ plugins: [luaPlugin()], maxInstanceMemoryBytes: kMiB + 1 });
+  const plugin = luaPlugin();
+  const oneInstance = plugin.memory!.idleInstanceBytes!;
+  await using engine = await Engine.open({ plugins: [plugin], maxInstanceMemoryBytes: Math.floor(oneInstance * 1.5) });
   await engine.deploy('slow', 'lua', Buffer.from('return function (input) local t = os.clock() while os.clock() - t < 0.2 do end return "slow" end'), { memoryBytes: kMiB, cpuMs: 2000 });
   await engine.deploy('quick', 'lua', Buffer.from('return function (input) return "quick" end'), { memoryBytes: kMiB });
   const slow = engine.invoke('slow', new Uint8Array());
@@ -51,5 +56,24 @@ test('a busy instance is not evicted: both run at once over the ceiling, then th
   assert.equal(text(await slow), 'slow', 'the busy instance ran to its end');
   // Now slow is idle and the total is over the ceiling: the least recently used idle one is evicted.
   assert.equal(engine.list().filter((f) => f.state === 'evicted').length, 1);
-  assert.ok(engine.stats().instances.chargedBytes <= kMiB + 1);
+  assert.ok(engine.stats().instances.chargedBytes <= oneInstance * 1.5);
+});
+
+test('an instance whose state grew is charged for it, and evicts others to stay under the ceiling', async () => {
+  const plugin = jsPlugin();
+  const idle = plugin.memory!.idleInstanceBytes!;
+  // Two idle instances (2 × 1.5 MiB) and one whose heap grew to ~21 MiB (charged ~14 MiB above js's 8 MiB minimum) do not fit.
+  await using engine = await Engine.open({ plugins: [plugin], maxInstanceMemoryBytes: 16.5 * kMiB });
+  for (const name of ['small-1', 'small-2']) await engine.deploy(name, 'js', Buffer.from('export default () => "small";'), { memoryBytes: 64 * kMiB });
+  // 20 MiB of module state, kept alive by the instance.
+  await engine.deploy('big', 'js', Buffer.from('const kept = []; export default () => { for (let i = 0; i < 20; i++) kept.push(new Array(2 ** 17).fill(i)); return "big"; };'), { memoryBytes: 64 * kMiB });
+  assert.equal(text(await engine.invoke('small-1', new Uint8Array())), 'small');
+  assert.equal(text(await engine.invoke('small-2', new Uint8Array())), 'small');
+  assert.equal(engine.stats().instances.chargedBytes, 2 * idle);
+  assert.equal(text(await engine.invoke('big', new Uint8Array())), 'big');
+  const { instances } = engine.stats();
+  assert.ok(instances.chargedBytes <= 16.5 * kMiB, `charged ${instances.chargedBytes}`);
+  assert.ok(instances.chargedBytes > 12 * kMiB, `the grown instance is charged for its heap: ${instances.chargedBytes}`);
+  assert.ok(instances.evictions >= 1, 'the grown instance made room by evicting an idle one');
+  assert.equal(engine.list().find((f) => f.name === 'big')?.state, 'ready');
 });

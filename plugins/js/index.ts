@@ -35,7 +35,7 @@ export function jsPlugin (options: JsPluginOptions = {}): LanguagePlugin {
   return Object.freeze({
     language: 'js',
     // One isolate per function version holds the module's state and every invocation on it; isolated-vm's least heap is 8 MiB.
-    memory: { scope: 'instance' as const, minimumBytes: kMinMemoryLimitMb * 2 ** 20 },
+    memory: { scope: 'instance' as const, minimumBytes: kMinMemoryLimitMb * 2 ** 20, idleInstanceBytes: 1536 * 1024 },
     async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {
       const checked = checkModule(source);
       // Most functions run with the default budget: have an isolate of that size ready for the first cold start.

@@ -12,7 +12,7 @@ export function luaPlugin (): LanguagePlugin {
   return Object.freeze({
     language: 'lua',
     // One Lua state per function version: its globals and every invocation's coroutine, metered together.
-    memory: { scope: 'instance' as const, minimumBytes: 64 * 1024 },
+    memory: { scope: 'instance' as const, minimumBytes: 64 * 1024, idleInstanceBytes: 400 * 1024 },
     async compile (source: Uint8Array, options: CompileOptions): Promise<FengariArtifact> {
       return compileFengari(source, options.signal);
     },

@@ -13,7 +13,7 @@ export function lua54Plugin (): LanguagePlugin {
   return Object.freeze({
     language: 'lua54',
     // One Lua state per function version: its globals and every invocation's coroutine, counted by its allocator.
-    memory: { scope: 'instance' as const, minimumBytes: 64 * 1024 },
+    memory: { scope: 'instance' as const, minimumBytes: 64 * 1024, idleInstanceBytes: 448 * 1024 },
     async compile (source: Uint8Array, options: CompileOptions): Promise<WasmoonArtifact> {
       return compileWasmoon(source, options.signal);
     },

@@ -28,7 +28,7 @@ export function quickjsPlugin (options: QuickJsPluginOptions = {}): LanguagePlug
   return Object.freeze({
     language: 'quickjs',
     // One wasm memory per function version holds the module's state and every invocation on it; the build starts at 16 MiB.
-    memory: { scope: 'instance' as const, minimumBytes: kMinMemoryBytes },
+    memory: { scope: 'instance' as const, minimumBytes: kMinMemoryBytes, idleInstanceBytes: 400 * 1024 },
     async compile (source: Uint8Array, _options: CompileOptions): Promise<CheckedModule> {
       const checked = checkModule(source);
       // Most functions run with the default budget: have an instance of that size ready for the first cold start.

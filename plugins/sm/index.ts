@@ -14,7 +14,7 @@ export function smPlugin (): LanguagePlugin {
   return Object.freeze({
     language: 'sm',
     // Each invocation's stack slots, heap cells, call frames and output, charged before use.
-    memory: { scope: 'invocation' as const, minimumBytes: 64 * 1024 },
+    memory: { scope: 'invocation' as const, minimumBytes: 64 * 1024, idleInstanceBytes: 16 * 1024 },
     async compile (source: Uint8Array, options: CompileOptions): Promise<Program> {
       return compileSource(source, options.signal);
     },

@@ -64,7 +64,7 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
   return Object.freeze({
     language: kind,
     // A fresh linear memory per invocation; the examples' stack and data need 128 KiB (a module that needs more says so when run).
-    memory: { scope: 'invocation' as const, minimumBytes: 128 * 1024 },
+    memory: { scope: 'invocation' as const, minimumBytes: 128 * 1024, idleInstanceBytes: 160 * 1024 },
     async compile (source: Uint8Array, compileOptions: CompileOptions): Promise<WasmArtifact> {
       const cache = new ArtifactCache(compileOptions.cacheDir);
       const key = createHash('sha256').update(`${kind}\0${kBuildFingerprint}\0${unjailed ? 'unjailed' : 'jailed'}\0`).update(source).digest('hex');
