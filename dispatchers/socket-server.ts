@@ -30,7 +30,7 @@ export class SocketServer {
   readonly #addresses: { socketPath?: string, tcp?: { host: string, port: number } } = {};
   #closed = false;
   /** Settles once every listener has closed and its connections have ended. */
-  #listening: Promise<unknown> | undefined;
+  #listenersClosed: Promise<unknown> | undefined;
 
   private constructor () {}
 
@@ -74,7 +74,7 @@ export class SocketServer {
 
   /** Stops accepting connections; those open are served until close() (a draining engine refuses their new requests). Idempotent. */
   stopListening (): void {
-    this.#listening ??= Promise.all(this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    this.#listenersClosed ??= Promise.all(this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 
   /** Stops listening and ends every connection after what was written to it (their invocations are cancelled). Idempotent. */
@@ -83,7 +83,7 @@ export class SocketServer {
     this.#closed = true;
     this.stopListening();
     for (const connection of this.#connections) connection.end();
-    await this.#listening;
+    await this.#listenersClosed;
     if (this.#addresses.socketPath !== undefined) await unlink(this.#addresses.socketPath).catch(() => {});
   }
 
