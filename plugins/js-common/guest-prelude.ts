@@ -1,14 +1,15 @@
 /**
  * The guest side of both JavaScript engines: a script each engine evaluates in a function's context
- * before the function's module. It is the only code that talks to the host, through three host
+ * before the function's module. It is the only code that talks to the host, through four host
  * functions that it takes off the global object and hides in its closure:
  *
  *   __sbHostLog(line)                                         console.log and friends
  *   __sbHostFetch(invocationId, fetchId, url, method, headersJson, body)   starts ctx.fetch; body is a string, a Uint8Array or undefined
  *   __sbHostSettled(invocationId, ok, payload)                an async function finished (payload: output, or [code, message])
+ *   __sbHostRandom(byteCount)                                 a Uint8Array of byteCount random bytes (at most 65,536), for crypto
  *
  * and it returns the entry points the host calls (see {@link GuestApi}). Everything the guest sees
- * (ctx, console, the fetch response) is created here, inside the guest, from plain strings and bytes:
+ * (ctx, console, the fetch response, the web globals of web-globals.ts) is created here, inside the guest, from plain strings and bytes:
  * no host object ever reaches guest code, so there is no host constructor chain or prototype to reach.
  *
  * Output rules (doc/js.md): a string is returned as is; a Uint8Array as its bytes; anything else is
@@ -17,6 +18,7 @@
  */
 
 import { entryCheckpointsSource } from './entry-checkpoints.ts';
+import { kWebGlobalsSource } from './web-globals.ts';
 
 /** Error codes the prelude reports in a failure payload `[code, message]`. */
 export type GuestFailureCode = 'ERR_FUNCTION' | 'ERR_MEMORY_BUDGET' | 'ERR_OUTPUT_TOO_LARGE';
@@ -83,8 +85,8 @@ export function guestPreludeSource (limits: PreludeLimits): string {
   return `(() => {
 'use strict';
 const g = globalThis;
-const hostLog = g.__sbHostLog, hostFetch = g.__sbHostFetch, hostSettled = g.__sbHostSettled;
-delete g.__sbHostLog; delete g.__sbHostFetch; delete g.__sbHostSettled;
+const hostLog = g.__sbHostLog, hostFetch = g.__sbHostFetch, hostSettled = g.__sbHostSettled, hostRandom = g.__sbHostRandom;
+delete g.__sbHostLog; delete g.__sbHostFetch; delete g.__sbHostSettled; delete g.__sbHostRandom;
 // Things that could block or escape the engine's accounting are not offered (doc/js.md lists the globals).
 for (const name of ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'std', 'os']) delete g[name];
 
@@ -190,6 +192,15 @@ function describe (error) {
     return 'uncaught ' + text(error);
   } catch { return 'uncaught exception'; }
 }
+// An exception no caller can catch (a throwing event listener or microtask) goes to the log.
+function reportUncaught (error) {
+  let what;
+  try { what = error instanceof NativeError ? describe(error) : text(error); } catch { what = 'exception'; }
+  logLine(['Uncaught ' + what]);
+}
+// After the caps above: the web globals' own Maps are capped like the function's.
+(${kWebGlobalsSource})(hostRandom, reportUncaught);
+
 // The engines' own refusals of an allocation, as V8 and QuickJS word them.
 const kOutOfMemory = /^(Invalid string length|Array buffer allocation failed|Invalid array length|Invalid typed array length|Array too large|out of memory)/;
 function failure (error) {

@@ -3,6 +3,7 @@ import ivm from 'isolated-vm';
 import type { ErrorRecord } from '../../engine/errors.ts';
 import { guestPreludeSource, type PreludeLimits } from '../js-common/guest-prelude.ts';
 import { clip } from '../js-common/host-values.ts';
+import { hostRandomBytes } from '../js-common/web-globals.ts';
 import type { IsolateGate } from './isolate-gate.ts';
 
 /** What an invocation hears from the guest while its entries run (the prelude's host functions). */
@@ -126,6 +127,8 @@ export class IsolateInstance {
     await global.set('__sbHostLog', new ivm.Callback((line: unknown) => this.#hooks.get(this.#entryInvocation)?.log(typeof line === 'string' ? line : String(line))));
     await global.set('__sbHostFetch', new ivm.Callback((id: number, fetchId: number, url: unknown, method: unknown, headers: unknown, body: unknown) => this.#hooks.get(id)?.fetch(fetchId, url, method, headers, body)));
     await global.set('__sbHostSettled', new ivm.Callback((id: number, ok: boolean, payload: unknown) => this.#hooks.get(id)?.settled(ok === true, payload)));
+    // The returned bytes are copied into the isolate as a Uint8Array of its own realm.
+    await global.set('__sbHostRandom', new ivm.Callback((byteCount: unknown) => hostRandomBytes(byteCount)));
     const api = await this.#context.eval(guestPreludeSource(limits), { reference: true, timeout: 1000 });
     const [start, deliver, forget, bind] = await Promise.all(['start', 'deliver', 'forget', 'bind'].map((name) => api.get(name, { reference: true }) as Promise<ivm.Reference>));
     this.#api = { start: start!, deliver: deliver!, forget: forget!, bind: bind! };

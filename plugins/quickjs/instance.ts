@@ -4,6 +4,7 @@ import type { ErrorRecord } from '../../engine/errors.ts';
 import { kDefaultOptions } from '../../engine/options.ts';
 import { guestPreludeSource } from '../js-common/guest-prelude.ts';
 import { clip } from '../js-common/host-values.ts';
+import { hostRandomBytes } from '../js-common/web-globals.ts';
 import { kGuestBridgeSource } from './guest-bridge.ts';
 import { kBuiltinGuardsSource } from './builtin-guards.ts';
 import { kGoOn, kInterrupt, kSuspend } from './interrupt-trampoline.ts';
@@ -164,7 +165,12 @@ export class QuickJsInstance {
         }),
         this.#hostFunction('result', (args) => { this.#report = this.#stepEnd(args); }),
       ];
-      const bindApi = this.#own(context.unwrapResult(context.callFunction(makeBridge, context.undefined, ...hostFunctions, box)));
+      // Random bytes are copied in as a fresh ArrayBuffer, as fetch bodies are (#fillBox).
+      const random = this.#own(context.newFunction('random', (byteCount) => {
+        this.#hostDepth++;
+        try { return context.newArrayBuffer(hostRandomBytes(this.#number(byteCount)).buffer); } finally { this.#hostDepth--; }
+      }));
+      const bindApi = this.#own(context.unwrapResult(context.callFunction(makeBridge, context.undefined, ...hostFunctions, box, random)));
       const prelude = guestPreludeSource({ maxArrayElements: Math.floor(this.memoryBytes / 8), maxOutputUnits: Math.min(this.memoryBytes, this.#maxOutputBytes), maxLogLineChars: 8192 });
       const api = this.#own(context.unwrapResult(context.evalCode(prelude, 'springbok-prelude.js')));
       this.#step = this.#own(context.unwrapResult(context.callFunction(bindApi, context.undefined, api)));
