@@ -17,8 +17,9 @@ import { performance } from 'node:perf_hooks';
 import { SpringbokClient } from '../dispatchers/client.ts';
 import { defaultPlugins } from '../dispatchers/cli/plugins.ts';
 import { Engine } from '../engine/index.ts';
+import type { InstanceStats } from '../engine/executor.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
-import { kColdModes, measureColdPaths, type ColdMode, type ColdPathOptions, type FunctionHost } from './lib/cold-paths.ts';
+import { afterDeploy, afterEviction, warm, type ColdMode, type ColdPathOptions, type FunctionHost, type ModeSamples } from './lib/cold-paths.ts';
 import { startEngine } from './lib/engine-child.ts';
 import { kMiB } from './lib/memory.ts';
 import { processBaselines } from './lib/process-baselines.ts';
@@ -96,7 +97,7 @@ const rows: Row[] = [];
 const skipped: { what: string, reason: string }[] = [];
 const skip = (what: string, reason: string): void => { skipped.push({ what, reason }); console.log(`skipped: ${what}: ${reason}`); };
 
-function addRow (language: string, path: Row['path'], mode: Row['mode'], latenciesMs: number[], failures: number): void {
+function addRow (language: string, path: Row['path'], mode: Row['mode'], { latenciesMs, failures }: ModeSamples): void {
   const unit = path === 'in-process' ? 'us' : 'ms';
   const { n, ...figures } = summarize(latenciesMs.map((ms) => unit === 'us' ? ms * 1000 : ms));
   const row: Row = { language, path, mode, unit, samples: n, ...figures, failures };
@@ -112,45 +113,77 @@ const languages = ['sm', 'c', 'llvm', 'lua', 'lua54', 'js', 'quickjs'].filter((l
   }
   return true;
 });
-const coldOptions = (evictIdle: () => Promise<void>): ColdPathOptions => ({ samples: kSamples, warmUpRounds: kWarmUpRounds, idleMs: kIdleMs, input: Buffer.from(kEcho), evictIdle });
-const instanceStats: Record<string, unknown> = {};
+const coldOptions: ColdPathOptions = { samples: kSamples, warmUpRounds: kWarmUpRounds, idleMs: kIdleMs, input: Buffer.from(kEcho) };
 
-async function measurePath (path: 'in-process' | 'socket', host: FunctionHost, evictIdle: () => Promise<void>): Promise<void> {
-  for (const language of languages) {
-    const measured = await measureColdPaths(host, language, sourceOf(language), coldOptions(evictIdle));
-    for (const mode of kColdModes) addRow(language, path, mode, measured[mode].latenciesMs, measured[mode].failures);
-  }
+/** An engine reached one way (its API, its socket), open until disposed. */
+interface OpenedEngine extends AsyncDisposable {
+  readonly host: FunctionHost;
+  /** Runs the ballast once on every scheduler (only where it was deployed: under the small ceiling). */
+  readonly evictIdle: () => Promise<void>;
+  readonly instances: () => Promise<InstanceStats>;
 }
 
-async function ballastCall (invoke: () => Promise<{ ok: true } | { ok: false, error: { message: string } }>): Promise<void> {
-  const result = await invoke();
-  if (!result.ok) throw new Error(`the ballast failed, so it evicts nothing: ${result.error.message}`);
+/**
+ * (a) and (c) on an engine as configured by default (its ceiling far away, so only these calls
+ * decide what is live), then (b) on one whose ceiling holds any one idle instance but not the
+ * ballast: a fresh engine, so the first one's functions and pools do not change it.
+ */
+async function measurePath (path: 'in-process' | 'socket', open: (ceilingBytesPerScheduler?: number) => Promise<OpenedEngine>): Promise<InstanceStats> {
+  {
+    await using engine = await open();
+    for (const language of languages) {
+      addRow(language, path, 'after-deploy', await afterDeploy(engine.host, language, sourceOf(language), coldOptions));
+      addRow(language, path, 'warm', await warm(engine.host, language, sourceOf(language), coldOptions));
+    }
+  }
+  await using engine = await open(kCeilingBytesPerScheduler);
+  await engine.host.deploy('ballast', kBallast.language, kBallast.source, kBallast.budget);
+  for (const language of languages) {
+    addRow(language, path, 'after-eviction', await afterEviction(engine.host, language, sourceOf(language), { ...coldOptions, evictIdle: engine.evictIdle }));
+  }
+  const instances = await engine.instances();
+  console.log(`${path}: the engine under the small ceiling counted ${instances.evictions} evictions and ${instances.restores} restores`);
+  return instances;
+}
+
+/** As many ballast calls at once as there are schedulers: the engine sends each to a different one (an idle thread first). */
+async function runBallast (schedulers: number, invoke: () => Promise<{ ok: true } | { ok: false, error: { message: string } }>): Promise<void> {
+  await Promise.all(Array.from({ length: schedulers }, async () => {
+    const result = await invoke();
+    if (!result.ok) throw new Error(`the ballast failed, so it evicts nothing: ${result.error.message}`);
+  }));
 }
 
 // ---- in-process: the engine API on this thread ------------------------------------------------
-console.log(`in-process: Engine.open with workers 0 and the default plugins; microseconds from invoke() to its result: the closest to engine-internal time (instance requested → ready to run, plus a trivial call). Instance-memory ceiling ${kCeilingBytesPerScheduler / kMiB} MiB.`);
-{
-  await using engine = await Engine.open({ plugins: defaultPlugins(), workers: 0, maxInstanceMemoryBytes: kCeilingBytesPerScheduler, cacheDir: join(dir, 'cache') });
-  await engine.deploy('ballast', kBallast.language, kBallast.source, kBallast.budget);
-  await measurePath('in-process', engine, () => ballastCall(() => engine.invoke('ballast', new Uint8Array())));
-  instanceStats['in-process'] = engine.stats().instances;
-}
+console.log(`in-process: Engine.open with workers 0 and the default plugins; microseconds from invoke() to its result: the closest to engine-internal time (instance requested → ready to run, plus a trivial call). Evictions under a ${kCeilingBytesPerScheduler / kMiB} MiB instance-memory ceiling.`);
+const instanceStats: Record<string, InstanceStats> = {};
+instanceStats['in-process'] = await measurePath('in-process', async (ceilingBytes) => {
+  const engine = await Engine.open({ plugins: defaultPlugins(), workers: 0, cacheDir: join(dir, 'cache'), ...(ceilingBytes === undefined ? {} : { maxInstanceMemoryBytes: ceilingBytes }) });
+  return {
+    host: engine,
+    evictIdle: () => runBallast(1, () => engine.invoke('ballast', new Uint8Array())),
+    instances: async () => engine.stats().instances,
+    [Symbol.asyncDispose]: () => engine.close(),
+  };
+});
 
 // ---- through the socket: a `springbok serve` child process ------------------------------------------
 // serve's default scheduler threads (one per core), each with its share of the ceiling.
 const workers = availableParallelism();
-console.log(`socket: springbok serve (${workers} scheduler threads), one client connection; milliseconds from request to answer. Instance-memory ceiling ${kCeilingBytesPerScheduler / kMiB} MiB per scheduler thread.`);
-{
-  const server = await startEngine(['--max-instance-memory', String(workers * kCeilingBytesPerScheduler / kMiB)]);
-  cleanup.defer(() => server.stop());
+console.log(`socket: springbok serve (${workers} scheduler threads), one client connection; milliseconds from request to answer. Evictions under a ${kCeilingBytesPerScheduler / kMiB} MiB instance-memory ceiling per scheduler thread.`);
+instanceStats.socket = await measurePath('socket', async (ceilingBytesPerScheduler) => {
+  const server = await startEngine(ceilingBytesPerScheduler === undefined ? [] : ['--max-instance-memory', String(workers * ceilingBytesPerScheduler / kMiB)]);
   const client = await SpringbokClient.connect({ socketPath: server.socketPath });
-  cleanup.defer(() => client.close());
-  await client.deploy('ballast', kBallast.language, kBallast.source, kBallast.budget);
-  // As many ballast calls at once as there are threads: the engine sends each to a different one.
-  const evictIdle = async (): Promise<void> => { await Promise.all(Array.from({ length: workers }, () => ballastCall(() => client.invoke('ballast')))); };
-  await measurePath('socket', client, evictIdle);
-  instanceStats.socket = (await client.stats()).instances;
-}
+  return {
+    host: client,
+    evictIdle: () => runBallast(workers, () => client.invoke('ballast')),
+    instances: async () => (await client.stats()).instances,
+    [Symbol.asyncDispose]: async () => {
+      await client.close();
+      await server.stop();
+    },
+  };
+});
 
 // ---- beside: a process per invocation of the same echo -----------------------------------------------
 await writeFile(join(dir, 'echo.js'), kEchoSources.js!);
@@ -167,7 +200,7 @@ for (const { runtime, command } of baselines) {
     latenciesMs.push(performance.now() - t0);
     if (!ok) failures++;
   }
-  addRow(runtime, 'process', 'per-invocation', latenciesMs, failures);
+  addRow(runtime, 'process', 'per-invocation', { latenciesMs, failures });
 }
 
 // ---- targets ------------------------------------------------------------------------------------------

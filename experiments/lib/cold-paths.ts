@@ -12,13 +12,12 @@ export interface FunctionHost {
 }
 
 /** The three ways a call finds its function: never instantiated since its deploy, evicted since its last call, or live. */
-export const kColdModes = ['after-deploy', 'after-eviction', 'warm'] as const;
-export type ColdMode = typeof kColdModes[number];
+export type ColdMode = 'after-deploy' | 'after-eviction' | 'warm';
 
 export interface ColdPathOptions {
-  /** Timed calls per mode. */
+  /** Timed calls. */
   readonly samples: number;
-  /** Untimed rounds before each mode's timed ones: they warm the engine's own code, as a long-running engine's is. */
+  /** Untimed rounds before the timed ones: they warm the engine's own code, as a long-running engine's is. */
   readonly warmUpRounds: number;
   /**
    * Idle time before each cold call, in ms: cold calls come between other work, not back to back,
@@ -27,8 +26,6 @@ export interface ColdPathOptions {
   readonly idleMs: number;
   /** Echoed by the function: a call counts only if its output is the input. */
   readonly input: Uint8Array;
-  /** Makes the host evict every idle instance (runs a function that needs the whole instance-memory ceiling). */
-  readonly evictIdle: () => Promise<void>;
 }
 
 /** Every timed call's latency (failed ones too, so failing fast cannot look fast) and how many failed. */
@@ -39,18 +36,13 @@ export interface ModeSamples {
 
 const kEvictAttempts = 3;
 
-/**
- * Measures one language's three paths to a running call through `host`, each call verified to be
- * on the path it is counted for (the function's state in list(): 'compiled', 'evicted', 'ready')
- * before it is timed. An unexpected state throws: a figure for the wrong path is worse than none.
- */
-export async function measureColdPaths (host: FunctionHost, language: string, source: Uint8Array, options: ColdPathOptions): Promise<Record<ColdMode, ModeSamples>> {
-  const result: Record<ColdMode, ModeSamples> = { 'after-deploy': newSamples(), 'after-eviction': newSamples(), warm: newSamples() };
-  const rounds = (mode: ColdMode, round: (into: ModeSamples | undefined) => Promise<void>): Promise<void> => repeat(options.warmUpRounds + options.samples, (i) => round(i < options.warmUpRounds ? undefined : result[mode]));
+// Each path's calls are checked to be on it (the function's state in list(): 'compiled', 'ready',
+// 'evicted') before they are timed. An unexpected state throws: a figure for the wrong path is worse than none.
 
-  // (a) A new deploy, its first call (the first instance of the compiled function), then removed.
+/** (a) A new deploy of `source`, its first call (the first instance of the compiled function), then removed; once per round. */
+export async function afterDeploy (host: FunctionHost, language: string, source: Uint8Array, options: ColdPathOptions): Promise<ModeSamples> {
   let deploys = 0;
-  await rounds('after-deploy', async (into) => {
+  return rounds(options, async (into) => {
     const name = `cold-${language}-${deploys++}`;
     await host.deploy(name, language, source);
     await expectState(host, name, 'compiled');
@@ -58,31 +50,46 @@ export async function measureColdPaths (host: FunctionHost, language: string, so
     await timedCall(host, name, options.input, into);
     await host.remove(name);
   });
+}
 
-  const name = `kept-${language}`;
+/** (c) Calls to a live instance, one after the other as under steady traffic. */
+export async function warm (host: FunctionHost, language: string, source: Uint8Array, options: ColdPathOptions): Promise<ModeSamples> {
+  const name = `warm-${language}`;
   await host.deploy(name, language, source);
-  // (c) Warm: the instance is live; calls follow each other as under steady traffic.
-  await rounds('warm', async (into) => {
-    if (into !== undefined) await expectState(host, name, 'ready');
-    await timedCall(host, name, options.input, into);
-  });
-
-  // (b) Evicted by another function's need for room, then called again (a restore).
-  await rounds('after-eviction', async (into) => {
-    await evict(host, name, options.evictIdle);
-    await sleep(options.idleMs);
-    await timedCall(host, name, options.input, into);
-  });
-  await host.remove(name);
-  return result;
+  try {
+    return await rounds(options, async (into) => {
+      if (into !== undefined) await expectState(host, name, 'ready');
+      await timedCall(host, name, options.input, into);
+    });
+  } finally {
+    await host.remove(name);
+  }
 }
 
-function newSamples (): ModeSamples {
-  return { latenciesMs: [], failures: 0 };
+/**
+ * (b) The first call after the function's instance was evicted: `evictIdle` makes the host evict
+ * every idle instance (it runs a function that needs the whole instance-memory ceiling).
+ */
+export async function afterEviction (host: FunctionHost, language: string, source: Uint8Array, options: ColdPathOptions & { readonly evictIdle: () => Promise<void> }): Promise<ModeSamples> {
+  const name = `evicted-${language}`;
+  await host.deploy(name, language, source);
+  try {
+    await host.invoke(name, options.input);
+    return await rounds(options, async (into) => {
+      await evict(host, name, options.evictIdle);
+      await sleep(options.idleMs);
+      await timedCall(host, name, options.input, into);
+    });
+  } finally {
+    await host.remove(name);
+  }
 }
 
-async function repeat (count: number, round: (i: number) => Promise<void>): Promise<void> {
-  for (let i = 0; i < count; i++) await round(i);
+/** Runs the warm-up rounds (given no samples to add to), then the timed ones. */
+async function rounds (options: ColdPathOptions, round: (into: ModeSamples | undefined) => Promise<void>): Promise<ModeSamples> {
+  const samples: ModeSamples = { latenciesMs: [], failures: 0 };
+  for (let i = 0; i < options.warmUpRounds + options.samples; i++) await round(i < options.warmUpRounds ? undefined : samples);
+  return samples;
 }
 
 async function timedCall (host: FunctionHost, name: string, input: Uint8Array, into: ModeSamples | undefined): Promise<void> {
