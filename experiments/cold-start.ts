@@ -47,7 +47,7 @@ const kWarmUpRounds = q ? 1 : 5;
 // later): their cold calls are spaced so that each finds its spare, as cold calls spread out by
 // other traffic would. The other languages pool nothing across functions: their cold calls follow
 // each other at once (a deploy, then its first call).
-const kPoolRefillMs: Record<string, number> = { js: 25, quickjs: 25 };
+const kPoolRefillMs: Record<string, number> = { js: 50, quickjs: 50 };
 const kEcho = 'hello';
 // Room for any one idle instance (js's is the largest, 1.5 MiB), so a live function keeps its
 // instance until something bigger comes; the ballast below is bigger.
