@@ -199,7 +199,7 @@ function reportUncaught (error) {
   logLine(['Uncaught ' + what]);
 }
 // After the caps above: the web globals' own Maps are capped like the function's.
-(${kWebGlobalsSource})(hostRandom, reportUncaught);
+(${kWebGlobalsSource})(hostRandom, reportUncaught, kMaxCollectionEntries >= 0);
 
 // The engines' own refusals of an allocation, as V8 and QuickJS word them.
 const kOutOfMemory = /^(Invalid string length|Array buffer allocation failed|Invalid array length|Invalid typed array length|Array too large|out of memory)/;

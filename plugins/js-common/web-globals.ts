@@ -28,11 +28,12 @@ export function hostRandomBytes (byteCount: unknown): Uint8Array {
 }
 
 /**
- * The guest source: `function (hostRandom, reportError)` that defines the globals. `hostRandom(n)`
- * returns a guest Uint8Array of n random bytes; `reportError(error)` reports an exception no caller
- * can catch (a throwing event listener or microtask), as the console does.
+ * The guest source: `function (hostRandom, reportError, smallCollections)` that defines the globals.
+ * `hostRandom(n)` returns a guest Uint8Array of n random bytes; `reportError(error)` reports an
+ * exception no caller can catch (a throwing event listener or microtask), as the console does;
+ * `smallCollections` is true where the engine needs its hash tables kept small (V8, see Memo).
  */
-export const kWebGlobalsSource = `(function (hostRandom, reportError) {
+export const kWebGlobalsSource = `(function (hostRandom, reportError, smallCollections) {
 'use strict';
 const g = globalThis;
 const apply = Reflect.apply, construct = Reflect.construct;
@@ -353,12 +354,31 @@ function kindOf (value) {
   return 'Object';
 }
 const kErrorFields = ['message', 'stack', 'cause'];
+/**
+ * The originals already cloned, and their copies. Where the engine caps collections (V8), it is kept
+ * in Maps of at most kMemoChunkEntries: V8 grows a Map's table in one piece, and one large table
+ * grown near the heap limit fails as a catastrophic out-of-memory (the isolate's thread is lost)
+ * where many small ones fail gracefully. Measured under 16 MiB: one Map failed so at 150,000 objects.
+ */
+const kMemoChunkEntries = smallCollections ? 16384 : Infinity;
+function Memo () { this.last = new NativeMap(); this.full = []; }
+Memo.prototype = { __proto__: null,
+  get (key) {
+    let value = mapGet(this.last, key);
+    for (let i = 0; value === undefined && i < this.full.length; i++) value = mapGet(this.full[i], key);
+    return value;
+  },
+  set (key, value) {
+    if (mapSize(this.last) >= kMemoChunkEntries) { append(this.full, this.last); this.last = new NativeMap(); }
+    mapSet(this.last, key, value);
+  },
+};
 function isBrand (check, value) {
   try { check(value); return true; } catch { return false; }
 }
 function cloneBuffer (buffer, memo) {
   const copy = new NativeArrayBuffer(bufferByteLength(buffer));
-  mapSet(memo, buffer, copy);
+  memo.set(buffer, copy);
   typedSet(new NativeUint8Array(copy), new NativeUint8Array(buffer));
   return copy;
 }
@@ -383,11 +403,11 @@ function clone (value, memo) {
   if (type === 'function') throw dataCloneError('a function');
   if (type === 'symbol') throw dataCloneError('a symbol');
   if (type !== 'object' || value === null) return value;
-  const seen = mapGet(memo, value);
+  const seen = memo.get(value);
   if (seen !== undefined) return seen;
   if (isArray(value)) {
     const length = value.length, copy = [];
-    mapSet(memo, value, copy);
+    memo.set(value, copy);
     for (let i = 0; i < length; i++) if (hasOwn(value, i)) createDataProperty(copy, i, clone(value[i], memo));
     copy.length = length;
     return copy;
@@ -396,7 +416,7 @@ function clone (value, memo) {
   if (tag !== undefined) {
     const buffer = clone(typedBuffer(value), memo);
     const copy = construct(typedArrays[tag], [buffer, typedByteOffset(value), typedLength(value)]);
-    mapSet(memo, value, copy);
+    memo.set(value, copy);
     return copy;
   }
   const kind = kindOf(value);
@@ -405,13 +425,13 @@ function clone (value, memo) {
     case 'Map':
       if (!isBrand(mapSize, value)) break;
       copy = new NativeMap();
-      mapSet(memo, value, copy);
+      memo.set(value, copy);
       for (let i = 0, entries = cloneEntries(mapIteratorNext, mapEntries(value)); i < entries.length; i++) mapSet(copy, clone(entries[i][0], memo), clone(entries[i][1], memo));
       return copy;
     case 'Set':
       if (!isBrand(setSize, value)) break;
       copy = new NativeSet();
-      mapSet(memo, value, copy);
+      memo.set(value, copy);
       for (let i = 0, entries = cloneEntries(setIteratorNext, setValues(value)); i < entries.length; i++) setAdd(copy, clone(entries[i], memo));
       return copy;
     case 'Date':
@@ -439,7 +459,7 @@ function clone (value, memo) {
       const name = value.name;
       const Type = typeof name === 'string' && errorTypes[name] !== undefined ? errorTypes[name] : NativeError;
       copy = new Type();
-      mapSet(memo, value, copy);
+      memo.set(value, copy);
       const message = ownDescriptor(value, 'message');
       if (message !== undefined && hasOwn(message, 'value')) createDataProperty(copy, 'message', NativeString(message.value));
       const stack = value.stack;
@@ -453,18 +473,18 @@ function clone (value, memo) {
       throw dataCloneError(kind);
   }
   if (copy !== undefined) {
-    mapSet(memo, value, copy);
+    memo.set(value, copy);
     return copy;
   }
   copy = {};
-  mapSet(memo, value, copy);
+  memo.set(value, copy);
   return cloneObject(value, copy, memo);
 }
 define('structuredClone', function structuredClone (value, options = undefined) {
   if (arguments.length < 1) throw new NativeTypeError('structuredClone: 1 argument required');
   const transfer = options == null ? undefined : options.transfer;
   if (transfer != null && transfer.length > 0) throw dataCloneError('transfer is not supported: a transfer list');
-  return clone(value, new NativeMap());
+  return clone(value, new Memo());
 });
 
 // Event, EventTarget: dispatch to one target (no tree), capturing listeners first as at a target.
