@@ -119,8 +119,8 @@ const kCases: Case[] = [
     const t = new EventTarget(); const d = new AbortController(); let n = 0; t.addEventListener('x', () => n++, { signal: d.signal });
     t.dispatchEvent(new Event('x')); d.abort(new Error('why')); t.dispatchEvent(new Event('x'));
     return [before, s.aborted, s.reason.name, seen, thrown, AbortSignal.abort('why').reason, AbortSignal.abort().reason.name, illegal, n, d.signal.reason.message, s instanceof EventTarget, typeof AbortSignal.timeout];`,
-    // Node has AbortSignal.timeout (it has timers); springbok has no timers yet, so the guest does not.
-    expected: [[false, null], true, 'AbortError', [['abort', true, true], 'onabort'], ['AbortError', true, 20], 'why', 'AbortError', 'TypeError', 1, 'why', true, 'undefined'] },
+  // Node has AbortSignal.timeout (it has timers); springbok has no timers yet, so the guest does not.
+  expected: [[false, null], true, 'AbortError', [['abort', true, true], 'onabort'], ['AbortError', true, 20], 'why', 'AbortError', 'TypeError', 1, 'why', true, 'undefined'] },
   { name: 'capturing listeners run first at the target', code: `const t = new EventTarget(); const order = [];
     t.addEventListener('x', () => order.push('bubble')); t.addEventListener('x', () => order.push('capture'), { capture: true }); t.dispatchEvent(new Event('x'));
     return order;`, expected: ['capture', 'bubble'] },
@@ -133,7 +133,8 @@ const kCases: Case[] = [
 /** What the snippet answers in Node (its own web globals), as the guest's runner would encode it. */
 async function nodeAnswer (code: string): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the snippets are this file's own
-  const result: unknown = await new Function(code)();
+  const run = new Function(code) as () => unknown;
+  const result = await run();
   return JSON.stringify(result === undefined ? null : result);
 }
 
@@ -178,11 +179,13 @@ for (const [language, plugin] of kEngines) {
         const target = new EventTarget(); let fired = 0; target.addEventListener('x', () => { fired++; }); target.dispatchEvent(new Event('x'));
         return JSON.stringify([out, new TextDecoder().decode(encoded), btoa('foo'), atob('Zm9v'), clone.map.size, clone.map.has(1), clone.set.size, clone.nested.list.length, clone.nested.when.getTime(), random.length, crypto.randomUUID().length, fired]);
       }`;
-    await engine.deploy('tamper', language, bytes(source));
     const expected = JSON.stringify([[104, 195, 169, 226, 130, 172], 'h\u00e9\u20ac', 'Zm9v', 'foo', 1, true, 1, 2, 5, 4, 36, 1]);
-    assert.equal(output(await engine.invoke('tamper', bytes('check'))), expected);
-    assert.equal(output(await engine.invoke('tamper', bytes('tamper'))), 'tampered');
-    assert.equal(output(await engine.invoke('tamper', bytes('check'))), expected);
+    // The globals are built on first use: once before the builtins are replaced, once after.
+    for (const calls of [['check', 'tamper', 'check'], ['tamper', 'check', 'check']]) {
+      const name = `tamper-${calls[0]}`;
+      await engine.deploy(name, language, bytes(source));
+      for (const call of calls) assert.equal(output(await engine.invoke(name, bytes(call))), call === 'tamper' ? 'tampered' : expected, `${name}: ${call}`);
+    }
   });
 
   test(`${language}: huge encodes and clones end with ERR_MEMORY_BUDGET under 16 MiB and the engine serves on`, async () => {

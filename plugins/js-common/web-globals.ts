@@ -27,60 +27,30 @@ export function hostRandomBytes (byteCount: unknown): Uint8Array {
   return randomFillSync(new Uint8Array(byteCount));
 }
 
-/**
- * The guest source: `function (hostRandom, reportError, smallCollections)` that defines the globals.
- * `hostRandom(n)` returns a guest Uint8Array of n random bytes; `reportError(error)` reports an
- * exception no caller can catch (a throwing event listener or microtask), as the console does;
- * `smallCollections` is true where the engine needs its hash tables kept small (V8, see Memo).
- */
-export const kWebGlobalsSource = `(function (hostRandom, reportError, smallCollections) {
-'use strict';
-const g = globalThis;
-const apply = Reflect.apply, construct = Reflect.construct;
-const uncurry = (fn) => apply(Function.prototype.bind, Function.prototype.call, [fn]);
-const defineProperty = Object.defineProperty, getPrototypeOf = Object.getPrototypeOf, objectKeys = Object.keys;
-const ownDescriptor = Object.getOwnPropertyDescriptor, NativeObject = Object;
-const hasOwn = uncurry(Object.prototype.hasOwnProperty), isArray = Array.isArray;
-const getter = (proto, key) => uncurry(ownDescriptor(proto, key).get);
-const NativeString = String, NativeTypeError = TypeError, NativeRangeError = RangeError, NativeError = Error;
-const NativeUint8Array = Uint8Array, NativeArrayBuffer = ArrayBuffer, NativeDataView = DataView;
-const NativeMap = Map, NativeSet = Set, NativeDate = Date, NativeRegExp = RegExp, NativeWeakMap = WeakMap;
-const fromCharCode = String.fromCharCode, codeUnitAt = uncurry(String.prototype.charCodeAt);
-const toLowerCase = uncurry(String.prototype.toLowerCase), stringSlice = uncurry(String.prototype.slice);
-const join = uncurry(Array.prototype.join);
-const dateNow = Date.now, timeOrigin = Date.now();
-// Map.prototype.set as the prelude left it: capped in entries where the engine needs that.
-const mapGet = uncurry(Map.prototype.get), mapSet = uncurry(Map.prototype.set), setAdd = uncurry(Set.prototype.add);
-const mapSize = getter(Map.prototype, 'size'), setSize = getter(Set.prototype, 'size');
-const mapEntries = uncurry(Map.prototype.entries), setValues = uncurry(Set.prototype.values);
-const mapIteratorNext = uncurry(getPrototypeOf(new NativeMap().entries()).next);
-const setIteratorNext = uncurry(getPrototypeOf(new NativeSet().values()).next);
-const weakGet = uncurry(WeakMap.prototype.get), weakSet = uncurry(WeakMap.prototype.set), weakHas = uncurry(WeakMap.prototype.has);
-const TypedArrayPrototype = getPrototypeOf(NativeUint8Array.prototype);
-const typedTag = getter(TypedArrayPrototype, Symbol.toStringTag), typedBuffer = getter(TypedArrayPrototype, 'buffer');
-const typedByteOffset = getter(TypedArrayPrototype, 'byteOffset'), typedByteLength = getter(TypedArrayPrototype, 'byteLength');
-const typedLength = getter(TypedArrayPrototype, 'length'), typedSet = uncurry(TypedArrayPrototype.set);
-const bufferByteLength = getter(NativeArrayBuffer.prototype, 'byteLength');
-const viewBuffer = getter(NativeDataView.prototype, 'buffer'), viewByteOffset = getter(NativeDataView.prototype, 'byteOffset');
-const viewByteLength = getter(NativeDataView.prototype, 'byteLength');
-const dateGetTime = uncurry(Date.prototype.getTime), regExpSource = getter(RegExp.prototype, 'source');
-const booleanValueOf = uncurry(Boolean.prototype.valueOf), numberValueOf = uncurry(Number.prototype.valueOf);
-const stringValueOf = uncurry(String.prototype.valueOf), bigintValueOf = uncurry(BigInt.prototype.valueOf);
-const isError = typeof Error.isError === 'function' ? Error.isError : () => true;
-const typedArrays = { __proto__: null };
-for (const name of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array']) {
-  if (typeof g[name] === 'function') typedArrays[name] = g[name];
-}
-const regExpFlags = [];
-for (const [flag, name] of [['d', 'hasIndices'], ['g', 'global'], ['i', 'ignoreCase'], ['m', 'multiline'], ['s', 'dotAll'], ['u', 'unicode'], ['v', 'unicodeSets'], ['y', 'sticky']]) {
-  const descriptor = ownDescriptor(RegExp.prototype, name);
-  if (descriptor !== undefined) regExpFlags[regExpFlags.length] = [flag, uncurry(descriptor.get)];
-}
-const errorTypes = { __proto__: null, Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError };
+/** Builtins the globals use, captured when the prelude runs (the capture section of kWebGlobalsSource declares them). */
+const kCapturedNames = [
+  'apply', 'construct', 'uncurry', 'defineProperty', 'getPrototypeOf', 'objectKeys', 'ownDescriptor', 'NativeObject',
+  'hasOwn', 'isArray', 'getter', 'NativeString', 'NativeTypeError', 'NativeRangeError', 'NativeError',
+  'NativeUint8Array', 'NativeArrayBuffer', 'NativeDataView', 'NativeMap', 'NativeSet', 'NativeDate', 'NativeRegExp',
+  'NativeWeakMap', 'fromCharCode', 'codeUnitAt', 'toLowerCase', 'stringSlice', 'join', 'dateNow', 'timeOrigin',
+  'mapGet', 'mapSet', 'setAdd', 'mapSize', 'setSize', 'mapEntries', 'setValues', 'mapIteratorNext', 'setIteratorNext',
+  'weakGet', 'weakSet', 'weakHas', 'TypedArrayPrototype', 'typedTag', 'typedBuffer', 'typedByteOffset',
+  'typedByteLength', 'typedLength', 'typedSet', 'bufferByteLength', 'viewBuffer', 'viewByteOffset', 'viewByteLength',
+  'dateGetTime', 'regExpSource', 'booleanValueOf', 'numberValueOf', 'stringValueOf', 'bigintValueOf', 'isError',
+  'typedArrays', 'regExpFlags', 'errorTypes', 'RegExpPrototype', 'kinds', 'kindGet', 'hex',
+];
 
-function define (name, value) {
-  defineProperty(g, name, { __proto__: null, value, writable: true, configurable: true, enumerable: false });
-}
+/** The globals defined, each first as an accessor that builds them all on first use. */
+const kGlobalNames = ['DOMException', 'TextEncoder', 'TextDecoder', 'btoa', 'atob', 'queueMicrotask', 'reportError', 'structuredClone', 'Event', 'EventTarget', 'AbortSignal', 'AbortController', 'crypto'];
+
+/**
+ * The globals' implementation: a function body run once per context, the first time one of the globals is
+ * read, with the captured builtins as `captured`. It returns the globals by name.
+ */
+const kImplementationSource = `'use strict';
+const { ${kCapturedNames.join(', ')} } = captured;
+const exported = { __proto__: null };
+function define (name, value) { exported[name] = value; }
 // One descriptor reused for every property a clone or a list gets: no guest code runs between filling and using it.
 const dataDescriptor = { __proto__: null, value: undefined, writable: true, enumerable: true, configurable: true };
 function createDataProperty (object, key, value) {
@@ -340,12 +310,6 @@ define('reportError', function (error) {
 
 // structuredClone: the HTML structured clone of plain data, in the guest's own realm.
 function dataCloneError (what) { return new DOMException(what + ' could not be cloned', 'DataCloneError'); }
-// What a value's prototype chain says it may be; confirmed by a brand check before it is trusted.
-const kinds = new NativeMap();
-for (const [Constructor, kind] of [[Map, 'Map'], [Set, 'Set'], [Date, 'Date'], [RegExp, 'RegExp'], [ArrayBuffer, 'ArrayBuffer'], [DataView, 'DataView'], [Error, 'Error'], [Boolean, 'Boolean'], [Number, 'Number'], [String, 'String'], [BigInt, 'BigInt'], [Symbol, 'a Symbol object'], [WeakMap, 'a WeakMap'], [WeakSet, 'a WeakSet'], [Promise, 'a Promise'], [Object, 'Object']]) {
-  apply(NativeMap.prototype.set, kinds, [Constructor.prototype, kind]);
-}
-const kindGet = uncurry(NativeMap.prototype.get);
 function kindOf (value) {
   for (let proto = getPrototypeOf(value); proto !== null; proto = getPrototypeOf(proto)) {
     const kind = kindGet(kinds, proto);
@@ -438,7 +402,7 @@ function clone (value, memo) {
       if (isBrand(dateGetTime, value)) copy = new NativeDate(dateGetTime(value));
       break;
     case 'RegExp':
-      if (value !== RegExp.prototype && isBrand(regExpSource, value)) {
+      if (value !== RegExpPrototype && isBrand(regExpSource, value)) {
         let flags = '';
         for (let i = 0; i < regExpFlags.length; i++) if (regExpFlags[i][1](value)) flags += regExpFlags[i][0];
         copy = new NativeRegExp(regExpSource(value), flags);
@@ -519,9 +483,10 @@ class Event {
   stopPropagation () { eventOf(this).stop = true; }
   stopImmediatePropagation () { const state = eventOf(this); state.stop = state.stopNow = true; }
 }
-for (const [name, value] of [['NONE', 0], ['CAPTURING_PHASE', 1], ['AT_TARGET', 2], ['BUBBLING_PHASE', 3]]) {
-  defineProperty(Event, name, { __proto__: null, value, enumerable: true });
-  defineProperty(Event.prototype, name, { __proto__: null, value, enumerable: true });
+const kPhases = ['NONE', 'CAPTURING_PHASE', 'AT_TARGET', 'BUBBLING_PHASE'];
+for (let value = 0; value < kPhases.length; value++) {
+  defineProperty(Event, kPhases[value], { __proto__: null, value, enumerable: true });
+  defineProperty(Event.prototype, kPhases[value], { __proto__: null, value, enumerable: true });
 }
 define('Event', Event);
 
@@ -685,8 +650,6 @@ function getRandomValues (array) {
   if (byteLength > 0) typedSet(new NativeUint8Array(typedBuffer(array), typedByteOffset(array), byteLength), hostRandom(byteLength));
   return array;
 }
-const hex = [];
-for (let i = 0; i < 256; i++) hex[i] = (i < 16 ? '0' : '') + apply(Number.prototype.toString, i, [16]);
 function randomUUID () {
   const b = hostRandom(16);
   b[6] = (b[6] & 0x0f) | 0x40;
@@ -694,4 +657,90 @@ function randomUUID () {
   return hex[b[0]] + hex[b[1]] + hex[b[2]] + hex[b[3]] + '-' + hex[b[4]] + hex[b[5]] + '-' + hex[b[6]] + hex[b[7]] + '-' + hex[b[8]] + hex[b[9]] + '-' + hex[b[10]] + hex[b[11]] + hex[b[12]] + hex[b[13]] + hex[b[14]] + hex[b[15]];
 }
 define('crypto', { getRandomValues, randomUUID });
+return exported;
+`;
+
+/**
+ * The guest source: `function (hostRandom, reportError, smallCollections)` that defines the globals.
+ * `hostRandom(n)` returns a guest Uint8Array of n random bytes; `reportError(error)` reports an
+ * exception no caller can catch (a throwing event listener or microtask), as the console does;
+ * `smallCollections` is true where the engine needs its hash tables kept small (V8, see Memo).
+ */
+export const kWebGlobalsSource = `(function (hostRandom, reportError, smallCollections) {
+'use strict';
+const g = globalThis;
+const apply = Reflect.apply, construct = Reflect.construct;
+const uncurry = (fn) => apply(Function.prototype.bind, Function.prototype.call, [fn]);
+const defineProperty = Object.defineProperty, getPrototypeOf = Object.getPrototypeOf, objectKeys = Object.keys;
+const ownDescriptor = Object.getOwnPropertyDescriptor, NativeObject = Object;
+const hasOwn = uncurry(Object.prototype.hasOwnProperty), isArray = Array.isArray;
+const getter = (proto, key) => uncurry(ownDescriptor(proto, key).get);
+const NativeString = String, NativeTypeError = TypeError, NativeRangeError = RangeError, NativeError = Error;
+const NativeUint8Array = Uint8Array, NativeArrayBuffer = ArrayBuffer, NativeDataView = DataView;
+const NativeMap = Map, NativeSet = Set, NativeDate = Date, NativeRegExp = RegExp, NativeWeakMap = WeakMap;
+const fromCharCode = String.fromCharCode, codeUnitAt = uncurry(String.prototype.charCodeAt);
+const toLowerCase = uncurry(String.prototype.toLowerCase), stringSlice = uncurry(String.prototype.slice);
+const join = uncurry(Array.prototype.join);
+const dateNow = Date.now, timeOrigin = Date.now();
+// Map.prototype.set as the prelude left it: capped in entries where the engine needs that.
+const mapGet = uncurry(Map.prototype.get), mapSet = uncurry(Map.prototype.set), setAdd = uncurry(Set.prototype.add);
+const mapSize = getter(Map.prototype, 'size'), setSize = getter(Set.prototype, 'size');
+const mapEntries = uncurry(Map.prototype.entries), setValues = uncurry(Set.prototype.values);
+const mapIteratorNext = uncurry(getPrototypeOf(new NativeMap().entries()).next);
+const setIteratorNext = uncurry(getPrototypeOf(new NativeSet().values()).next);
+const weakGet = uncurry(WeakMap.prototype.get), weakSet = uncurry(WeakMap.prototype.set), weakHas = uncurry(WeakMap.prototype.has);
+const TypedArrayPrototype = getPrototypeOf(NativeUint8Array.prototype);
+const typedTag = getter(TypedArrayPrototype, Symbol.toStringTag), typedBuffer = getter(TypedArrayPrototype, 'buffer');
+const typedByteOffset = getter(TypedArrayPrototype, 'byteOffset'), typedByteLength = getter(TypedArrayPrototype, 'byteLength');
+const typedLength = getter(TypedArrayPrototype, 'length'), typedSet = uncurry(TypedArrayPrototype.set);
+const bufferByteLength = getter(NativeArrayBuffer.prototype, 'byteLength');
+const viewBuffer = getter(NativeDataView.prototype, 'buffer'), viewByteOffset = getter(NativeDataView.prototype, 'byteOffset');
+const viewByteLength = getter(NativeDataView.prototype, 'byteLength');
+const dateGetTime = uncurry(Date.prototype.getTime), regExpSource = getter(RegExp.prototype, 'source');
+const booleanValueOf = uncurry(Boolean.prototype.valueOf), numberValueOf = uncurry(Number.prototype.valueOf);
+const stringValueOf = uncurry(String.prototype.valueOf), bigintValueOf = uncurry(BigInt.prototype.valueOf);
+const isError = typeof Error.isError === 'function' ? Error.isError : () => true;
+const typedArrays = { __proto__: null };
+for (const name of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array']) {
+  if (typeof g[name] === 'function') typedArrays[name] = g[name];
+}
+const regExpFlags = [];
+for (const [flag, name] of [['d', 'hasIndices'], ['g', 'global'], ['i', 'ignoreCase'], ['m', 'multiline'], ['s', 'dotAll'], ['u', 'unicode'], ['v', 'unicodeSets'], ['y', 'sticky']]) {
+  const descriptor = ownDescriptor(RegExp.prototype, name);
+  if (descriptor !== undefined) regExpFlags[regExpFlags.length] = [flag, uncurry(descriptor.get)];
+}
+const errorTypes = { __proto__: null, Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError };
+const RegExpPrototype = RegExp.prototype;
+// What a value's prototype chain says it may be (structuredClone); confirmed by a brand check before it is trusted.
+const kinds = new NativeMap();
+for (const [Constructor, kind] of [[Map, 'Map'], [Set, 'Set'], [Date, 'Date'], [RegExp, 'RegExp'], [ArrayBuffer, 'ArrayBuffer'], [DataView, 'DataView'], [Error, 'Error'], [Boolean, 'Boolean'], [Number, 'Number'], [String, 'String'], [BigInt, 'BigInt'], [Symbol, 'a Symbol object'], [WeakMap, 'a WeakMap'], [WeakSet, 'a WeakSet'], [Promise, 'a Promise'], [Object, 'Object']]) {
+  apply(NativeMap.prototype.set, kinds, [Constructor.prototype, kind]);
+}
+const kindGet = uncurry(NativeMap.prototype.get);
+const hex = [];
+for (let i = 0; i < 256; i++) hex[i] = (i < 16 ? '0' : '') + apply(Number.prototype.toString, i, [16]);
+
+const NativeFunction = Function, kNames = ${JSON.stringify(kGlobalNames)};
+// Compiled on first use, not with the prelude: QuickJS compiles a whole script at once, and an idle
+// instance holding all of it grew by about 220 KB.
+let built;
+const accessors = { __proto__: null };
+function build () {
+  if (built !== undefined) return built;
+  const implementation = new NativeFunction('captured', 'hostRandom', 'reportError', 'smallCollections', ${JSON.stringify(kImplementationSource)});
+  built = implementation({ __proto__: null, ${kCapturedNames.join(', ')} }, hostRandom, reportError, smallCollections);
+  for (let i = 0; i < kNames.length; i++) {
+    const name = kNames[i], descriptor = ownDescriptor(g, name);
+    if (descriptor !== undefined && descriptor.get === accessors[name]) defineValue(name, built[name]);
+  }
+  return built;
+}
+function defineValue (name, value) {
+  defineProperty(g, name, { __proto__: null, value, writable: true, configurable: true, enumerable: false });
+}
+for (let i = 0; i < kNames.length; i++) {
+  const name = kNames[i];
+  accessors[name] = function () { return build()[name]; };
+  defineProperty(g, name, { __proto__: null, get: accessors[name], set (value) { defineValue(name, value); }, configurable: true, enumerable: false });
+}
 })`;
