@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { SpringbokClient } from '../dispatchers/client.ts';
 import { defaultPlugins } from '../dispatchers/cli/plugins.ts';
 import { Engine } from '../engine/index.ts';
+import { kDefaultIdleInstanceBytes } from '../engine/instance-ledger.ts';
 import type { InstanceStats } from '../engine/executor.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
 import { afterDeploy, afterEviction, warm, type ColdMode, type ColdPathOptions, type FunctionHost, type ModeSamples } from './lib/cold-paths.ts';
@@ -49,9 +50,6 @@ const kWarmUpRounds = q ? 1 : 5;
 // each other at once (a deploy, then its first call).
 const kPoolRefillMs: Record<string, number> = { js: 50, quickjs: 50 };
 const kEcho = 'hello';
-// Room for any one idle instance (js's is the largest, 1.5 MiB), so a live function keeps its
-// instance until something bigger comes; the ballast below is bigger.
-const kCeilingBytesPerScheduler = 2 * kMiB;
 
 await using cleanup = new AsyncDisposableStack();
 // Interrupted runs too must stop the engines and remove the temp files.
@@ -79,10 +77,14 @@ attributes #0 = { "wasm-import-module"="springbok" "wasm-import-name"="output" }
 };
 const kSourceOf: Record<string, string> = { sm: 'sm', c: 'c', llvm: 'llvm', lua: 'lua', lua54: 'lua', js: 'js', quickjs: 'js' };
 const sourceOf = (language: string): Uint8Array => Buffer.from(kEchoSources[kSourceOf[language]!]!);
-// A function whose one call takes more than the whole ceiling (a 3 MiB string: a lua instance is
-// charged what its memory grew to), so calling it evicts every idle instance on its scheduler, then
-// its own. lua, as its restore and its string are cheap (lua54's metered string.rep of 4 MiB takes ~50 ms).
+// Through the socket, a function whose one call takes more than a scheduler's whole ceiling (a 3
+// MiB string: a lua instance is charged what its memory grew to), so calling it evicts every idle
+// instance on its scheduler, then its own; called on every scheduler at once, it reaches the one
+// that holds the measured function, wherever that is. lua, as its restore and its string are cheap.
 const kBallast = { language: 'lua', source: Buffer.from("return function () return tostring(#string.rep('x', 3 * 1024 * 1024)) end\n"), budget: { memoryBytes: 16 * kMiB } };
+// Room for any one idle instance (js's is the largest, 1.5 MiB), so a live function keeps its
+// instance until the ballast comes.
+const kSocketCeilingBytesPerScheduler = 2 * kMiB;
 
 /** One point measured: latency in `unit` (us in-process, ms otherwise). */
 interface Row {
@@ -123,72 +125,106 @@ const coldOptions = (language: string): ColdPathOptions => ({ samples: kSamples,
 /** An engine reached one way (its API, its socket), open until disposed. */
 interface OpenedEngine extends AsyncDisposable {
   readonly host: FunctionHost;
-  /** Runs the ballast once on every scheduler (only where it was deployed: under the small ceiling). */
-  readonly evictIdle: () => Promise<void>;
   readonly instances: () => Promise<InstanceStats>;
 }
 
-/**
- * (a) and (c) on an engine as configured by default (its ceiling far away, so only these calls
- * decide what is live), then (b) on one whose ceiling holds any one idle instance but not the
- * ballast: a fresh engine, so the first one's functions and pools do not change it.
- */
-async function measurePath (path: 'in-process' | 'socket', open: (ceilingBytesPerScheduler?: number) => Promise<OpenedEngine>): Promise<InstanceStats> {
-  {
-    await using engine = await open();
-    for (const language of languages) {
-      addRow(language, path, 'after-deploy', await afterDeploy(engine.host, language, sourceOf(language), coldOptions(language)));
-      addRow(language, path, 'warm', await warm(engine.host, language, sourceOf(language), coldOptions(language)));
-    }
-  }
-  await using engine = await open(kCeilingBytesPerScheduler);
-  await engine.host.deploy('ballast', kBallast.language, kBallast.source, kBallast.budget);
-  for (const language of languages) {
-    addRow(language, path, 'after-eviction', await afterEviction(engine.host, language, sourceOf(language), { ...coldOptions(language), evictIdle: engine.evictIdle }));
-  }
-  const instances = await engine.instances();
-  console.log(`${path}: the engine under the small ceiling counted ${instances.evictions} evictions and ${instances.restores} restores`);
-  return instances;
+/** An engine on which evictIdle() evicts the idle instances of one language's functions. */
+interface EvictingEngine extends OpenedEngine {
+  readonly evictIdle: () => Promise<void>;
 }
 
-/** As many ballast calls at once as there are schedulers: the engine sends each to a different one (an idle thread first). */
-async function runBallast (schedulers: number, invoke: () => Promise<{ ok: true } | { ok: false, error: { message: string } }>): Promise<void> {
-  await Promise.all(Array.from({ length: schedulers }, async () => {
-    const result = await invoke();
-    if (!result.ok) throw new Error(`the ballast failed, so it evicts nothing: ${result.error.message}`);
+/** How the engine is reached on one path, and how (b)'s evictions are brought about there. */
+interface EnginePath {
+  readonly name: 'in-process' | 'socket';
+  /** Engine-level units and wording, for the output and the JSON. */
+  readonly describe: string;
+  readonly evictions: string;
+  /** An engine as configured by default: its ceiling far away, so only the measured calls decide what is live. */
+  open (): Promise<OpenedEngine>;
+  /** A fresh engine for `language`'s (b), so another language's functions, pools and garbage do not change it. */
+  openEvicting (language: string): Promise<EvictingEngine>;
+}
+
+async function measurePath (path: EnginePath): Promise<InstanceStats> {
+  console.log(`${path.name}: ${path.describe}. Evictions: ${path.evictions}.`);
+  {
+    await using engine = await path.open();
+    for (const language of languages) {
+      addRow(language, path.name, 'after-deploy', await afterDeploy(engine.host, language, sourceOf(language), coldOptions(language)));
+      addRow(language, path.name, 'warm', await warm(engine.host, language, sourceOf(language), coldOptions(language)));
+    }
+  }
+  const total = { live: 0, evictions: 0, restores: 0, chargedBytes: 0, ceilingBytes: 0 };
+  for (const language of languages) {
+    await using engine = await path.openEvicting(language);
+    addRow(language, path.name, 'after-eviction', await afterEviction(engine.host, language, sourceOf(language), { ...coldOptions(language), evictIdle: engine.evictIdle }));
+    const { evictions, restores } = await engine.instances();
+    total.evictions += evictions;
+    total.restores += restores;
+  }
+  console.log(`${path.name}: the engines that evicted counted ${total.evictions} evictions and ${total.restores} restores`);
+  return total;
+}
+
+/** Calls `name` on `host`, `times` at once; throws unless every call succeeds. */
+async function callAll (host: FunctionHost, name: string, times: number): Promise<void> {
+  await Promise.all(Array.from({ length: times }, async () => {
+    const result = await host.invoke(name, Buffer.from(kEcho));
+    if (!result.ok) throw new Error(`${name} failed, so it evicts nothing`);
   }));
 }
 
-// ---- in-process: the engine API on this thread ------------------------------------------------
-console.log(`in-process: Engine.open with workers 0 and the default plugins; microseconds from invoke() to its result: the closest to engine-internal time (instance requested → ready to run, plus a trivial call). Evictions under a ${kCeilingBytesPerScheduler / kMiB} MiB instance-memory ceiling.`);
 const instanceStats: Record<string, InstanceStats> = {};
-instanceStats['in-process'] = await measurePath('in-process', async (ceilingBytes) => {
-  const engine = await Engine.open({ plugins: defaultPlugins(), workers: 0, cacheDir: join(dir, 'cache'), ...(ceilingBytes === undefined ? {} : { maxInstanceMemoryBytes: ceilingBytes }) });
-  return {
-    host: engine,
-    evictIdle: () => runBallast(1, () => engine.invoke('ballast', new Uint8Array())),
-    instances: async () => engine.stats().instances,
-    [Symbol.asyncDispose]: () => engine.close(),
-  };
-});
+
+// ---- in-process: the engine API on this thread ------------------------------------------------
+const cacheDir = join(dir, 'cache');
+const inProcess: EnginePath = {
+  name: 'in-process',
+  describe: 'Engine.open with workers 0 and the default plugins; microseconds from invoke() to its result: the closest to engine-internal time (instance requested → ready to run, plus a trivial call)',
+  evictions: 'a neighbour of the same language, under a ceiling of one and a half idle instances of the language: calling one evicts the other',
+  async open () {
+    const engine = await Engine.open({ plugins: defaultPlugins(), workers: 0, cacheDir });
+    return { host: engine, instances: async () => engine.stats().instances, [Symbol.asyncDispose]: () => engine.close() };
+  },
+  async openEvicting (language) {
+    const plugins = defaultPlugins();
+    const idleBytes = plugins.find((plugin) => plugin.language === language)?.memory?.idleInstanceBytes ?? kDefaultIdleInstanceBytes;
+    const engine = await Engine.open({ plugins, workers: 0, cacheDir, maxInstanceMemoryBytes: Math.floor(idleBytes * 1.5) });
+    const neighbour = `neighbour-${language}`;
+    await engine.deploy(neighbour, language, sourceOf(language));
+    return { host: engine, instances: async () => engine.stats().instances, evictIdle: () => callAll(engine, neighbour, 1), [Symbol.asyncDispose]: () => engine.close() };
+  },
+};
+instanceStats['in-process'] = await measurePath(inProcess);
 
 // ---- through the socket: a `springbok serve` child process ------------------------------------------
 // serve's default scheduler threads (one per core), each with its share of the ceiling.
 const workers = availableParallelism();
-console.log(`socket: springbok serve (${workers} scheduler threads), one client connection; milliseconds from request to answer. Evictions under a ${kCeilingBytesPerScheduler / kMiB} MiB instance-memory ceiling per scheduler thread.`);
-instanceStats.socket = await measurePath('socket', async (ceilingBytesPerScheduler) => {
-  const server = await startEngine(ceilingBytesPerScheduler === undefined ? [] : ['--max-instance-memory', String(workers * ceilingBytesPerScheduler / kMiB)]);
+async function serve (args: string[]): Promise<OpenedEngine & { client: SpringbokClient }> {
+  const server = await startEngine(args);
   const client = await SpringbokClient.connect({ socketPath: server.socketPath });
   return {
+    client,
     host: client,
-    evictIdle: () => runBallast(workers, () => client.invoke('ballast')),
     instances: async () => (await client.stats()).instances,
     [Symbol.asyncDispose]: async () => {
       await client.close();
       await server.stop();
     },
   };
-});
+}
+const socket: EnginePath = {
+  name: 'socket',
+  describe: `springbok serve (${workers} scheduler threads), one client connection; milliseconds from request to answer`,
+  evictions: `a ballast (${kBallast.language}, 3 MiB string) run on every scheduler thread at once, under a ceiling of ${kSocketCeilingBytesPerScheduler / kMiB} MiB per thread (a language's neighbour could land on another thread); its garbage is left to the measured call`,
+  open: () => serve([]),
+  async openEvicting () {
+    const engine = await serve(['--max-instance-memory', String(workers * kSocketCeilingBytesPerScheduler / kMiB)]);
+    await engine.client.deploy('ballast', kBallast.language, kBallast.source, kBallast.budget);
+    return { ...engine, evictIdle: () => callAll(engine.host, 'ballast', workers) };
+  },
+};
+instanceStats.socket = await measurePath(socket);
 
 // ---- beside: a process per invocation of the same echo -----------------------------------------------
 await writeFile(join(dir, 'echo.js'), kEchoSources.js!);
@@ -265,13 +301,12 @@ await writeResult(args.out, {
   machine: header,
   params: {
     echoInput: kEcho, samples: kSamples, processSamples: kProcessSamples, warmUpRounds: kWarmUpRounds, idleMsBeforeColdCall: kPoolRefillMs,
-    ceilingBytesPerScheduler: kCeilingBytesPerScheduler, socketSchedulerThreads: workers,
-    ballast: { language: kBallast.language, budget: kBallast.budget, does: 'one call holds a 3 MiB string: evicts every idle instance on its scheduler, then its own' },
+    socketSchedulerThreads: workers, socketCeilingBytesPerScheduler: kSocketCeilingBytesPerScheduler, ballast: { language: kBallast.language, budget: kBallast.budget },
   },
   paths: {
-    'in-process': 'Engine API on this thread (workers 0): invoke() to result, in microseconds; the closest to engine-internal time (instance requested → ready to run, plus a trivial call)',
-    socket: 'springbok serve child process, one client connection on its unix socket: request to answer, in milliseconds',
-    process: 'a process per invocation of the same echo: spawn to exit with its output read, in milliseconds',
+    'in-process': { measures: inProcess.describe, evictions: inProcess.evictions },
+    socket: { measures: socket.describe, evictions: socket.evictions },
+    process: { measures: 'a process per invocation of the same echo: spawn to exit with its output read, in milliseconds' },
   },
   rows,
   targets,

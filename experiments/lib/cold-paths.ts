@@ -65,7 +65,7 @@ export async function warm (host: FunctionHost, language: string, source: Uint8A
 
 /**
  * (b) The first call after the function's instance was evicted: `evictIdle` makes the host evict
- * every idle instance (it runs a function that needs the whole instance-memory ceiling).
+ * it (by calling other functions that need the room under a small instance-memory ceiling).
  */
 export async function afterEviction (host: FunctionHost, language: string, source: Uint8Array, options: ColdPathOptions & { readonly evictIdle: () => Promise<void> }): Promise<ModeSamples> {
   const name = `evicted-${language}`;
