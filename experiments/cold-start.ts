@@ -145,7 +145,7 @@ interface EnginePath {
   openEvicting (language: string): Promise<EvictingEngine>;
 }
 
-async function measurePath (path: EnginePath): Promise<InstanceStats> {
+async function measurePath (path: EnginePath): Promise<{ evictions: number, restores: number }> {
   console.log(`${path.name}: ${path.describe}. Evictions: ${path.evictions}.`);
   {
     await using engine = await path.open();
@@ -154,7 +154,7 @@ async function measurePath (path: EnginePath): Promise<InstanceStats> {
       addRow(language, path.name, 'warm', await warm(engine.host, language, sourceOf(language), coldOptions(language)));
     }
   }
-  const total = { live: 0, evictions: 0, restores: 0, chargedBytes: 0, ceilingBytes: 0 };
+  const total = { evictions: 0, restores: 0 };
   for (const language of languages) {
     await using engine = await path.openEvicting(language);
     addRow(language, path.name, 'after-eviction', await afterEviction(engine.host, language, sourceOf(language), { ...coldOptions(language), evictIdle: engine.evictIdle }));
@@ -174,7 +174,8 @@ async function callAll (host: FunctionHost, name: string, times: number): Promis
   }));
 }
 
-const instanceStats: Record<string, InstanceStats> = {};
+/** What the engines that evicted counted, per path. */
+const instanceStats: Record<string, { evictions: number, restores: number }> = {};
 
 // ---- in-process: the engine API on this thread ------------------------------------------------
 const cacheDir = join(dir, 'cache');
