@@ -111,13 +111,8 @@ export const serveCommand: Command = {
       await engine.close();
       throw usageError(`cannot listen: ${(error as Error).message}`, help);
     }
-    const { tcp } = server.addresses;
-    const httpAddress = httpServer === undefined ? '' : ` http=${formatHostPort(httpServer.address)}`;
-    io.stdout.write(`springbok ready socket=${socketPath}${tcp ? ` tcp=${tcp.host}:${tcp.port}` : ''}${httpAddress} data-dir=${dataDir} workers=${workers} languages=${engine.languages.join(',')} functions=${engine.list().length}\n`);
-
-    // A reader of our output that goes away must not take the engine down with an unhandled EPIPE.
-    for (const stream of [io.stdout, io.stderr]) stream.on('error', () => {});
-    await new Promise<void>((resolve) => {
+    // The signal handlers go in before the ready line: whoever reads it may stop us at once.
+    const signalled = new Promise<void>((resolve) => {
       const stop = (): void => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
@@ -130,6 +125,12 @@ export const serveCommand: Command = {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+    // A reader of our output that goes away must not take the engine down with an unhandled EPIPE.
+    for (const stream of [io.stdout, io.stderr]) stream.on('error', () => {});
+    const { tcp } = server.addresses;
+    const httpAddress = httpServer === undefined ? '' : ` http=${formatHostPort(httpServer.address)}`;
+    io.stdout.write(`springbok ready socket=${socketPath}${tcp ? ` tcp=${tcp.host}:${tcp.port}` : ''}${httpAddress} data-dir=${dataDir} workers=${workers} languages=${engine.languages.join(',')} functions=${engine.list().length}\n`);
+    await signalled;
     // Drain: no new connections; open ones get ERR_CLOSED for new work and the answers of what runs.
     httpServer?.stopListening();
     server.stopListening();
