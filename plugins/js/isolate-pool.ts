@@ -1,4 +1,4 @@
-import { SparePool } from '../js-common/spare-pool.ts';
+import { SparePool } from '../common/spare-pool.ts';
 import type { IsolateGate } from './isolate-gate.ts';
 import { IsolateInstance } from './isolate-instance.ts';
 

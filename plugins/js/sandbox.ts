@@ -5,7 +5,7 @@ import type { Fiber, InvocationContext, Sandbox } from '../../engine/plugin.ts';
 import type { CheckedModule } from '../js-common/check-module.ts';
 import { decodeInput } from '../js-common/host-values.ts';
 import { JsFiber } from './fiber.ts';
-import type { SparePool } from '../js-common/spare-pool.ts';
+import type { SparePool } from '../common/spare-pool.ts';
 import type { IsolateInstance } from './isolate-instance.ts';
 
 /**

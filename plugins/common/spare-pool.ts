@@ -14,9 +14,10 @@ export interface SparePoolOptions<T> {
 }
 
 /**
- * Spare prepared JavaScript instances (V8 isolates or QuickJS instances), one per recently used
- * memory budget, so a cold start only compiles and binds the function's module. A spare taken is
- * replaced in the background; a failed preparation leaves no spare (the next take prepares one).
+ * Spare prepared instances (V8 isolates, QuickJS instances, Lua states), one per recently used
+ * memory budget, so a cold start only binds the function to one. A spare taken is replaced in the
+ * background; a failed preparation leaves no spare (the next take prepares one). An instance
+ * handed out is never taken back: each serves one function version, then is closed.
  */
 export class SparePool<T extends { close (): unknown }> {
   readonly #options: SparePoolOptions<T>;
