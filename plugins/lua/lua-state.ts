@@ -34,27 +34,32 @@ function precompiledPrelude (api: FengariApi): Uint8Array {
 
 /**
  * One fengari Lua state for one deployed function version: the libraries, the prelude (see
- * lua-common/prelude.ts) and the function's chunk, loaded once. Invocations run as coroutines
- * in it, one at a time (see fiber.ts); `current` is the one running.
+ * lua-common/prelude.ts) and the function's chunk, loaded once. Built in two steps:
+ * {@link FengariState.prepare} (libraries, host functions, prelude: nothing of any function, so it
+ * can be done ahead as a spare) and {@link FengariState.bind} (the function's chunk and budget,
+ * once). Invocations run as coroutines in it, one at a time (see fiber.ts); `current` is the one
+ * running.
  */
 export class FengariState {
   readonly api: FengariApi;
   readonly L: LuaState;
-  readonly meter: FengariMemoryMeter;
-  /** Registry references: the prelude's start function, the chunk factory, the string metatable. */
+  /** Registry references: the prelude's start function; the chunk factory and the string metatable (set by bind). */
   readonly startRef: number;
-  readonly factoryRef: number;
-  readonly stringMetatableRef: number;
+  factoryRef = 0;
+  stringMetatableRef = 0;
   readonly hook: Hook;
+  #meter: FengariMemoryMeter | undefined;
   current: RunningLuaFiber<LuaState> | undefined;
   /** Told of a JavaScript exception thrown inside fengari while an invocation runs (set by its adapter). */
   onNativeError: ((message: string) => void) | undefined;
+  #bound = false;
 
-  /**
-   * @param wrappedChunk the function's source wrapped by wrapSource() (already syntax-checked).
-   * @throws {EngineError} ERR_COMPILE if the wrapped chunk does not load (it parsed on its own, so this is a springbok bug).
-   */
-  constructor (wrappedChunk: Uint8Array, memoryBudgetBytes: number) {
+  /** A state ready to bind a function to (~1–3 ms, all on this thread). */
+  static async prepare (): Promise<FengariState> {
+    return new FengariState();
+  }
+
+  private constructor () {
     const api = fengariApi();
     this.api = api;
     const L = api.luaL_newstate();
@@ -90,7 +95,25 @@ export class FengariState {
       },
     ];
     this.startRef = this.#runTrusted(precompiledPrelude(api), kPreludeChunkName, hostFunctions);
+    this.hook = (L1) => { this.current?.onHook(L1); };
+  }
 
+  /** The function's memory meter. */
+  get meter (): FengariMemoryMeter {
+    if (this.#meter === undefined) throw new EngineError('ERR_INTERNAL', 'lua: the Lua state is not bound to a function');
+    return this.#meter;
+  }
+
+  /**
+   * Makes this state the function's: loads its wrapped chunk and starts metering its memory from
+   * what the state then holds. Once per state: a state is never rebound.
+   * @param wrappedChunk the function's source wrapped by wrapSource() (already syntax-checked).
+   * @throws {EngineError} ERR_COMPILE if the wrapped chunk does not load (it parsed on its own, so this is a springbok bug).
+   */
+  bind (wrappedChunk: Uint8Array, memoryBudgetBytes: number): void {
+    if (this.#bound) throw new EngineError('ERR_INTERNAL', 'lua: a Lua state is bound to one function only');
+    this.#bound = true;
+    const { api, L } = this;
     if (api.luaL_loadbufferx(L, wrappedChunk, wrappedChunk.length, luaString(kChunkName), kTextMode) !== api.LUA_OK) {
       const message = jsString(api.lua_tolstring(L, -1));
       throw new EngineError('ERR_COMPILE', message);
@@ -103,8 +126,6 @@ export class FengariState {
     this.stringMetatableRef = api.luaL_ref(L, api.LUA_REGISTRYINDEX);
     api.lua_settop(L, 0);
 
-    this.hook = (L1) => { this.current?.onHook(L1); };
-
     // Everything made so far is the state's own: the walk neither counts nor enters it, except
     // the registry and the main thread, which will hold the invocations.
     const registry = L.l_G.l_registry.value as object;
@@ -112,9 +133,12 @@ export class FengariState {
     walkLuaHeap([registry, L], new WeakSet(), skip);
     skip.delete(registry);
     skip.delete(L);
-    this.meter = new FengariMemoryMeter(memoryBudgetBytes, () => [registry, L], skip, L.l_G);
-    this.meter.walk();
+    this.#meter = new FengariMemoryMeter(memoryBudgetBytes, () => [registry, L], skip, L.l_G);
+    this.#meter.walk();
   }
+
+  /** Nothing to free: the state is plain JavaScript objects, which the garbage collector takes back. */
+  close (): void {}
 
   /** Starts the coroutine of a new invocation, with its hook set; returns it and its registry reference. */
   newThread (): { thread: LuaState, ref: number } {

@@ -3,19 +3,26 @@ import { EngineError } from '../../engine/errors.ts';
 import type { Fiber, InvocationContext, Sandbox } from '../../engine/plugin.ts';
 import type { FengariArtifact } from './compile.ts';
 import { FengariFiber } from './fiber.ts';
-import { FengariState } from './lua-state.ts';
+import type { LuaStatePool } from '../lua-common/state-pool.ts';
+import type { FengariState } from './lua-state.ts';
 
 /**
- * A deployed fengari function: one Lua state (libraries, prelude and chunk loaded once, ~0.3 ms)
- * shared by all its invocations, each a coroutine with its own environment. The memory budget
+ * A deployed fengari function: one Lua state (libraries, prelude and chunk loaded once; the state
+ * comes prepared from the plugin's spare pool and is bound to this function alone) shared by all
+ * its invocations, each a coroutine with its own environment. The memory budget
  * bounds the state, so it holds for all in-flight invocations of the function together.
  */
 export class FengariSandbox implements Sandbox {
   readonly #state: FengariState;
   #closed = false;
 
-  constructor (artifact: FengariArtifact, budget: Budget) {
-    this.#state = new FengariState(artifact.wrapped, budget.memoryBytes);
+  private constructor (state: FengariState) {
+    this.#state = state;
+  }
+
+  /** @throws {EngineError} ERR_COMPILE if the chunk does not load. */
+  static async create (artifact: FengariArtifact, budget: Budget, pool: LuaStatePool<FengariState>): Promise<FengariSandbox> {
+    return new FengariSandbox(await pool.bound(artifact.wrapped, budget.memoryBytes));
   }
 
   /**

@@ -10,32 +10,36 @@ const kEncoder = new TextEncoder();
 /**
  * One Lua 5.4 state in its own wasm module instance, for one deployed function version: the
  * blast radius of anything that goes wrong inside wasm (a trap, a corrupted heap) is this one
- * function. The libraries, the prelude and the chunk are loaded once; invocations run as
+ * function. Built in two steps: {@link WasmoonState.prepare} (module, libraries, host functions,
+ * prelude: nothing of any function, so it can be done ahead as a spare) and
+ * {@link WasmoonState.bind} (the function's chunk and budget, once). Invocations run as
  * coroutines, one at a time (fiber.ts). The allocator limit is the memory budget on top of what
- * the state holds after setup (`baselineBytes`, not charged to the function).
+ * the state holds after binding (`baselineBytes`, not charged to the function).
  */
 export class WasmoonState {
   readonly lua: WasmLua;
   readonly L: number;
   readonly allocator: LimitedAllocator;
-  readonly baselineBytes: number;
-  readonly budgetBytes: number;
   readonly startRef: number;
-  readonly factoryRef: number;
-  readonly stringMetatableRef: number;
   readonly hookPointer: number;
+  /** Set once by {@link WasmoonState.bind}. */
+  factoryRef = 0;
+  stringMetatableRef = 0;
+  baselineBytes = 0;
+  budgetBytes = 0;
   readonly #functionPointers: number[] = [];
+  #bound = false;
   current: RunningLuaFiber<number> | undefined;
   /** Set after a trap inside the wasm (fuel or fault): the state must be replaced, never used again. */
   broken = false;
   #closed = false;
 
-  /** @throws {EngineError} ERR_COMPILE if the wrapped chunk does not load. */
-  static async create (wrappedChunk: Uint8Array, memoryBudgetBytes: number): Promise<WasmoonState> {
-    return new WasmoonState(await WasmLua.create(), wrappedChunk, memoryBudgetBytes);
+  /** A new module with a state ready to bind a function to (~6–13 ms, most of it on this thread). */
+  static async prepare (): Promise<WasmoonState> {
+    return new WasmoonState(await WasmLua.create());
   }
 
-  private constructor (lua: WasmLua, wrappedChunk: Uint8Array, memoryBudgetBytes: number) {
+  private constructor (lua: WasmLua) {
     this.lua = lua;
     const m = lua.m;
     this.allocator = new LimitedAllocator(lua);
@@ -77,6 +81,20 @@ export class WasmoonState {
     this.#call(hostFunctions.length);
     this.startRef = m._luaL_ref(L, LUA_REGISTRYINDEX);
 
+    this.hookPointer = m.addFunction((L1: number) => { this.current?.onHook(L1); }, 'vii');
+    this.#functionPointers.push(this.hookPointer);
+  }
+
+  /**
+   * Makes this state the function's: loads its wrapped chunk and sets the allocator limit to the
+   * budget on top of what the state then holds. Once per state: a state is never rebound.
+   * @throws {EngineError} ERR_COMPILE if the wrapped chunk does not load (the state must then be closed).
+   */
+  bind (wrappedChunk: Uint8Array, memoryBudgetBytes: number): void {
+    if (this.#bound || this.#closed) throw new EngineError('ERR_INTERNAL', 'lua54: a Lua state is bound to one function only');
+    this.#bound = true;
+    const { lua, L } = this;
+    const m = lua.m;
     if (lua.load(L, wrappedChunk, kChunkName) !== LUA_OK) throw new EngineError('ERR_COMPILE', lua.toText(L, -1));
     this.#call(0);
     this.factoryRef = m._luaL_ref(L, LUA_REGISTRYINDEX);
@@ -86,8 +104,6 @@ export class WasmoonState {
     this.stringMetatableRef = m._luaL_ref(L, LUA_REGISTRYINDEX);
     m._lua_settop(L, 0);
 
-    this.hookPointer = m.addFunction((L1: number) => { this.current?.onHook(L1); }, 'vii');
-    this.#functionPointers.push(this.hookPointer);
     this.baselineBytes = this.allocator.usedBytes;
     this.budgetBytes = memoryBudgetBytes;
     this.allocator.limitBytes = this.baselineBytes + memoryBudgetBytes;
