@@ -7,9 +7,10 @@
  *   __sbHostFetch(invocationId, fetchId, url, method, headersJson, body)   starts ctx.fetch; body is a string, a Uint8Array or undefined
  *   __sbHostSettled(invocationId, ok, payload)                an async function finished (payload: output, or [code, message])
  *   __sbHostRandom(byteCount)                                 a Uint8Array of byteCount random bytes (at most 65,536), for crypto
+ *   __sbHostUrl(input, base, setter, value)                   URL parsing, answered as a JSON array of strings (web-url.ts)
  *
  * and it returns the entry points the host calls (see {@link GuestApi}). Everything the guest sees
- * (ctx, console, the fetch response, the web globals of web-globals.ts) is created here, inside the guest, from plain strings and bytes:
+ * (ctx, console, the fetch response, the web globals of web-globals.ts and web-fetch.ts) is created here, inside the guest, from plain strings and bytes:
  * no host object ever reaches guest code, so there is no host constructor chain or prototype to reach.
  *
  * Output rules (doc/js.md): a string is returned as is; a Uint8Array as its bytes; anything else is
@@ -85,8 +86,8 @@ export function guestPreludeSource (limits: PreludeLimits): string {
   return `(() => {
 'use strict';
 const g = globalThis;
-const hostLog = g.__sbHostLog, hostFetch = g.__sbHostFetch, hostSettled = g.__sbHostSettled, hostRandom = g.__sbHostRandom;
-delete g.__sbHostLog; delete g.__sbHostFetch; delete g.__sbHostSettled; delete g.__sbHostRandom;
+const hostLog = g.__sbHostLog, hostFetch = g.__sbHostFetch, hostSettled = g.__sbHostSettled, hostRandom = g.__sbHostRandom, hostUrl = g.__sbHostUrl;
+delete g.__sbHostLog; delete g.__sbHostFetch; delete g.__sbHostSettled; delete g.__sbHostRandom; delete g.__sbHostUrl;
 // Things that could block or escape the engine's accounting are not offered (doc/js.md lists the globals).
 for (const name of ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'std', 'os']) delete g[name];
 
@@ -98,8 +99,8 @@ const FinalizationRegistryNative = g.FinalizationRegistry;
 if (${limits.hideWeakReferences === true}) { delete g.FinalizationRegistry; delete g.WeakRef; }
 const kMaxOutputUnits = ${limits.maxOutputUnits};
 const kMaxLogLineChars = ${limits.maxLogLineChars};
-const NativeArray = Array, NativeError = Error, NativeRangeError = RangeError, NativeUint8Array = Uint8Array, NativePromise = Promise;
-const stringify = JSON.stringify, apply = Reflect.apply, construct = Reflect.construct, isArray = Array.isArray;
+const NativeArray = Array, NativeError = Error, NativeRangeError = RangeError, NativeTypeError = TypeError, NativeUint8Array = Uint8Array, NativePromise = Promise;
+const stringify = JSON.stringify, parse = JSON.parse, apply = Reflect.apply, construct = Reflect.construct, isArray = Array.isArray;
 const nativeFill = Array.prototype.fill, nativeMap = Array.prototype.map, nativeJoin = Array.prototype.join;
 const nativeThen = Promise.prototype.then, freeze = Object.freeze, WeakSetNative = WeakSet, MapNative = Map;
 const weakAdd = WeakSet.prototype.add, weakHas = WeakSet.prototype.has;
@@ -198,8 +199,22 @@ function reportUncaught (error) {
   try { what = error instanceof NativeError ? describe(error) : text(error); } catch { what = 'exception'; }
   logLine(['Uncaught ' + what]);
 }
+const pending = new MapNative(); // fetchId -> [invocationId, onValue, onError]
+let nextFetchId = 1;
+// The invocation whose entry is running: entries run one at a time, and the promise jobs an entry
+// queues run before it ends, so code running now belongs to it (the global fetch is charged to it).
+let runningInvocation = 0;
+function requestFetch (invocationId, url, method, headersJson, body, onValue, onError) {
+  const fetchId = nextFetchId++;
+  apply(mapSet, pending, [fetchId, [invocationId, onValue, onError]]);
+  hostFetch(invocationId, fetchId, url, method, headersJson, body);
+}
+function startFetch (url, method, headersJson, body, onValue, onError) {
+  if (runningInvocation === 0) throw new NativeTypeError('fetch: only an invocation can fetch, not the top level of the module');
+  requestFetch(runningInvocation, url, method, headersJson, body, onValue, onError);
+}
 // After the caps above: the web globals' own Maps are capped like the function's.
-(${kWebGlobalsSource})(hostRandom, reportUncaught, kMaxCollectionEntries >= 0);
+(${kWebGlobalsSource})(hostRandom, reportUncaught, kMaxCollectionEntries >= 0, startFetch, hostUrl);
 
 // The engines' own refusals of an allocation, as V8 and QuickJS word them.
 const kOutOfMemory = /^(Invalid string length|Array buffer allocation failed|Invalid array length|Invalid typed array length|Array too large|out of memory)/;
@@ -226,8 +241,6 @@ function encodeOrFail (value) {
   try { return encode(value); } catch (error) { return [0, failure(error)]; }
 }
 
-const pending = new MapNative(); // fetchId -> [invocationId, resolve, reject]
-let nextFetchId = 1;
 function makeContext (invocationId) {
   return freeze({
     fetch (url, init) {
@@ -236,9 +249,8 @@ function makeContext (invocationId) {
         const headers = options.headers == null ? {} : options.headers;
         const body = options.body;
         if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof NativeUint8Array)) throw new TypeError('ctx.fetch: body must be a string or a Uint8Array');
-        const fetchId = nextFetchId++;
-        apply(mapSet, pending, [fetchId, [invocationId, resolve, reject]]);
-        hostFetch(invocationId, fetchId, String(url), options.method == null ? 'GET' : String(options.method), stringify(headers), body == null ? undefined : body);
+        const onValue = (value) => resolve(freeze({ status: value[0], headers: freeze(parse(value[1])), body: value[2] }));
+        requestFetch(invocationId, String(url), options.method == null ? 'GET' : String(options.method), stringify(headers), body == null ? undefined : body, onValue, reject);
       });
     },
   });
@@ -252,6 +264,7 @@ return freeze({
   },
   start (invocationId, input) {
     linesLeft = 1024;
+    runningInvocation = invocationId;
     let result;
     try {
       result = entry(input, makeContext(invocationId));
@@ -273,8 +286,9 @@ return freeze({
       const waiter = apply(mapGet, pending, [fetchId]);
       if (waiter === undefined) continue;
       apply(mapDelete, pending, [fetchId]);
+      runningInvocation = waiter[0];
       if (ok) {
-        waiter[1](freeze({ status: value[0], headers: freeze(JSON.parse(value[1])), body: value[2] }));
+        waiter[1](value);
       } else {
         const error = new NativeError(value[1]);
         error.code = value[0];

@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto';
+import { kWebFetchCaptureSource, kWebFetchCapturedNames, kWebFetchImplementationSource, kWebFetchNames } from './web-fetch.ts';
 
 /**
  * Web-standard globals for both JavaScript engines (issue #16, first slice): TextEncoder,
@@ -657,16 +658,24 @@ function randomUUID () {
   return hex[b[0]] + hex[b[1]] + hex[b[2]] + hex[b[3]] + '-' + hex[b[4]] + hex[b[5]] + '-' + hex[b[6]] + hex[b[7]] + '-' + hex[b[8]] + hex[b[9]] + '-' + hex[b[10]] + hex[b[11]] + hex[b[12]] + hex[b[13]] + hex[b[14]] + hex[b[15]];
 }
 define('crypto', { getRandomValues, randomUUID });
+// What the fetch globals (web-fetch.ts) build on, never a global itself. Taken now: the prototypes are the globals' own.
+const decodeMethod = TextDecoder.prototype.decode;
+exported.internals = { __proto__: null, DOMException, Text, bytesOf, append, createDataProperty,
+  encodeUtf8 (s) { const bytes = new NativeUint8Array(utf8Length(s)); writeUtf8(s, bytes, bytes.length); return bytes; },
+  decodeUtf8 (bytes, ignoreBOM) { return apply(decodeMethod, new TextDecoder('utf-8', { __proto__: null, ignoreBOM }), [bytes]); },
+  newSignal () { return new AbortSignal(kNewSignal); }, abortSignal: abort, signalState (signal) { return weakGet(signals, signal); } };
 return exported;
 `;
 
 /**
- * The guest source: `function (hostRandom, reportError, smallCollections)` that defines the globals.
- * `hostRandom(n)` returns a guest Uint8Array of n random bytes; `reportError(error)` reports an
- * exception no caller can catch (a throwing event listener or microtask), as the console does;
- * `smallCollections` is true where the engine needs its hash tables kept small (V8, see Memo).
+ * The guest source: `function (hostRandom, reportError, smallCollections, startFetch, hostUrl)` that
+ * defines the globals, these and the fetch ones of web-fetch.ts, each group built the first time one
+ * of its globals is read. `hostRandom(n)` returns a guest Uint8Array of n random bytes;
+ * `reportError(error)` reports an exception no caller can catch (a throwing event listener or
+ * microtask), as the console does; `smallCollections` is true where the engine needs its hash tables
+ * kept small (V8, see Memo); `startFetch` and `hostUrl` are described in web-fetch.ts.
  */
-export const kWebGlobalsSource = `(function (hostRandom, reportError, smallCollections) {
+export const kWebGlobalsSource = `(function (hostRandom, reportError, smallCollections, startFetch, hostUrl) {
 'use strict';
 const g = globalThis;
 const apply = Reflect.apply, construct = Reflect.construct;
@@ -720,27 +729,39 @@ const kindGet = uncurry(NativeMap.prototype.get);
 const hex = [];
 for (let i = 0; i < 256; i++) hex[i] = (i < 16 ? '0' : '') + apply(Number.prototype.toString, i, [16]);
 
-const NativeFunction = Function, kNames = ${JSON.stringify(kGlobalNames)};
-// Compiled on first use, not with the prelude: QuickJS compiles a whole script at once, and an idle
-// instance holding all of it grew by about 220 KB.
-let built;
-const accessors = { __proto__: null };
-function build () {
-  if (built !== undefined) return built;
-  const implementation = new NativeFunction('captured', 'hostRandom', 'reportError', 'smallCollections', ${JSON.stringify(kImplementationSource)});
-  built = implementation({ __proto__: null, ${kCapturedNames.join(', ')} }, hostRandom, reportError, smallCollections);
-  for (let i = 0; i < kNames.length; i++) {
-    const name = kNames[i], descriptor = ownDescriptor(g, name);
-    if (descriptor !== undefined && descriptor.get === accessors[name]) defineValue(name, built[name]);
-  }
-  return built;
-}
+const NativeFunction = Function;
+${kWebFetchCaptureSource}
 function defineValue (name, value) {
   defineProperty(g, name, { __proto__: null, value, writable: true, configurable: true, enumerable: false });
 }
-for (let i = 0; i < kNames.length; i++) {
-  const name = kNames[i];
-  accessors[name] = function () { return build()[name]; };
-  defineProperty(g, name, { __proto__: null, get: accessors[name], set (value) { defineValue(name, value); }, configurable: true, enumerable: false });
+// Each group is compiled on first use, not with the prelude: QuickJS compiles a whole script at once,
+// and an idle instance holding all of it grew by about 220 KB.
+function lazyGlobals (names, compile) {
+  let built;
+  const accessors = { __proto__: null };
+  function build () {
+    if (built !== undefined) return built;
+    built = compile();
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i], descriptor = ownDescriptor(g, name);
+      if (descriptor !== undefined && descriptor.get === accessors[name]) defineValue(name, built[name]);
+    }
+    return built;
+  }
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    accessors[name] = function () { return build()[name]; };
+    defineProperty(g, name, { __proto__: null, get: accessors[name], set (value) { defineValue(name, value); }, configurable: true, enumerable: false });
+  }
+  return build;
 }
+const buildBase = lazyGlobals(${JSON.stringify(kGlobalNames)}, () => {
+  const implementation = new NativeFunction('captured', 'hostRandom', 'reportError', 'smallCollections', ${JSON.stringify(kImplementationSource)});
+  return implementation({ __proto__: null, ${kCapturedNames.join(', ')} }, hostRandom, reportError, smallCollections);
+});
+lazyGlobals(${JSON.stringify(kWebFetchNames)}, () => {
+  const implementation = new NativeFunction('captured', 'base', 'startFetch', 'hostUrl', ${JSON.stringify(`const { ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} } = captured;
+${kWebFetchImplementationSource}`)});
+  return implementation({ __proto__: null, ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} }, buildBase().internals, startFetch, hostUrl);
+});
 })`;

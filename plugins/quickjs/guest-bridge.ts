@@ -4,8 +4,8 @@
  * values; the host functions here take only strings, numbers and ArrayBuffers (what the host can
  * read from a QuickJS handle without running guest code), so this script installs guest wrappers
  * under the prelude's names that convert a Uint8Array to a fresh ArrayBuffer and a failure
- * `[code, message]` to two strings, and that wrap the ArrayBuffer of random bytes the host returns
- * in a Uint8Array.
+ * `[code, message]` to two strings, that wrap the ArrayBuffer of random bytes the host returns
+ * in a Uint8Array, and that pass URL parsing's optional base as a string or undefined.
  *
  * The host cannot pass arguments to a call it enters through JSPI (the raw QTS_Call is called with
  * none), so it writes them into `box` (a null-prototype object: writing to it runs no guest
@@ -17,10 +17,10 @@
  *   result(3)                      deliver or forget done
  * A step that never calls result was interrupted (CPU budget, cancel) or ran out of memory.
  *
- * Script completion value: `function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom)` that
+ * Script completion value: `function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl)` that
  * installs the wrappers and returns `function (api)`, which binds the prelude's API and returns `step`.
  */
-export const kGuestBridgeSource = `(function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom) {
+export const kGuestBridgeSource = `(function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl) {
 'use strict';
 const g = globalThis, apply = Reflect.apply, NativeUint8Array = Uint8Array, NativeString = String;
 const slice = Uint8Array.prototype.slice;
@@ -35,6 +35,7 @@ g.__sbHostSettled = (id, ok, payload) => {
   else hostSettled(id, 0, NativeString(payload[0]), NativeString(payload[1]));
 };
 g.__sbHostRandom = (byteCount) => new NativeUint8Array(hostRandom(byteCount));
+g.__sbHostUrl = (input, base, setter, value) => hostUrl(NativeString(input), base === undefined ? undefined : NativeString(base), NativeString(setter), NativeString(value));
 return function (api) {
   const start = api.start, deliver = api.deliver, forget = api.forget, bind = api.bind;
   return function step () {

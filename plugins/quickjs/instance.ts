@@ -5,6 +5,7 @@ import { kDefaultOptions } from '../../engine/options.ts';
 import { guestPreludeSource } from '../js-common/guest-prelude.ts';
 import { clip } from '../js-common/host-values.ts';
 import { hostRandomBytes } from '../js-common/web-globals.ts';
+import { hostUrl } from '../js-common/web-url.ts';
 import { kGuestBridgeSource } from './guest-bridge.ts';
 import { kBuiltinGuardsSource } from './builtin-guards.ts';
 import { kGoOn, kInterrupt, kSuspend } from './interrupt-trampoline.ts';
@@ -170,7 +171,12 @@ export class QuickJsInstance {
         this.#hostDepth++;
         try { return context.newArrayBuffer(hostRandomBytes(this.#number(byteCount)).buffer); } finally { this.#hostDepth--; }
       }));
-      const bindApi = this.#own(context.unwrapResult(context.callFunction(makeBridge, context.undefined, ...hostFunctions, box, random)));
+      // URL parsing runs inside the step, so its time is the slice's like any guest work.
+      const url = this.#own(context.newFunction('url', (input, base, setter, value) => {
+        this.#hostDepth++;
+        try { return context.newString(hostUrl(this.#value(input), this.#value(base), this.#value(setter), this.#value(value))); } finally { this.#hostDepth--; }
+      }));
+      const bindApi = this.#own(context.unwrapResult(context.callFunction(makeBridge, context.undefined, ...hostFunctions, box, random, url)));
       const prelude = guestPreludeSource({ maxArrayElements: Math.floor(this.memoryBytes / 8), maxOutputUnits: Math.min(this.memoryBytes, this.#maxOutputBytes), maxLogLineChars: 8192 });
       const api = this.#own(context.unwrapResult(context.evalCode(prelude, 'springbok-prelude.js')));
       this.#step = this.#own(context.unwrapResult(context.callFunction(bindApi, context.undefined, api)));
