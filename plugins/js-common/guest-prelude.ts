@@ -1,6 +1,6 @@
 /**
  * The guest side of both JavaScript engines: a script each engine evaluates in a function's context
- * before the function's module. It is the only code that talks to the host, through four host
+ * before the function's module. It is the only code that talks to the host, through host
  * functions that it takes off the global object and hides in its closure:
  *
  *   __sbHostLog(line)                                         console.log and friends
@@ -8,6 +8,7 @@
  *   __sbHostSettled(invocationId, ok, payload)                an async function finished (payload: output, or [code, message])
  *   __sbHostRandom(byteCount)                                 a Uint8Array of byteCount random bytes (at most 65,536), for crypto
  *   __sbHostUrl(input, base, setter, value)                   URL parsing, answered as a JSON array of strings (web-url.ts)
+ *   __sbHostSource(group)                                     the source of a group of web globals, compiled on first use (web-globals.ts)
  *
  * and it returns the entry points the host calls (see {@link GuestApi}). Everything the guest sees
  * (ctx, console, the fetch response, the web globals of web-globals.ts and web-fetch.ts) is created here, inside the guest, from plain strings and bytes:
@@ -86,8 +87,8 @@ export function guestPreludeSource (limits: PreludeLimits): string {
   return `(() => {
 'use strict';
 const g = globalThis;
-const hostLog = g.__sbHostLog, hostFetch = g.__sbHostFetch, hostSettled = g.__sbHostSettled, hostRandom = g.__sbHostRandom, hostUrl = g.__sbHostUrl;
-delete g.__sbHostLog; delete g.__sbHostFetch; delete g.__sbHostSettled; delete g.__sbHostRandom; delete g.__sbHostUrl;
+const hostLog = g.__sbHostLog, hostFetch = g.__sbHostFetch, hostSettled = g.__sbHostSettled, hostRandom = g.__sbHostRandom, hostUrl = g.__sbHostUrl, hostSource = g.__sbHostSource;
+delete g.__sbHostLog; delete g.__sbHostFetch; delete g.__sbHostSettled; delete g.__sbHostRandom; delete g.__sbHostUrl; delete g.__sbHostSource;
 // Things that could block or escape the engine's accounting are not offered (doc/js.md lists the globals).
 for (const name of ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'std', 'os']) delete g[name];
 
@@ -214,7 +215,7 @@ function startFetch (url, method, headersJson, body, onValue, onError) {
   requestFetch(runningInvocation, url, method, headersJson, body, onValue, onError);
 }
 // After the caps above: the web globals' own Maps are capped like the function's.
-(${kWebGlobalsSource})(hostRandom, reportUncaught, kMaxCollectionEntries >= 0, startFetch, hostUrl);
+(${kWebGlobalsSource})(hostRandom, reportUncaught, kMaxCollectionEntries >= 0, startFetch, hostUrl, hostSource);
 
 // The engines' own refusals of an allocation, as V8 and QuickJS word them.
 const kOutOfMemory = /^(Invalid string length|Array buffer allocation failed|Invalid array length|Invalid typed array length|Array too large|out of memory)/;

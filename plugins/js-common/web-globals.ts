@@ -28,6 +28,15 @@ export function hostRandomBytes (byteCount: unknown): Uint8Array {
   return randomFillSync(new Uint8Array(byteCount));
 }
 
+/**
+ * The host half of the lazy groups: the body of a group's implementation, which the guest compiles the
+ * first time one of the group's globals is read. A constant: nothing the guest sends reaches it but the name.
+ * @returns the source of 'base' (this file's globals) or 'fetch' (web-fetch.ts), '' for any other name.
+ */
+export function webGlobalsGroupSource (group: unknown): string {
+  return group === 'base' ? kImplementationSource : group === 'fetch' ? kFetchGroupSource : '';
+}
+
 /** Builtins the globals use, captured when the prelude runs (the capture section of kWebGlobalsSource declares them). */
 const kCapturedNames = [
   'apply', 'construct', 'uncurry', 'defineProperty', 'getPrototypeOf', 'objectKeys', 'ownDescriptor', 'NativeObject',
@@ -667,15 +676,19 @@ exported.internals = { __proto__: null, DOMException, Text, bytesOf, append, cre
 return exported;
 `;
 
+/** The fetch group's body: both groups' captured builtins, then web-fetch.ts's implementation. */
+const kFetchGroupSource = `const { ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} } = captured;\n${kWebFetchImplementationSource}`;
+
 /**
- * The guest source: `function (hostRandom, reportError, smallCollections, startFetch, hostUrl)` that
- * defines the globals, these and the fetch ones of web-fetch.ts, each group built the first time one
- * of its globals is read. `hostRandom(n)` returns a guest Uint8Array of n random bytes;
+ * The guest source: `function (hostRandom, reportError, smallCollections, startFetch, hostUrl, hostSource)`
+ * that defines the globals, these and the fetch ones of web-fetch.ts, each group built the first time
+ * one of its globals is read from the source `hostSource(group)` returns ({@link webGlobalsGroupSource}).
+ * `hostRandom(n)` returns a guest Uint8Array of n random bytes;
  * `reportError(error)` reports an exception no caller can catch (a throwing event listener or
  * microtask), as the console does; `smallCollections` is true where the engine needs its hash tables
  * kept small (V8, see Memo); `startFetch` and `hostUrl` are described in web-fetch.ts.
  */
-export const kWebGlobalsSource = `(function (hostRandom, reportError, smallCollections, startFetch, hostUrl) {
+export const kWebGlobalsSource = `(function (hostRandom, reportError, smallCollections, startFetch, hostUrl, hostSource) {
 'use strict';
 const g = globalThis;
 const apply = Reflect.apply, construct = Reflect.construct;
@@ -734,8 +747,10 @@ ${kWebFetchCaptureSource}
 function defineValue (name, value) {
   defineProperty(g, name, { __proto__: null, value, writable: true, configurable: true, enumerable: false });
 }
-// Each group is compiled on first use, not with the prelude: QuickJS compiles a whole script at once,
-// and an idle instance holding all of it grew by about 220 KB.
+// Each group is compiled on first use, from source the host hands over then: QuickJS compiles a whole
+// script at once (an idle instance holding all of the first group grew by about 220 KB), and both
+// engines keep a script's text as long as its functions live (holding the sources as string
+// constants of the prelude cost each idle QuickJS instance some 80 KB more).
 function lazyGlobals (names, compile) {
   let built;
   const accessors = { __proto__: null };
@@ -756,12 +771,11 @@ function lazyGlobals (names, compile) {
   return build;
 }
 const buildBase = lazyGlobals(${JSON.stringify(kGlobalNames)}, () => {
-  const implementation = new NativeFunction('captured', 'hostRandom', 'reportError', 'smallCollections', ${JSON.stringify(kImplementationSource)});
+  const implementation = new NativeFunction('captured', 'hostRandom', 'reportError', 'smallCollections', hostSource('base'));
   return implementation({ __proto__: null, ${kCapturedNames.join(', ')} }, hostRandom, reportError, smallCollections);
 });
 lazyGlobals(${JSON.stringify(kWebFetchNames)}, () => {
-  const implementation = new NativeFunction('captured', 'base', 'startFetch', 'hostUrl', ${JSON.stringify(`const { ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} } = captured;
-${kWebFetchImplementationSource}`)});
+  const implementation = new NativeFunction('captured', 'base', 'startFetch', 'hostUrl', hostSource('fetch'));
   return implementation({ __proto__: null, ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} }, buildBase().internals, startFetch, hostUrl);
 });
 })`;

@@ -3,7 +3,7 @@ import ivm from 'isolated-vm';
 import type { ErrorRecord } from '../../engine/errors.ts';
 import { guestPreludeSource, type PreludeLimits } from '../js-common/guest-prelude.ts';
 import { clip } from '../js-common/host-values.ts';
-import { hostRandomBytes } from '../js-common/web-globals.ts';
+import { hostRandomBytes, webGlobalsGroupSource } from '../js-common/web-globals.ts';
 import { hostUrl } from '../js-common/web-url.ts';
 import type { IsolateGate } from './isolate-gate.ts';
 
@@ -132,6 +132,7 @@ export class IsolateInstance {
     await global.set('__sbHostSettled', new ivm.Callback((id: number, ok: boolean, payload: unknown) => this.#hooks.get(id)?.settled(ok === true, payload)));
     // The returned bytes are copied into the isolate as a Uint8Array of its own realm.
     await global.set('__sbHostRandom', new ivm.Callback((byteCount: unknown) => hostRandomBytes(byteCount)));
+    await global.set('__sbHostSource', new ivm.Callback((group: unknown) => webGlobalsGroupSource(group)));
     await global.set('__sbHostUrl', new ivm.Callback((input: unknown, base: unknown, setter: unknown, value: unknown) => {
       const started = performance.now();
       try {

@@ -1,6 +1,6 @@
 /**
  * QuickJS's side of the guest boundary, evaluated in a function's context before the shared
- * prelude (js-common/guest-prelude.ts). The prelude expects four host functions taking plain
+ * prelude (js-common/guest-prelude.ts). The prelude expects host functions taking plain
  * values; the host functions here take only strings, numbers and ArrayBuffers (what the host can
  * read from a QuickJS handle without running guest code), so this script installs guest wrappers
  * under the prelude's names that convert a Uint8Array to a fresh ArrayBuffer and a failure
@@ -17,10 +17,10 @@
  *   result(3)                      deliver or forget done
  * A step that never calls result was interrupted (CPU budget, cancel) or ran out of memory.
  *
- * Script completion value: `function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl)` that
+ * Script completion value: `function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl, hostSource)` that
  * installs the wrappers and returns `function (api)`, which binds the prelude's API and returns `step`.
  */
-export const kGuestBridgeSource = `(function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl) {
+export const kGuestBridgeSource = `(function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl, hostSource) {
 'use strict';
 const g = globalThis, apply = Reflect.apply, NativeUint8Array = Uint8Array, NativeString = String;
 const slice = Uint8Array.prototype.slice;
@@ -35,6 +35,7 @@ g.__sbHostSettled = (id, ok, payload) => {
   else hostSettled(id, 0, NativeString(payload[0]), NativeString(payload[1]));
 };
 g.__sbHostRandom = (byteCount) => new NativeUint8Array(hostRandom(byteCount));
+g.__sbHostSource = (group) => hostSource(NativeString(group));
 g.__sbHostUrl = (input, base, setter, value) => hostUrl(NativeString(input), base === undefined ? undefined : NativeString(base), NativeString(setter), NativeString(value));
 return function (api) {
   const start = api.start, deliver = api.deliver, forget = api.forget, bind = api.bind;

@@ -4,7 +4,7 @@ import type { ErrorRecord } from '../../engine/errors.ts';
 import { kDefaultOptions } from '../../engine/options.ts';
 import { guestPreludeSource } from '../js-common/guest-prelude.ts';
 import { clip } from '../js-common/host-values.ts';
-import { hostRandomBytes } from '../js-common/web-globals.ts';
+import { hostRandomBytes, webGlobalsGroupSource } from '../js-common/web-globals.ts';
 import { hostUrl } from '../js-common/web-url.ts';
 import { kGuestBridgeSource } from './guest-bridge.ts';
 import { kBuiltinGuardsSource } from './builtin-guards.ts';
@@ -176,7 +176,8 @@ export class QuickJsInstance {
         this.#hostDepth++;
         try { return context.newString(hostUrl(this.#value(input), this.#value(base), this.#value(setter), this.#value(value))); } finally { this.#hostDepth--; }
       }));
-      const bindApi = this.#own(context.unwrapResult(context.callFunction(makeBridge, context.undefined, ...hostFunctions, box, random, url)));
+      const source = this.#own(context.newFunction('source', (group) => context.newString(webGlobalsGroupSource(this.#value(group)))));
+      const bindApi = this.#own(context.unwrapResult(context.callFunction(makeBridge, context.undefined, ...hostFunctions, box, random, url, source)));
       const prelude = guestPreludeSource({ maxArrayElements: Math.floor(this.memoryBytes / 8), maxOutputUnits: Math.min(this.memoryBytes, this.#maxOutputBytes), maxLogLineChars: 8192 });
       const api = this.#own(context.unwrapResult(context.evalCode(prelude, 'springbok-prelude.js')));
       this.#step = this.#own(context.unwrapResult(context.callFunction(bindApi, context.undefined, api)));
