@@ -3,7 +3,7 @@ import type { Fiber, InvocationContext, Slice, SliceOutcome } from '../../engine
 import { kRuntimeFuelExport } from '../wasm-common/instrument.ts';
 import { JspiStack } from '../wasm-common/jspi-stack.ts';
 import { guestExit, hostImports, type FiberHost } from './host-imports.ts';
-import type { MemoryPool } from './memory-pool.ts';
+import type { MemorySource } from './memory-pool.ts';
 
 /** Fuel handed out per clock check: one unit per loop iteration or call, so ~10–100 µs of work. */
 export const kFuelPerCheck = 20_000;
@@ -17,7 +17,7 @@ export interface WasmFunction {
   /** Maximum pages: the memory budget. */
   readonly maxPages: number;
   readonly maxOutputBytes: number;
-  readonly memories: MemoryPool;
+  readonly memories: MemorySource;
 }
 
 /**

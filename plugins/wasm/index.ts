@@ -61,6 +61,8 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
     warnedUnjailed = true;
     process.emitWarning(`${kUnsafeUnjailedVariable}=1: C and LLVM functions are compiled WITHOUT the compiler jail; a function's source can read any file the engine can (.incbin, #include). Use only when every function is trusted.`, 'SpringbokWarning');
   }
+  // Linear memories are shared by this plugin's functions (zeroed between users): see memory-pool.ts.
+  const memories = new MemoryPool();
   return Object.freeze({
     language: kind,
     // A fresh linear memory per invocation; the examples' stack and data need 128 KiB (a module that needs more says so when run).
@@ -97,7 +99,10 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
       if (maxPages < minPages) {
         throw new EngineError('ERR_MEMORY_BUDGET', `the module needs ${minPages * 64} KiB of memory to start; the budget is ${Math.floor(budget.memoryBytes / 1024)} KiB`);
       }
-      return new WasmSandbox({ module, minPages, maxPages, maxOutputBytes, memories: new MemoryPool(minPages, maxPages) });
+      return new WasmSandbox({ module, minPages, maxPages, maxOutputBytes, memories: memories.shape(minPages, maxPages) });
+    },
+    async close (): Promise<void> {
+      memories.clear();
     },
   });
 }

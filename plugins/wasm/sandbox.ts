@@ -3,7 +3,7 @@ import { WasmFiber, type WasmFunction } from './fiber.ts';
 
 /**
  * A deployed C/LLVM function: the compiled module and its limits. Every invocation gets a new
- * instance on an all-zero memory capped at the budget (a pooled one when available, see
+ * instance on an all-zero memory capped at the budget (a pooled one, zeroed, when available: see
  * memory-pool.ts), so no state survives from one invocation to the next.
  */
 export class WasmSandbox implements Sandbox {
@@ -15,7 +15,6 @@ export class WasmSandbox implements Sandbox {
     return new WasmFiber(this.#fn, input, context);
   }
 
-  async close (): Promise<void> {
-    this.#fn.memories.clear();
-  }
+  /** Nothing to release: the memories belong to the plugin's pool, the module to the artifact. */
+  async close (): Promise<void> {}
 }
