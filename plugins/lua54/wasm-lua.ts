@@ -109,7 +109,10 @@ export class WasmLua {
       let exports: Record<string, unknown> | undefined;
       api.instantiate = async (...args: unknown[]) => {
         const result = await instantiate(...args);
-        exports = result.instance?.exports ?? result.exports;
+        // Another plugin's module may be instantiated on this thread meanwhile (a spare being made):
+        // only the metered Lua module's exports are ours.
+        const candidate = result.instance?.exports ?? result.exports;
+        if (candidate?.[kRuntimeFuelExport] !== undefined && candidate.lua_newstate !== undefined) exports = candidate;
         return result;
       };
       try {
