@@ -44,11 +44,11 @@ const loadAtStart = loadavg();
 const kSamples = q ? 5 : 200;
 const kProcessSamples = q ? 3 : 100;
 const kWarmUpRounds = q ? 1 : 5;
-// js, quickjs, lua and lua54 keep a spare instance ready, and replace the one a cold start took
-// (js at once, on its own isolate; the others 20 ms later, on the engine's thread): their cold calls are spaced so that each finds its spare, as
-// cold calls spread out by other traffic would. c and llvm make their spare memories right after the
-// task that took one, and sm pools nothing: their cold calls follow each other at once (a deploy,
-// then its first call).
+// js, quickjs, lua and lua54 keep a spare instance ready and replace the one a cold start took (js
+// at once, on its own isolate; the others 20 ms later, on the engine's thread): their cold calls are
+// spaced so that each finds its spare, as cold calls spread out by other traffic would. c and llvm
+// make their spare memories right after the task that took one, and sm pools nothing: their cold
+// calls follow each other at once (a deploy, then its first call).
 const kPoolRefillMs: Record<string, number> = { js: 50, quickjs: 50, lua: 50, lua54: 50 };
 const kEcho = 'hello';
 
