@@ -77,3 +77,32 @@ test('an instance whose state grew is charged for it, and evicts others to stay 
   assert.ok(instances.evictions >= 1, 'the grown instance made room by evicting an idle one');
   assert.equal(engine.list().find((f) => f.name === 'big')?.state, 'ready');
 });
+
+test('calls racing evictions and restores: under a ceiling of two instances, six functions called eight at a time all answer right', async () => {
+  const plugins = [luaPlugin(), lua54Plugin(), quickjsPlugin()];
+  const largest = Math.max(...plugins.map((plugin) => plugin.memory!.idleInstanceBytes!));
+  await using engine = await Engine.open({ plugins, maxInstanceMemoryBytes: 2 * largest });
+  const functions = [
+    ['lua-a', 'lua'], ['lua-b', 'lua'], ['lua54-a', 'lua54'], ['lua54-b', 'lua54'], ['qjs-a', 'quickjs'], ['qjs-b', 'quickjs'],
+  ] as const;
+  for (const [name, language] of functions) {
+    const source = language === 'quickjs'
+      ? `export default (input) => '${name}:' + input;`
+      : `return function (input) return '${name}:' .. input end`;
+    await engine.deploy(name, language, Buffer.from(source), { memoryBytes: language === 'quickjs' ? 16 * kMiB : kMiB });
+  }
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < 240) {
+      const call = next++;
+      // A fixed stride through the names: consecutive calls land on different functions, so most evict another.
+      const [name] = functions[(call * 5) % functions.length]!;
+      assert.equal(text(await engine.invoke(name, Buffer.from(String(call)))), `${name}:${call}`);
+      assert.ok(engine.stats().instances.chargedBytes <= 2 * largest + 8 * largest, 'the charge stays near the ceiling (busy instances are never evicted)');
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  const { instances } = engine.stats();
+  assert.ok(instances.evictions > 20 && instances.restores > 20, `evictions ${instances.evictions}, restores ${instances.restores}`);
+  assert.ok(instances.chargedBytes <= 2 * largest, 'once idle, the ceiling holds');
+});
