@@ -402,6 +402,35 @@ function scalingInput (result: Row): TopLevelSpec {
   };
 }
 
+/** long-tail.json: the engine's RSS and its live instances over each phase's Zipf load, against the RSS bound where the ceiling is tight. */
+function longTailRss (result: Row): TopLevelSpec {
+  const phases = result.phases as { name: string, ceilingMiB: number, deployedRssBytes: number, rssBoundBytes: number, maxRssBytes: number, samples: { t: number, rssBytes: number | null, instances?: { live: number } }[] }[];
+  const label = (p: { name: string, ceilingMiB: number }): string => `${p.name} (${p.ceilingMiB >= 2 ** 20 ? 'no ceiling' : `${p.ceilingMiB} MiB`})`;
+  const rss = 'engine RSS (MiB)';
+  const live = 'live instances (stats op)';
+  const values = phases.flatMap((p) => p.samples.flatMap((s) => [
+    ...(s.rssBytes === null ? [] : [{ phase: label(p), t: s.t, measure: rss, value: Math.round(s.rssBytes / kMiB) }]),
+    ...(s.instances === undefined ? [] : [{ phase: label(p), t: s.t, measure: live, value: s.instances.live }]),
+  ]));
+  // The bound (RSS with every function deployed + the ceiling) is drawn only where the load comes near it.
+  const bounds = phases.filter((p) => p.rssBoundBytes < 2 * p.maxRssBytes).map((p) => ({ phase: label(p), measure: rss, value: Math.round(p.rssBoundBytes / kMiB) }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Long tail: Zipf(1) calls over many deployed functions, per instance-memory ceiling', subtitle: 'dashed: RSS with every function deployed + the ceiling (shown where the load comes near it)' },
+    facet: { row: { field: 'measure', title: null, sort: [rss, live] } },
+    data: { values: [...values, ...bounds.map((b) => ({ ...b, bound: true }))] },
+    spec: {
+      width: 520,
+      height: 180,
+      layer: [
+        { transform: [{ filter: '!datum.bound' }], mark: { type: 'line', point: { size: 12 } }, encoding: { x: { field: 't', type: 'quantitative', title: 'seconds into the load' }, y: { field: 'value', type: 'quantitative', title: null }, color: { field: 'phase', type: 'nominal', title: null } } },
+        { transform: [{ filter: 'datum.bound' }], mark: { type: 'rule', strokeDash: [6, 4] }, encoding: { y: { field: 'value', type: 'quantitative' }, color: { field: 'phase', type: 'nominal' } } },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
 /** Every chart plot.ts renders, in the order doc/results.md shows them. */
 export const kCharts: readonly ChartDef[] = [
   { name: 'baselines-latency', source: 'baselines', spec: baselinesLatency },
@@ -417,4 +446,5 @@ export const kCharts: readonly ChartDef[] = [
   { name: 'density-per-gib', source: 'density', spec: densityPerGiB },
   { name: 'scaling-functions', source: 'scaling', spec: scalingFunctions },
   { name: 'scaling-input', source: 'scaling', spec: scalingInput },
+  { name: 'long-tail-rss', source: 'long-tail', spec: longTailRss },
 ];
