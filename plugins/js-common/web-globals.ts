@@ -669,9 +669,11 @@ function randomUUID () {
 define('crypto', { getRandomValues, randomUUID });
 // What the fetch globals (web-fetch.ts) build on, never a global itself. Taken now: the prototypes are the globals' own.
 const decodeMethod = TextDecoder.prototype.decode;
+// Decoding without stream starts afresh each time: two decoders serve every call.
+const keepBOM = new TextDecoder('utf-8', { __proto__: null, ignoreBOM: true }), dropBOM = new TextDecoder();
 exported.internals = { __proto__: null, DOMException, Text, bytesOf, append, createDataProperty,
   encodeUtf8 (s) { const bytes = new NativeUint8Array(utf8Length(s)); writeUtf8(s, bytes, bytes.length); return bytes; },
-  decodeUtf8 (bytes, ignoreBOM) { return apply(decodeMethod, new TextDecoder('utf-8', { __proto__: null, ignoreBOM }), [bytes]); },
+  decodeUtf8 (bytes, ignoreBOM) { return apply(decodeMethod, ignoreBOM ? keepBOM : dropBOM, [bytes]); },
   newSignal () { return new AbortSignal(kNewSignal); }, abortSignal: abort, signalState (signal) { return weakGet(signals, signal); } };
 return exported;
 `;

@@ -50,13 +50,20 @@ function hexValue (b) {
   if (b >= 0x61 && b <= 0x66) return b - 0x57;
   return -1;
 }
+function formEncodeByte (text, b) {
+  if (b === 0x20) text.unit(0x2b);
+  else if (b < 128 && kFormSafe[b]) text.unit(b);
+  else { text.unit(0x25); text.unit(codeUnitAt(kHexUpper, b >> 4)); text.unit(codeUnitAt(kHexUpper, b & 15)); }
+}
+// ASCII is its own UTF-8: only the rest of a string from its first other character is encoded to bytes.
 function formEncode (text, s) {
-  const bytes = encodeUtf8(s), length = bytes.length;
+  const length = s.length;
   for (let i = 0; i < length; i++) {
-    const b = bytes[i];
-    if (b === 0x20) text.unit(0x2b);
-    else if (b < 128 && kFormSafe[b]) text.unit(b);
-    else { text.unit(0x25); text.unit(codeUnitAt(kHexUpper, b >> 4)); text.unit(codeUnitAt(kHexUpper, b & 15)); }
+    const c = codeUnitAt(s, i);
+    if (c < 0x80) { formEncodeByte(text, c); continue; }
+    const bytes = encodeUtf8(stringSlice(s, i));
+    for (let j = 0; j < bytes.length; j++) formEncodeByte(text, bytes[j]);
+    return;
   }
 }
 function serializeParams (list) {
@@ -71,6 +78,12 @@ function serializeParams (list) {
 }
 // '+' to a space, %XX to its byte, then UTF-8 without BOM handling (a leading U+FEFF stays).
 function formDecode (s) {
+  let plain = true;
+  for (let i = 0; i < s.length && plain; i++) {
+    const c = codeUnitAt(s, i);
+    plain = c < 0x80 && c !== 0x25 && c !== 0x2b;
+  }
+  if (plain) return s;
   const bytes = encodeUtf8(s), length = bytes.length, out = new NativeUint8Array(length);
   let j = 0;
   for (let i = 0; i < length; i++) {
