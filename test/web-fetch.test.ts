@@ -102,6 +102,11 @@ const kCases: Case[] = [
   { name: 'invalid URLs throw a TypeError naming the input; URL needs an argument', code: `const out = [];
     for (const call of [() => new URL('nope'), () => new URL(), () => new URL('/x', 'also-relative')]) { try { call(); out.push('no error'); } catch (e) { out.push(e instanceof TypeError); } }
     return out;` },
+  { name: 'a URL longer than 64 Ki characters is refused with a TypeError (the host parses at most that)', code: `const out = [new URL('http://h/' + 'a'.repeat(60000)).pathname.length];
+    try { new URL('http://h/' + 'a'.repeat(70000)); out.push('parsed'); } catch (e) { out.push(e.name); }
+    try { new URL('/x', 'http://h/' + 'a'.repeat(70000)); out.push('parsed'); } catch (e) { out.push(e.name); }
+    out.push(URL.canParse('http://h/' + 'a'.repeat(70000)));
+    return out;`, expected: [60001, 'TypeError', 'TypeError', false] },
   { name: 'searchParams is live both ways', code: `const u = new URL('http://h/?a=1&b=2'); const p = u.searchParams;
     p.append('c', 'x y'); const one = u.href; u.search = '?z=9'; const two = [...p]; p.delete('z'); const three = u.href; u.href = 'http://h/?k=v'; const four = p.get('k');
     return [one, two, three, four, u.searchParams === p];` },
@@ -234,6 +239,24 @@ for (const [language, plugin] of kEngines) {
     assert.deepEqual(JSON.parse(output(result)), [200, true, 'application/json', `${base}/json`, 'basic', { hello: 'w\u00f6rld', list: [1, 2] }, true,
       203, 'POST', 'yes', 'application/x-www-form-urlencoded;charset=UTF-8', 'a=1+2', 203, true]);
     assert.equal(result.usage.netRequests, 3, 'fetch and ctx.fetch count alike');
+  });
+
+  test(`${language}: fetch and ctx.fetch of the same request count the same requests and bytes`, async () => {
+    await using server = await echoServer();
+    const port = (server.address() as AddressInfo).port;
+    await using engine = await Engine.open({ plugins: [plugin()], netAllowPrivate: ['127.0.0.1'] });
+    const budget = { allowHosts: [`127.0.0.1:${port}`] };
+    await engine.deploy('global', language, bytes(`export default async function (url) { const r = await fetch(url, { method: 'POST', headers: { 'x-test': 'same' }, body: new Uint8Array([1, 2, 3]) }); return r.status + ' ' + (await r.bytes()).length; }`), budget);
+    await engine.deploy('ctx', language, bytes(`export default async function (url, ctx) { const r = await ctx.fetch(url, { method: 'POST', headers: { 'x-test': 'same' }, body: new Uint8Array([1, 2, 3]) }); return r.status + ' ' + r.body.length; }`), budget);
+    const url = `http://127.0.0.1:${port}/echo`;
+    const viaGlobal = await engine.invoke('global', bytes(url));
+    const viaCtx = await engine.invoke('ctx', bytes(url));
+    assert.equal(output(viaGlobal), '203 3');
+    assert.equal(output(viaCtx), '203 3');
+    assert.equal(viaGlobal.usage.netRequests, 1);
+    assert.equal(viaGlobal.usage.netRequests, viaCtx.usage.netRequests);
+    assert.ok(viaGlobal.usage.netBytes > 100, `${viaGlobal.usage.netBytes} bytes counted`);
+    assert.equal(viaGlobal.usage.netBytes, viaCtx.usage.netBytes);
   });
 
   test(`${language}: a refused fetch rejects with TypeError('fetch failed') and the engine's error as cause; aborts reject with the reason`, async () => {
