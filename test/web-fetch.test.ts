@@ -298,18 +298,20 @@ for (const [language, plugin] of kEngines) {
           JSON.parse = broken; JSON.stringify = broken; Object.create = broken; Reflect.ownKeys = broken; Object.keys = () => [];
           WeakMap.prototype.get = () => undefined; WeakMap.prototype.set = broken; Uint8Array.prototype.set = broken; Object.getPrototypeOf(Uint8Array.prototype).set = broken;
           Reflect.apply = broken; Function.prototype.call = broken; Object.defineProperty = broken; Promise.prototype.then = broken;
+          Object.prototype.status = 999; Object.prototype.headers = { polluted: 'yes' };
           return 'tampered';
         }
         const h = new Headers({ 'B': '1', 'A': '2' }); h.append('b', '3');
         const pairs = []; const it = h.entries(); for (let s = it.next(); !s.done; s = it.next()) pairs[pairs.length] = s.value[0] + '=' + s.value[1];
         const p = new URLSearchParams('x=1 2&y=%E2%82%AC'); p.sort();
         const u = new URL('../b?c=d', 'HTTP://H.com/a/z');
-        const r = new Response('{"k":1}', { headers: { 'Content-Type': 'application/json' } });
+        const r = new Response('{"k":1}', { __proto__: null, headers: { 'Content-Type': 'application/json' } });
         const body = await r.json();
         // Written without the builtins replaced above.
-        return pairs.length + '|' + pairs[0] + '|' + pairs[1] + '|' + h.get('B') + '|' + p.toString() + '|' + p.get('y') + '|' + u.href + '|' + u.searchParams.get('c') + '|' + body.k + '|' + r.headers.get('content-type') + '|' + await new Blob(['a', 'b']).text();
+        const plain = new Response();
+        return plain.status + '|' + plain.headers.has('polluted') + '|' + pairs.length + '|' + pairs[0] + '|' + pairs[1] + '|' + h.get('B') + '|' + p.toString() + '|' + p.get('y') + '|' + u.href + '|' + u.searchParams.get('c') + '|' + body.k + '|' + r.headers.get('content-type') + '|' + await new Blob(['a', 'b']).text();
       }`;
-    const expected = ['2', 'a=2', 'b=1, 3', '1, 3', 'x=1+2&y=%E2%82%AC', '\u20ac', 'http://h.com/b?c=d', 'd', '1', 'application/json', 'ab'].join('|');
+    const expected = ['200', 'false', '2', 'a=2', 'b=1, 3', '1, 3', 'x=1+2&y=%E2%82%AC', '\u20ac', 'http://h.com/b?c=d', 'd', '1', 'application/json', 'ab'].join('|');
     // The globals are built on first use: once before the builtins are replaced, once after.
     for (const calls of [['check', 'tamper', 'check'], ['tamper', 'check', 'check']]) {
       const name = `tamper-${calls[0]}`;

@@ -63,9 +63,9 @@ function copyHeaders (headers) {
   made[1].guard = from.guard;
   return made[0];
 }
-// A dictionary argument: undefined and null are empty, anything else must be an object.
+// A dictionary argument: undefined and null are empty (nothing inherited is read), anything else must be an object.
 function dictionary (init, what) {
-  if (init === undefined || init === null) return {};
+  if (init === undefined || init === null) return { __proto__: null };
   if (typeof init !== 'object' && typeof init !== 'function') throw new NativeTypeError(what + ': the options must be an object');
   return init;
 }
