@@ -667,9 +667,10 @@ function randomUUID () {
   return hex[b[0]] + hex[b[1]] + hex[b[2]] + hex[b[3]] + '-' + hex[b[4]] + hex[b[5]] + '-' + hex[b[6]] + hex[b[7]] + '-' + hex[b[8]] + hex[b[9]] + '-' + hex[b[10]] + hex[b[11]] + hex[b[12]] + hex[b[13]] + hex[b[14]] + hex[b[15]];
 }
 define('crypto', { getRandomValues, randomUUID });
-// What the fetch globals (web-fetch.ts) build on, never a global itself. Taken now: the prototypes are the globals' own.
+// What the fetch globals (web-fetch.ts) build on, never a global itself. decode is taken now, before a
+// function can replace it on the prototype (the global's own); without stream, each decode starts afresh,
+// so two decoders serve every call.
 const decodeMethod = TextDecoder.prototype.decode;
-// Decoding without stream starts afresh each time: two decoders serve every call.
 const keepBOM = new TextDecoder('utf-8', { __proto__: null, ignoreBOM: true }), dropBOM = new TextDecoder();
 exported.internals = { __proto__: null, DOMException, Text, bytesOf, append, createDataProperty,
   encodeUtf8 (s) { const bytes = new NativeUint8Array(utf8Length(s)); writeUtf8(s, bytes, bytes.length); return bytes; },

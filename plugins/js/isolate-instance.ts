@@ -132,7 +132,9 @@ export class IsolateInstance {
     await global.set('__sbHostSettled', new ivm.Callback((id: number, ok: boolean, payload: unknown) => this.#hooks.get(id)?.settled(ok === true, payload)));
     // The returned bytes are copied into the isolate as a Uint8Array of its own realm.
     await global.set('__sbHostRandom', new ivm.Callback((byteCount: unknown) => hostRandomBytes(byteCount)));
+    // A constant string, asked for once per group and isolate: not worth counting.
     await global.set('__sbHostSource', new ivm.Callback((group: unknown) => webGlobalsGroupSource(group)));
+    // Runs on this thread while the isolate's waits: its time is added to the entry's CPU (#entryCpuMs).
     await global.set('__sbHostUrl', new ivm.Callback((input: unknown, base: unknown, setter: unknown, value: unknown) => {
       const started = performance.now();
       try {
