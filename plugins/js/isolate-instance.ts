@@ -134,7 +134,7 @@ export class IsolateInstance {
     await global.set('__sbHostRandom', new ivm.Callback((byteCount: unknown) => hostRandomBytes(byteCount)));
     // A constant string, asked for once per group and isolate: not worth counting.
     await global.set('__sbHostSource', new ivm.Callback((group: unknown) => webGlobalsGroupSource(group)));
-    // Runs on this thread while the isolate's waits: its time is added to the entry's CPU (#entryCpuMs).
+    // Runs on this thread while the isolate's thread waits: its time is added to the entry's CPU (#entryCpuMs).
     await global.set('__sbHostUrl', new ivm.Callback((input: unknown, base: unknown, setter: unknown, value: unknown) => {
       const started = performance.now();
       try {
