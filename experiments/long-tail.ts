@@ -14,9 +14,9 @@
  * evictions, restores, charged bytes) from the stats op, latency p50/p99/max of every call and of
  * first calls (the function's first instantiation) against repeat calls, the cold-call fraction
  * ((first calls + restores) ÷ calls), failed calls and wrong answers (every answer names its
- * function and echoes its input, so each call is checked). After the load, a few functions of each
- * state that list() reports (evicted, ready, never instantiated) are called one at a time: the cold
- * and warm paths' latency with the engine otherwise idle.
+ * function and echoes its input, so each call is checked). After the load, a few functions never
+ * called, a few of the most popular and a few called in the first half only are called one at a
+ * time: the cold and warm paths' latency with the engine otherwise idle.
  *
  * The stats op reports every function's counters: at 100,000 functions it is a large answer that
  * holds the engine's main thread while it is built. So its interval grows with its measured cost,
@@ -41,7 +41,7 @@ import { seededRandom, shuffledIndices, ZipfSampler } from './lib/zipf.ts';
 const args = experimentArgs('long-tail', `Usage: node experiments/long-tail.ts [--quick]
 
 Deploys 100,000 functions (70% sm, 10% lua, 10% quickjs, 5% lua54, 5% c; c only with the clang
-toolchain) into a \`springbok serve\` child and calls them at 250 calls/s for 3 minutes with
+toolchain) into a \`springbok serve\` child and calls them at 150 calls/s for 2.5 minutes with
 Zipf(1) popularity, under the issue's 4 GiB instance-memory ceiling, under a tight one (frequent
 evictions) and with eviction off (at the largest count that fits in 8 GiB). Reports RSS over time,
 latency p50/p99 (all, first and repeat calls), cold-call fraction, evictions, restores, failed calls
@@ -54,9 +54,10 @@ const loadAtStart = loadavg();
 
 const kFunctions = q ? 300 : 100_000;
 // What this 2-core machine holds with the cold starts of the first minute (every call of a new
-// function instantiates it: quickjs ~10-15 ms, lua54 more): at 500/s it fell minutes behind.
-const kRatePerSecond = q ? 200 : 250;
-const kLoadMs = q ? 5_000 : 180_000;
+// function instantiates it: quickjs ~10-15 ms, lua54 more): at 500/s with 20,000 functions and at
+// 250/s with 100,000 its scheduler threads stalled (10 s without a heartbeat) and were replaced.
+const kRatePerSecond = q ? 200 : 150;
+const kLoadMs = q ? 5_000 : 150_000;
 const kZipfS = 1.0;
 const kSeed = 14;
 const kSampleMs = 1_000;
@@ -67,7 +68,7 @@ const kDeployConcurrency = 32;
 // cache hits for the rest; each C function still answers with its source's constant.
 const kCSources = q ? 2 : 32;
 // Functions of each state called one at a time after the load.
-const kProbesPerState = q ? 5 : 100;
+const kProbesPerKind = q ? 5 : 100;
 // Eviction off: a ceiling no load here comes near (MiB), and the RSS its function count must fit in.
 const kNoEvictionCeilingMiB = 2 ** 20;
 const kNoEvictionRssCapBytes = q ? 2 * kGiB : 8 * kGiB;
@@ -188,7 +189,8 @@ async function runPhase (spec: PhaseSpec): Promise<Record<string, unknown>> {
     const random = seededRandom(kSeed);
     const order = shuffledIndices(functions, random);
     const zipf = new ZipfSampler(functions, kZipfS, random);
-    const called = new Uint8Array(functions);
+    // The sequence number of each function's last call in the load (-1: never called).
+    const lastCall = new Int32Array(functions).fill(-1);
     const firstMs: number[] = [];
     const repeatMs: number[] = [];
     const unperturbedMs: number[] = [];
@@ -236,8 +238,8 @@ async function runPhase (spec: PhaseSpec): Promise<Record<string, unknown>> {
     const bar = progress(`${spec.name}: load`, Math.floor(kRatePerSecond * kLoadMs / 1000));
     const loop = await runOpenLoop(kRatePerSecond, kLoadMs, async (seq) => {
       const index = order[zipf.next()]!;
-      const first = called[index] === 0;
-      called[index] = 1;
+      const first = lastCall[index] === -1;
+      lastCall[index] = seq;
       const input = String(seq);
       const epoch = statsEpoch;
       const perturbedAtStart = statsPending;
@@ -273,26 +275,22 @@ async function runPhase (spec: PhaseSpec): Promise<Record<string, unknown>> {
     const statsAfter = await client.stats();
     const finalRssBytes = (await settledRss(pid, settleMs))!;
 
-    // ---- after the load: the state of every function, then a few of each state called one at a time ----
-    t0 = performance.now();
-    const listed = await client.list();
-    const listMs = performance.now() - t0;
-    const states: Record<string, Record<string, number>> = {};
-    const liveInstancesByLanguage: Record<string, number> = {};
-    for (const f of listed) {
-      const counts = states[f.language] ??= {};
-      counts[f.state] = (counts[f.state] ?? 0) + 1;
-      liveInstancesByLanguage[f.language] = (liveInstancesByLanguage[f.language] ?? 0) + f.instances;
+    // ---- after the load: a few functions of each kind called one at a time, then every function's state ----
+    // The kinds are known from the load itself (list() cannot say at 100,000 functions, see below):
+    // never called (a first instantiation), the most popular (called all along: live), and called in
+    // the load's first half only (idle since: evicted under a tight ceiling, live otherwise). The
+    // engine's restores counter around each batch tells how many of its calls were restores.
+    const spread = (candidates: number[]): number[] => candidates.filter((_, k) => k % Math.max(1, Math.floor(candidates.length / kProbesPerKind)) === 0).slice(0, kProbesPerKind);
+    const popular = new Set(Array.from(order.subarray(0, kProbesPerKind)));
+    const neverCalled: number[] = [];
+    const idleSinceFirstHalf: number[] = [];
+    for (let i = 0; i < functions; i++) {
+      if (lastCall[i] === -1) neverCalled.push(i);
+      else if (lastCall[i]! < loop.started / 2 && !popular.has(i)) idleSinceFirstHalf.push(i);
     }
-    // Per state, functions spread over the index range (so over the languages), read off the list.
-    const probeTargets: Record<string, number[]> = { evicted: [], ready: [], compiled: [] };
-    for (const f of listed) {
-      const targets = probeTargets[f.state];
-      if (targets !== undefined && targets.length < kProbesPerState * 20) targets.push(Number(f.name.slice(1)));
-    }
+    const probeTargets: Record<string, number[]> = { neverCalled: spread(neverCalled), popular: [...popular], idleSinceFirstHalf: spread(idleSinceFirstHalf) };
     const probes: Record<string, unknown> = {};
-    for (const [state, candidates] of Object.entries(probeTargets)) {
-      const picked = candidates.filter((_, k) => k % Math.max(1, Math.floor(candidates.length / kProbesPerState)) === 0).slice(0, kProbesPerState);
+    for (const [kind, picked] of Object.entries(probeTargets)) {
       const ms: number[] = [];
       let probeFailures = 0;
       const restoresBefore = (await client.stats()).instances.restores;
@@ -303,7 +301,29 @@ async function runPhase (spec: PhaseSpec): Promise<Record<string, unknown>> {
         if (!result.ok || result.output.toString() !== `${prefixOf(index)}probe`) probeFailures++;
       }
       const restores = (await client.stats()).instances.restores - restoresBefore;
-      probes[state] = { calls: picked.length, latencyMs: summarize(ms), failures: probeFailures, restores, languages: countBy(picked.map(languageOf)) };
+      probes[kind] = { calls: picked.length, latencyMs: summarize(ms), failures: probeFailures, restores, languages: countBy(picked.map(languageOf)) };
+    }
+    // Every function's state and live instances, per language. The answer is one frame of ~330 bytes
+    // per function: past 4 × the engine's pending-write limit (32 MiB, ~100,000 functions) the engine
+    // drops the connection, so it has one of its own and its failure is recorded.
+    t0 = performance.now();
+    let listMs: number | null = null;
+    let listError: string | null = null;
+    const states: Record<string, Record<string, number>> = {};
+    const liveInstancesByLanguage: Record<string, number> = {};
+    const lister = await SpringbokClient.connect({ socketPath: engine.socketPath });
+    try {
+      for (const f of await lister.list()) {
+        const counts = states[f.language] ??= {};
+        counts[f.state] = (counts[f.state] ?? 0) + 1;
+        liveInstancesByLanguage[f.language] = (liveInstancesByLanguage[f.language] ?? 0) + f.instances;
+      }
+      listMs = round3(performance.now() - t0);
+    } catch (error) {
+      listError = (error as Error).message;
+      console.log(`${spec.name}: list failed after ${((performance.now() - t0) / 1000).toFixed(1)} s: ${listError}`);
+    } finally {
+      await lister.close();
     }
 
     const instances = statsAfter.instances;
@@ -349,10 +369,10 @@ async function runPhase (spec: PhaseSpec): Promise<Record<string, unknown>> {
         // scheduler thread is cold too and counted in neither (see compiledPerThread).
         coldCallFraction: round3((firstMs.length + restoresInLoad) / Math.max(1, calls)),
         compiledPerThread: statsAfter.threads?.map((t) => t.functions) ?? null,
-        liveInstancesByLanguage,
-        statesByLanguage: states,
+        liveInstancesByLanguage: listError === null ? liveInstancesByLanguage : null,
+        statesByLanguage: listError === null ? states : null,
       },
-      statsOp: { msBeforeLoad: round3(statsMs), intervalMs: statsIntervalMs, listMsAfterLoad: round3(listMs), perturbedCalls: calls - unperturbedMs.length },
+      statsOp: { msBeforeLoad: round3(statsMs), intervalMs: statsIntervalMs, listMsAfterProbes: listMs, listError, perturbedCalls: calls - unperturbedMs.length },
       probesAfterLoad: probes,
       samples,
     };
@@ -360,10 +380,10 @@ async function runPhase (spec: PhaseSpec): Promise<Record<string, unknown>> {
     console.log(`${spec.name}: latency all p50 ${result.latencyMs.all.p50} p99 ${result.latencyMs.all.p99} max ${result.latencyMs.all.max} ms | first p50 ${result.latencyMs.firstCalls.p50} p99 ${result.latencyMs.firstCalls.p99} | repeat p50 ${result.latencyMs.repeatCalls.p50} p99 ${result.latencyMs.repeatCalls.p99} | unperturbed p99 ${result.latencyMs.unperturbedByStats.p99}`);
     console.log(`${spec.name}: evictions ${evictionsInLoad} (${result.instances.evictionsPerSecond}/s), restores ${restoresInLoad} (${result.instances.restoresPerSecond}/s), live ${instances.live}, charged ${mib(instances.chargedBytes)} of ${mib(instances.ceilingBytes)}; cold-call fraction ${result.instances.coldCallFraction}`);
     console.log(`${spec.name}: RSS empty ${mib(emptyRssBytes)}, deployed ${mib(deployedRssBytes)}, max ${mib(maxRssBytes)}, final ${mib(finalRssBytes)}; bound (deployed + ceiling) ${mib(deployedRssBytes + ceilingBytes)}: ${result.rssWithinBound ? 'within' : 'PAST IT'}`);
-    for (const [state, p] of Object.entries(probes)) {
+    for (const [kind, p] of Object.entries(probes)) {
       const probe = p as { calls: number, latencyMs: { p50: number, p99: number }, restores: number, failures: number };
       if (probe.calls === 0) continue;
-      console.log(`${spec.name}: after the load, ${probe.calls} ${state} functions one at a time: p50 ${probe.latencyMs.p50} ms p99 ${probe.latencyMs.p99} ms (${probe.restores} restores, ${probe.failures} failures)`);
+      console.log(`${spec.name}: after the load, ${probe.calls} functions ${kind} one at a time: p50 ${probe.latencyMs.p50} ms p99 ${probe.latencyMs.p99} ms (${probe.restores} restores, ${probe.failures} failures)`);
     }
     return result;
   } finally {
@@ -414,7 +434,7 @@ await writeResult(args.out, {
   loadAverage: { start: loadAtStart, end: loadavg() },
   params: {
     functions: kFunctions, ratePerSecond: kRatePerSecond, loadMs: kLoadMs, zipfS: kZipfS, seed: kSeed, sampleMs: kSampleMs,
-    mix: kMix, cSources: kCSources, deployConcurrency: kDeployConcurrency, connections: kConnections, maxStatsIntervalMs: kMaxStatsIntervalMs, probesPerState: kProbesPerState,
+    mix: kMix, cSources: kCSources, deployConcurrency: kDeployConcurrency, connections: kConnections, maxStatsIntervalMs: kMaxStatsIntervalMs, probesPerKind: kProbesPerKind,
     noEvictionRssCapBytes: kNoEvictionRssCapBytes, rssGuardBytes: kRssGuardBytes, statsCostFactor: kStatsCostFactor,
     function: 'trivial: answers "f<index> " + input (c: "c<index mod cSources> " + input, one source per constant)',
   },
