@@ -9,6 +9,8 @@
  *   __sbHostRandom(byteCount)                                 a Uint8Array of byteCount random bytes (at most 65,536), for crypto
  *   __sbHostUrl(input, base, setter, value)                   URL parsing, answered as a JSON array of strings (web-url.ts)
  *   __sbHostSource(group)                                     the source of a group of web globals, compiled on first use (web-globals.ts)
+ *   __sbHostDigest(hash, key, data)                           a digest (HMAC when key is given) as a Uint8Array, for crypto.subtle (web-crypto.ts)
+ *   __sbHostTimer(invocationId, timerId, delayMs)             sets a timer (-1: cancels it); false when the invocation has too many (web-timers.ts)
  *
  * and it returns the entry points the host calls (see {@link GuestApi}). Everything the guest sees
  * (ctx, console, the fetch response, the web globals of web-globals.ts and web-fetch.ts) is created here, inside the guest, from plain strings and bytes:
@@ -21,6 +23,7 @@
 
 import { entryCheckpointsSource } from './entry-checkpoints.ts';
 import { kWebGlobalsSource } from './web-globals.ts';
+import { kMaxPendingTimers } from './web-timers.ts';
 
 /** Error codes the prelude reports in a failure payload `[code, message]`. */
 export type GuestFailureCode = 'ERR_FUNCTION' | 'ERR_MEMORY_BUDGET' | 'ERR_OUTPUT_TOO_LARGE';
@@ -88,7 +91,9 @@ export function guestPreludeSource (limits: PreludeLimits): string {
 'use strict';
 const g = globalThis;
 const hostLog = g.__sbHostLog, hostFetch = g.__sbHostFetch, hostSettled = g.__sbHostSettled, hostRandom = g.__sbHostRandom, hostUrl = g.__sbHostUrl, hostSource = g.__sbHostSource;
+const hostDigest = g.__sbHostDigest, hostTimer = g.__sbHostTimer;
 delete g.__sbHostLog; delete g.__sbHostFetch; delete g.__sbHostSettled; delete g.__sbHostRandom; delete g.__sbHostUrl; delete g.__sbHostSource;
+delete g.__sbHostDigest; delete g.__sbHostTimer;
 // Things that could block or escape the engine's accounting are not offered (doc/js.md lists the globals).
 for (const name of ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'std', 'os']) delete g[name];
 
@@ -105,7 +110,7 @@ const stringify = JSON.stringify, parse = JSON.parse, apply = Reflect.apply, con
 const nativeFill = Array.prototype.fill, nativeMap = Array.prototype.map, nativeJoin = Array.prototype.join;
 const nativeThen = Promise.prototype.then, freeze = Object.freeze, WeakSetNative = WeakSet, MapNative = Map;
 const weakAdd = WeakSet.prototype.add, weakHas = WeakSet.prototype.has;
-const mapGet = Map.prototype.get, mapSet = Map.prototype.set, mapDelete = Map.prototype.delete;
+const mapGet = Map.prototype.get, mapSet = Map.prototype.set, mapDelete = Map.prototype.delete, mapForEach = Map.prototype.forEach;
 const budgetErrors = new WeakSetNative();
 // After the prelude took its own copies of the builtins it uses.
 ${limits.checkpointLongBuiltins === true ? entryCheckpointsSource() : ''}
@@ -200,7 +205,7 @@ function reportUncaught (error) {
   try { what = error instanceof NativeError ? describe(error) : text(error); } catch { what = 'exception'; }
   logLine(['Uncaught ' + what]);
 }
-const pending = new MapNative(); // fetchId -> [invocationId, onValue, onError]
+const pending = new MapNative(); // fetchId -> [invocationId, onValue, onError], timerId -> [invocationId, onFire, undefined, true]
 let nextFetchId = 1;
 // The invocation whose entry is running: entries run one at a time, and the promise jobs an entry
 // queues run before it ends, so code running now belongs to it (the global fetch is charged to it).
@@ -214,8 +219,34 @@ function startFetch (url, method, headersJson, body, onValue, onError) {
   if (runningInvocation === 0) throw new NativeTypeError('fetch: only an invocation can fetch, not the top level of the module');
   requestFetch(runningInvocation, url, method, headersJson, body, onValue, onError);
 }
+// A timer is pending work like a fetch, in the same map and delivered the same way (web-timers.ts).
+function startTimer (what, delayMs, repeat, fire) {
+  const invocationId = runningInvocation;
+  if (invocationId === 0) throw new NativeTypeError(what + ': only an invocation can set a timer, not the top level of the module');
+  const timerId = nextFetchId++;
+  const waiter = [invocationId, () => {
+    if (repeat) {
+      apply(mapSet, pending, [timerId, waiter]);
+      hostTimer(invocationId, timerId, delayMs);
+    }
+    try { fire(); } catch (error) { reportUncaught(error); }
+  }, undefined, true];
+  if (!hostTimer(invocationId, timerId, delayMs)) throw new NativeRangeError(what + ': the invocation already has ${kMaxPendingTimers} timers pending, the most it may have');
+  apply(mapSet, pending, [timerId, waiter]);
+  return timerId;
+}
+function stopTimer (timerId) {
+  const waiter = apply(mapGet, pending, [timerId]);
+  if (waiter === undefined || waiter[3] !== true || waiter[0] !== runningInvocation) return;
+  apply(mapDelete, pending, [timerId]);
+  hostTimer(waiter[0], timerId, -1);
+}
+// The invocation's result is known: its timers still pending never run (the host drops its side).
+function dropTimers (invocationId) {
+  apply(mapForEach, pending, [(waiter, id) => { if (waiter[0] === invocationId && waiter[3] === true) apply(mapDelete, pending, [id]); }]);
+}
 // After the caps above: the web globals' own Maps are capped like the function's.
-(${kWebGlobalsSource})(hostRandom, reportUncaught, kMaxCollectionEntries >= 0, startFetch, hostUrl, hostSource);
+(${kWebGlobalsSource})(hostRandom, reportUncaught, kMaxCollectionEntries >= 0, startFetch, hostUrl, hostSource, hostDigest, startTimer, stopTimer);
 
 // The engines' own refusals of an allocation, as V8 and QuickJS word them.
 const kOutOfMemory = /^(Invalid string length|Array buffer allocation failed|Invalid array length|Invalid typed array length|Array too large|out of memory)/;
@@ -270,10 +301,17 @@ return freeze({
     try {
       result = entry(input, makeContext(invocationId));
     } catch (error) {
+      dropTimers(invocationId);
       return [0, failure(error)];
     }
-    if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof result.then !== 'function') return encodeOrFail(result);
-    const settle = (outcome) => { hostSettled(invocationId, outcome[0] === 1, outcome[1]); };
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof result.then !== 'function') {
+      dropTimers(invocationId);
+      return encodeOrFail(result);
+    }
+    const settle = (outcome) => {
+      dropTimers(invocationId);
+      hostSettled(invocationId, outcome[0] === 1, outcome[1]);
+    };
     try {
       apply(nativeThen, NativePromise.resolve(result), [(value) => settle(encodeOrFail(value)), (error) => settle([0, failure(error)])]);
     } catch (error) {

@@ -1,10 +1,13 @@
 import { randomFillSync } from 'node:crypto';
+import { kWebCryptoImplementationSource, kWebCryptoNames } from './web-crypto.ts';
 import { kWebFetchCaptureSource, kWebFetchCapturedNames, kWebFetchImplementationSource, kWebFetchNames } from './web-fetch.ts';
+import { kWebTimersImplementationSource, kWebTimersNames } from './web-timers.ts';
 
 /**
  * Web-standard globals for both JavaScript engines (issue #16, first slice): TextEncoder,
  * TextDecoder (UTF-8), atob, btoa, queueMicrotask, reportError, structuredClone, DOMException,
- * Event, EventTarget, AbortController, AbortSignal and crypto (getRandomValues, randomUUID).
+ * Event, EventTarget, AbortController, AbortSignal (with AbortSignal.timeout) and crypto
+ * (getRandomValues, randomUUID; crypto.subtle is web-crypto.ts's group).
  *
  * They are guest code, written once here and evaluated by the shared prelude (guest-prelude.ts)
  * inside every function's context, so they cost the function's own CPU and memory budgets like
@@ -31,10 +34,16 @@ export function hostRandomBytes (byteCount: unknown): Uint8Array {
 /**
  * The host half of the lazy groups: the body of a group's implementation, which the guest compiles the
  * first time one of the group's globals is read. A constant: nothing the guest sends reaches it but the name.
- * @returns the source of 'base' (this file's globals) or 'fetch' (web-fetch.ts), '' for any other name.
+ * @returns the source of 'base' (this file's globals), 'fetch' (web-fetch.ts), 'crypto' (web-crypto.ts) or 'timers' (web-timers.ts), '' for any other name.
  */
 export function webGlobalsGroupSource (group: unknown): string {
-  return group === 'base' ? kImplementationSource : group === 'fetch' ? kFetchGroupSource : '';
+  switch (group) {
+    case 'base': return kImplementationSource;
+    case 'fetch': return kFetchGroupSource;
+    case 'crypto': return kCryptoGroupSource;
+    case 'timers': return kTimersGroupSource;
+    default: return '';
+  }
 }
 
 /** Builtins the globals use, captured when the prelude runs (the capture section of kWebGlobalsSource declares them). */
@@ -587,7 +596,7 @@ class EventTarget {
 }
 define('EventTarget', EventTarget);
 
-// AbortController, AbortSignal. AbortSignal.timeout is left out: there are no timers.
+// AbortController, AbortSignal.
 const signals = new NativeWeakMap();
 const kNewSignal = {};
 function signalOf (self) {
@@ -614,6 +623,14 @@ class AbortSignal extends EventTarget {
   static abort (reason = undefined) {
     const signal = new AbortSignal(kNewSignal);
     abort(signal, reason);
+    return signal;
+  }
+  static timeout (milliseconds) {
+    if (arguments.length < 1) throw new NativeTypeError('AbortSignal.timeout: 1 argument required');
+    const delay = +milliseconds;
+    if (!(delay >= 0 && delay <= 9007199254740991)) throw new NativeTypeError('AbortSignal.timeout: the delay must be a number of milliseconds from 0 to 2^53 - 1');
+    const signal = new AbortSignal(kNewSignal);
+    startTimer('AbortSignal.timeout', delay, false, () => abort(signal, new DOMException('The operation timed out', 'TimeoutError')));
     return signal;
   }
   get aborted () { return signalOf(this).aborted; }
@@ -666,7 +683,7 @@ function randomUUID () {
   b[8] = (b[8] & 0x3f) | 0x80;
   return hex[b[0]] + hex[b[1]] + hex[b[2]] + hex[b[3]] + '-' + hex[b[4]] + hex[b[5]] + '-' + hex[b[6]] + hex[b[7]] + '-' + hex[b[8]] + hex[b[9]] + '-' + hex[b[10]] + hex[b[11]] + hex[b[12]] + hex[b[13]] + hex[b[14]] + hex[b[15]];
 }
-define('crypto', { getRandomValues, randomUUID });
+define('crypto', { getRandomValues, randomUUID, get subtle () { return buildCrypto().subtle; } });
 // What the fetch globals (web-fetch.ts) build on, never a global itself. decode is taken now, before a
 // function can replace it on the prototype (the global's own); without stream, each decode starts afresh,
 // so two decoders serve every call.
@@ -681,17 +698,24 @@ return exported;
 
 /** The fetch group's body: both groups' captured builtins, then web-fetch.ts's implementation. */
 const kFetchGroupSource = `const { ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} } = captured;\n${kWebFetchImplementationSource}`;
+/** The crypto and timers groups' bodies: they use the same builtins as the fetch group. */
+const kCryptoGroupSource = `const { ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} } = captured;\n${kWebCryptoImplementationSource}`;
+const kTimersGroupSource = `const { ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} } = captured;\n${kWebTimersImplementationSource}`;
 
 /**
- * The guest source: `function (hostRandom, reportError, smallCollections, startFetch, hostUrl, hostSource)`
- * that defines the globals, these and the fetch ones of web-fetch.ts, each group built the first time
+ * The guest source: `function (hostRandom, reportError, smallCollections, startFetch, hostUrl, hostSource, hostDigest, startTimer, stopTimer)`
+ * that defines the globals, these, the fetch ones of web-fetch.ts, the crypto ones of web-crypto.ts and the
+ * timers of web-timers.ts, each group built the first time
  * one of its globals is read from the source `hostSource(group)` returns ({@link webGlobalsGroupSource}).
  * `hostRandom(n)` returns a guest Uint8Array of n random bytes;
  * `reportError(error)` reports an exception no caller can catch (a throwing event listener or
  * microtask), as the console does; `smallCollections` is true where the engine needs its hash tables
- * kept small (V8, see Memo); `startFetch` and `hostUrl` are described in web-fetch.ts.
+ * kept small (V8, see Memo); `startFetch` and `hostUrl` are described in web-fetch.ts, `hostDigest` in
+ * web-crypto.ts; `startTimer(what, delayMs, repeat, fire)` calls fire once delayMs have passed (again
+ * every delayMs when repeat) in the invocation that called it and returns the timer's id, `stopTimer(id)`
+ * cancels one of that invocation's timers (the prelude's, guest-prelude.ts).
  */
-export const kWebGlobalsSource = `(function (hostRandom, reportError, smallCollections, startFetch, hostUrl, hostSource) {
+export const kWebGlobalsSource = `(function (hostRandom, reportError, smallCollections, startFetch, hostUrl, hostSource, hostDigest, startTimer, stopTimer) {
 'use strict';
 const g = globalThis;
 const apply = Reflect.apply, construct = Reflect.construct;
@@ -773,12 +797,20 @@ function lazyGlobals (names, compile) {
   }
   return build;
 }
+const buildCrypto = lazyGlobals(${JSON.stringify(kWebCryptoNames)}, () => {
+  const implementation = new NativeFunction('captured', 'base', 'hostDigest', hostSource('crypto'));
+  return implementation({ __proto__: null, ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} }, buildBase().internals, hostDigest);
+});
 const buildBase = lazyGlobals(${JSON.stringify(kGlobalNames)}, () => {
-  const implementation = new NativeFunction('captured', 'hostRandom', 'reportError', 'smallCollections', hostSource('base'));
-  return implementation({ __proto__: null, ${kCapturedNames.join(', ')} }, hostRandom, reportError, smallCollections);
+  const implementation = new NativeFunction('captured', 'hostRandom', 'reportError', 'smallCollections', 'buildCrypto', 'startTimer', hostSource('base'));
+  return implementation({ __proto__: null, ${kCapturedNames.join(', ')} }, hostRandom, reportError, smallCollections, buildCrypto, startTimer);
 });
 lazyGlobals(${JSON.stringify(kWebFetchNames)}, () => {
   const implementation = new NativeFunction('captured', 'base', 'startFetch', 'hostUrl', hostSource('fetch'));
   return implementation({ __proto__: null, ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} }, buildBase().internals, startFetch, hostUrl);
+});
+lazyGlobals(${JSON.stringify(kWebTimersNames)}, () => {
+  const implementation = new NativeFunction('captured', 'base', 'startTimer', 'stopTimer', hostSource('timers'));
+  return implementation({ __proto__: null, ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} }, buildBase().internals, startTimer, stopTimer);
 });
 })`;

@@ -3,6 +3,7 @@ import { toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import type { Fiber, InvocationContext, SliceOutcome } from '../../engine/plugin.ts';
 import { FetchRelay } from '../js-common/fetch-relay.ts';
 import { failureRecord, outputBytes } from '../js-common/host-values.ts';
+import { TimerRelay } from '../js-common/timer-relay.ts';
 import type { EntryBounds, EntryResult, IsolateInstance } from './isolate-instance.ts';
 import type { JsSandbox } from './sandbox.ts';
 
@@ -14,10 +15,11 @@ let nextInvocationId = 1;
  * is woken once, when the invocation has ended, and the next run() returns the outcome.
  *
  * The driver enters the isolate once to call the function, and once more each time fetches it
- * awaits have settled; every entry runs under a timeout of the CPU left (and the instance's
+ * awaits have settled or its timers are due (timers still pending when the result is known are
+ * dropped); every entry runs under a timeout of the CPU left (and the instance's
  * watchdog), and the CPU each entry used (isolate.cpuTime) is reported as offThreadCpuMs, plus the
  * CPU of a cold start this invocation waited for. A function awaiting something that can never
- * settle (no fetch in flight) just waits: its wall-clock budget ends it. An invocation cancelled
+ * settle (no fetch in flight, no timer pending) just waits: its wall-clock budget ends it. An invocation cancelled
  * while its entry runs (wall-clock budget, caller gone) stops the isolate: V8 cannot stop one call
  * and keep the isolate, so the function's next invocation gets a new one.
  */
@@ -26,6 +28,7 @@ export class JsFiber implements Fiber {
   readonly #input: string;
   readonly #context: InvocationContext;
   readonly #relay: FetchRelay;
+  readonly #timers = new TimerRelay();
   #cpuMs = 0;
   #memoryBytes = 0;
   #outcome: SliceOutcome | undefined;
@@ -91,6 +94,7 @@ export class JsFiber implements Fiber {
         log: (line) => this.#context.log(line),
         fetch: (fetchId, url, method, headers, body) => this.#relay.start(fetchId, url, method, headers, body),
         settled: (ok, payload) => { this.#settled ??= [ok, payload]; },
+        timer: (timerId, delayMs) => this.#timers.set(timerId, delayMs),
       });
       this.#instance = instance;
       this.#id = id;
@@ -109,12 +113,15 @@ export class JsFiber implements Fiber {
         this.#settled = [done === 1, payload];
       }
       while (this.#settled === undefined && this.#outcome === undefined) {
-        if (this.#relay.readyCount === 0) {
-          await Promise.race([this.#relay.inFlight === 0 ? this.#cancelled : this.#relay.nextSettled(), this.#cancelled]);
+        if (this.#relay.readyCount === 0 && this.#timers.readyCount === 0) {
+          const wakes = [this.#cancelled];
+          if (this.#relay.inFlight > 0) wakes.push(this.#relay.nextSettled());
+          if (this.#timers.pendingCount > 0) wakes.push(this.#timers.nextFired());
+          await Promise.race(wakes);
           continue;
         }
         if (this.#cpuLeftMs() <= 0) return this.#overBudget();
-        const delivered = await instance.deliver(id, this.#relay.takeReady(), this.#bounds());
+        const delivered = await instance.deliver(id, [...this.#relay.takeReady(), ...this.#timers.takeReady()], this.#bounds());
         if (!this.#account(delivered, instance)) return;
       }
       if (this.#settled !== undefined) this.#finishWith(this.#settled);
@@ -159,6 +166,7 @@ export class JsFiber implements Fiber {
   #finish (outcome: SliceOutcome): void {
     if (this.#outcome !== undefined) return;
     this.#outcome = outcome;
+    this.#timers.close();
     this.#wakeOnCancel?.();
   }
 }

@@ -3,6 +3,7 @@ import ivm from 'isolated-vm';
 import type { ErrorRecord } from '../../engine/errors.ts';
 import { guestPreludeSource, type PreludeLimits } from '../js-common/guest-prelude.ts';
 import { clip } from '../js-common/host-values.ts';
+import { hostDigest } from '../js-common/web-crypto.ts';
 import { hostRandomBytes, webGlobalsGroupSource } from '../js-common/web-globals.ts';
 import { hostUrl } from '../js-common/web-url.ts';
 import type { IsolateGate } from './isolate-gate.ts';
@@ -12,6 +13,8 @@ export interface InvocationHooks {
   log (line: string): void;
   fetch (fetchId: number, url: unknown, method: unknown, headersJson: unknown, body: unknown): void;
   settled (ok: boolean, payload: unknown): void;
+  /** Sets a timer (delayMs -1: cancels it); false when the invocation has too many. */
+  timer (timerId: unknown, delayMs: unknown): boolean;
 }
 
 /**
@@ -70,7 +73,7 @@ export class IsolateInstance {
   #entryInvocation = 0;
   /** isolate.cpuTime when the running entry started, in ns (undefined: no entry running). */
   #entryStartNs: bigint | undefined;
-  /** Time the running entry spent in host calls that work on this thread (URL parsing), in ms: isolate.cpuTime does not see it. */
+  /** Time the running entry spent in host calls that work on this thread (URL parsing, digests), in ms: isolate.cpuTime does not see it. */
   #entryHostMs = 0;
   /** The last isolate.cpuTime read, in ns: what is known of the CPU once the isolate is disposed. */
   #lastCpuNs = 0n;
@@ -135,18 +138,25 @@ export class IsolateInstance {
     // A constant string, asked for once per group and isolate: not worth counting.
     await global.set('__sbHostSource', new ivm.Callback((group: unknown) => webGlobalsGroupSource(group)));
     // Runs on this thread while the isolate's thread waits: its time is added to the entry's CPU (#entryCpuMs).
-    await global.set('__sbHostUrl', new ivm.Callback((input: unknown, base: unknown, setter: unknown, value: unknown) => {
-      const started = performance.now();
-      try {
-        return hostUrl(input, base, setter, value);
-      } finally {
-        this.#entryHostMs += performance.now() - started;
-      }
-    }));
+    await global.set('__sbHostUrl', new ivm.Callback((input: unknown, base: unknown, setter: unknown, value: unknown) => this.#charged(() => hostUrl(input, base, setter, value))));
+    // Bytes in, bytes out (copied both ways); hashing runs on this thread too, so it is charged the same way.
+    await global.set('__sbHostDigest', new ivm.Callback((hash: unknown, key: unknown, data: unknown) => this.#charged(() => hostDigest(hash, key, data))));
+    // An invocation that has ended (no hooks) sets nothing: nothing of it runs again.
+    await global.set('__sbHostTimer', new ivm.Callback((id: number, timerId: unknown, delayMs: unknown) => this.#hooks.get(id)?.timer(timerId, delayMs) ?? true));
     const api = await this.#context.eval(guestPreludeSource(limits), { reference: true, timeout: 1000 });
     const [start, deliver, forget, bind] = await Promise.all(['start', 'deliver', 'forget', 'bind'].map((name) => api.get(name, { reference: true }) as Promise<ivm.Reference>));
     this.#api = { start: start!, deliver: deliver!, forget: forget!, bind: bind! };
     api.release();
+  }
+
+  /** Runs a host call made from the running entry, adding its time to the entry's CPU. */
+  #charged<T> (call: () => T): T {
+    const started = performance.now();
+    try {
+      return call();
+    } finally {
+      this.#entryHostMs += performance.now() - started;
+    }
   }
 
   /**

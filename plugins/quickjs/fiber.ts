@@ -4,6 +4,7 @@ import { toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import { kYield, type Fiber, type InvocationContext, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
 import { FetchRelay, type Settlement } from '../js-common/fetch-relay.ts';
 import { failureRecord, outputBytes } from '../js-common/host-values.ts';
+import { TimerRelay } from '../js-common/timer-relay.ts';
 import { JspiStack } from '../wasm-common/jspi-stack.ts';
 import type { QuickJsInstance, Step, StepEnd, StepInput, StepOwner } from './instance.ts';
 import { kGoOn, kInterrupt, kSuspend } from './interrupt-trampoline.ts';
@@ -48,7 +49,8 @@ const kNew: QuickJsFiberState = Object.freeze({ kind: 'new' });
  * One `quickjs` invocation, run in slices on the engine's thread.
  *
  * Guest code runs in steps (instance.ts): load the module when the instance has none, start the
- * function, then one step per settled fetch. A step starts inside run() and runs synchronously until
+ * function, then one step per settled fetch or due timer (timers still pending when the result is
+ * known are dropped). A step starts inside run() and runs synchronously until
  * it finishes or the slice is over; then QuickJS's interrupt poll parks its wasm stack and run()
  * returns 'yield'. Later slices of that step are 'continue' slices, resumed and bounded by the JSPI
  * stack (wasm-common/jspi-stack.ts), like the C plugin's.
@@ -58,10 +60,11 @@ export class QuickJsFiber implements Fiber, StepOwner {
   readonly #input: string;
   readonly #context: InvocationContext;
   readonly #relay: FetchRelay;
+  readonly #timers = new TimerRelay();
   readonly #id = nextInvocationId++;
   readonly #stack = new JspiStack<number>();
   #state: QuickJsFiberState = kNew;
-  /** Fetch settlements taken from the relay and not yet delivered (one per step). */
+  /** Fetch settlements and fired timers taken from the relays and not yet delivered (one per step). */
   readonly #ready: Settlement[] = [];
   /** Settles when the invocation finishes: wakes a fiber waiting for fetches (made only when one waits). */
   #finished: PromiseWithResolvers<void> | undefined;
@@ -142,6 +145,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
         log: (line) => this.#context.log(line),
         fetch: (fetchId, url, method, headers, body) => this.#relay.start(fetchId, url, method, headers, body),
         settled: (ok, payload) => this.#settled([ok, payload]),
+        timer: (timerId, delayMs) => this.#timers.set(timerId, delayMs),
       });
       this.#state = attached(instance, false, undefined, undefined);
     }, (error: unknown) => { this.#finish({ state: 'failed', error: toErrorRecord(error) }); });
@@ -176,8 +180,10 @@ export class QuickJsFiber implements Fiber, StepOwner {
         const input = this.#nextInput(state.started);
         if (input === undefined) {
           const finished = (this.#finished ??= Promise.withResolvers<void>()).promise;
-          const until = this.#relay.inFlight > 0 ? Promise.race([this.#relay.nextSettled(), finished]) : finished;
-          return { state: 'wait', until };
+          const wakes = [finished];
+          if (this.#relay.inFlight > 0) wakes.push(this.#relay.nextSettled());
+          if (this.#timers.pendingCount > 0) wakes.push(this.#timers.nextFired());
+          return { state: 'wait', until: wakes.length === 1 ? finished : Promise.race(wakes) };
         }
         if (input.op === 'start') this.#state = attached(instance, true, state.result, state.doomed);
         step = instance.run(this, this.#id, input);
@@ -210,7 +216,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
   #nextInput (started: boolean): StepInput | undefined {
     if (!started) return { op: 'start', id: this.#id, input: this.#input };
     // One settlement per step, so each step's arguments are a handful of scalars.
-    if (this.#ready.length === 0) this.#ready.push(...this.#relay.takeReady());
+    if (this.#ready.length === 0) this.#ready.push(...this.#relay.takeReady(), ...this.#timers.takeReady());
     const ready = this.#ready.shift();
     return ready === undefined ? undefined : this.#deliverInput(ready);
   }
@@ -260,6 +266,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
     if (state.kind === 'finished') return state.outcome;
     const instance = state.kind === 'attached' ? state.instance : undefined;
     this.#state = { kind: 'finished', outcome, memoryBytes: instance?.heapBytes ?? 0 };
+    this.#timers.close();
     instance?.detach(this.#id);
     if (outcome.state === 'failed' && outcome.error.code === 'ERR_MEMORY_BUDGET' && instance !== undefined) {
       instance.retire(outcome.error);

@@ -5,7 +5,8 @@
  * read from a QuickJS handle without running guest code), so this script installs guest wrappers
  * under the prelude's names that convert a Uint8Array to a fresh ArrayBuffer and a failure
  * `[code, message]` to two strings, that wrap the ArrayBuffer of random bytes the host returns
- * in a Uint8Array, and that pass URL parsing's optional base as a string or undefined.
+ * in a Uint8Array (and so the digests of crypto.subtle, whose bytes go out as ArrayBuffers too), that
+ * pass URL parsing's optional base as a string or undefined, and that make a timer's answer a boolean.
  *
  * The host cannot pass arguments to a call it enters through JSPI (the raw QTS_Call is called with
  * none), so it writes them into `box` (a null-prototype object: writing to it runs no guest
@@ -17,10 +18,10 @@
  *   result(3)                      deliver or forget done
  * A step that never calls result was interrupted (CPU budget, cancel) or ran out of memory.
  *
- * Script completion value: `function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl, hostSource)` that
+ * Script completion value: `function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl, hostSource, hostDigest, hostTimer)` that
  * installs the wrappers and returns `function (api)`, which binds the prelude's API and returns `step`.
  */
-export const kGuestBridgeSource = `(function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl, hostSource) {
+export const kGuestBridgeSource = `(function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl, hostSource, hostDigest, hostTimer) {
 'use strict';
 const g = globalThis, apply = Reflect.apply, NativeUint8Array = Uint8Array, NativeString = String;
 const slice = Uint8Array.prototype.slice;
@@ -36,6 +37,8 @@ g.__sbHostSettled = (id, ok, payload) => {
 };
 g.__sbHostRandom = (byteCount) => new NativeUint8Array(hostRandom(byteCount));
 g.__sbHostSource = (group) => hostSource(NativeString(group));
+g.__sbHostDigest = (hash, key, data) => new NativeUint8Array(hostDigest(NativeString(hash), key === undefined ? undefined : wire(key), wire(data)));
+g.__sbHostTimer = (id, timerId, delayMs) => hostTimer(id, timerId, delayMs) === 1;
 g.__sbHostUrl = (input, base, setter, value) => hostUrl(NativeString(input), base === undefined ? undefined : NativeString(base), NativeString(setter), NativeString(value));
 return function (api) {
   const start = api.start, deliver = api.deliver, forget = api.forget, bind = api.bind;

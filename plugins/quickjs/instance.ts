@@ -4,6 +4,7 @@ import type { ErrorRecord } from '../../engine/errors.ts';
 import { kDefaultOptions } from '../../engine/options.ts';
 import { guestPreludeSource } from '../js-common/guest-prelude.ts';
 import { clip } from '../js-common/host-values.ts';
+import { hostDigest } from '../js-common/web-crypto.ts';
 import { hostRandomBytes, webGlobalsGroupSource } from '../js-common/web-globals.ts';
 import { hostUrl } from '../js-common/web-url.ts';
 import { kGuestBridgeSource } from './guest-bridge.ts';
@@ -17,6 +18,8 @@ export interface InvocationHooks {
   log (line: string): void;
   fetch (fetchId: number, url: unknown, method: unknown, headersJson: unknown, body: unknown): void;
   settled (ok: boolean, payload: unknown): void;
+  /** Sets a timer (delayMs -1: cancels it); false when the invocation has too many. */
+  timer (timerId: unknown, delayMs: unknown): boolean;
 }
 
 /** The fiber whose step is running: asked at every interrupt poll, told when its stack parks. */
@@ -177,7 +180,17 @@ export class QuickJsInstance {
         try { return context.newString(hostUrl(this.#value(input), this.#value(base), this.#value(setter), this.#value(value))); } finally { this.#hostDepth--; }
       }));
       const source = this.#own(context.newFunction('source', (group) => context.newString(webGlobalsGroupSource(this.#value(group)))));
-      const bindApi = this.#own(context.unwrapResult(context.callFunction(makeBridge, context.undefined, ...hostFunctions, box, random, url, source)));
+      // Hashing runs inside the step like URL parsing; the digest comes back as a fresh ArrayBuffer.
+      const digest = this.#own(context.newFunction('digest', (hash, key, data) => {
+        this.#hostDepth++;
+        try { return context.newArrayBuffer(hostDigest(this.#value(hash), this.#value(key), this.#value(data)).buffer); } finally { this.#hostDepth--; }
+      }));
+      // An invocation that has ended (no hooks) sets nothing: nothing of it runs again.
+      const timer = this.#own(context.newFunction('timer', (id, timerId, delayMs) => {
+        this.#hostDepth++;
+        try { return context.newNumber(this.#hooks.get(this.#number(id))?.timer(this.#value(timerId), this.#value(delayMs)) === false ? 0 : 1); } finally { this.#hostDepth--; }
+      }));
+      const bindApi = this.#own(context.unwrapResult(context.callFunction(makeBridge, context.undefined, ...hostFunctions, box, random, url, source, digest, timer)));
       const prelude = guestPreludeSource({ maxArrayElements: Math.floor(this.memoryBytes / 8), maxOutputUnits: Math.min(this.memoryBytes, this.#maxOutputBytes), maxLogLineChars: 8192 });
       const api = this.#own(context.unwrapResult(context.evalCode(prelude, 'springbok-prelude.js')));
       this.#step = this.#own(context.unwrapResult(context.callFunction(bindApi, context.undefined, api)));
