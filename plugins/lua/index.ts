@@ -19,7 +19,7 @@ export function luaPlugin (): LanguagePlugin {
     // One Lua state per function version: its globals and every invocation's coroutine, metered together.
     memory: { scope: 'instance' as const, minimumBytes: 64 * 1024, idleInstanceBytes: 400 * 1024 },
     async compile (source: Uint8Array, options: CompileOptions): Promise<FengariArtifact> {
-      const artifact = await compileFengari(source, options.signal);
+      const artifact = compileFengari(source, options.signal);
       // Have a state ready for this function's first call.
       pool.warm();
       return artifact;
