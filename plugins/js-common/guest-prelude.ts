@@ -321,7 +321,9 @@ return freeze({
   },
   deliver (list) {
     linesLeft = 1024;
-    for (const [fetchId, ok, value] of list) {
+    // Indexed, not iterated: a function may have replaced the array iterator (a timer is delivered here too).
+    for (let i = 0; i < list.length; i++) {
+      const fetchId = list[i][0], ok = list[i][1], value = list[i][2];
       const waiter = apply(mapGet, pending, [fetchId]);
       if (waiter === undefined) continue;
       apply(mapDelete, pending, [fetchId]);
