@@ -193,7 +193,9 @@ class SubtleCrypto {
   }
 }
 // What crypto.subtle does not have yet rejects clearly rather than being missing.
-for (const name of ['encrypt', 'decrypt', 'generateKey', 'deriveKey', 'deriveBits', 'wrapKey', 'unwrapKey']) {
+const kMissing = ['encrypt', 'decrypt', 'generateKey', 'deriveKey', 'deriveBits', 'wrapKey', 'unwrapKey'];
+for (let i = 0; i < kMissing.length; i++) {
+  const name = kMissing[i];
   defineProperty(SubtleCrypto.prototype, name, { __proto__: null, writable: true, configurable: true, enumerable: false, value: {
     async [name] () { throw domError('crypto.subtle.' + name + ' is not supported (digest, importKey, exportKey, sign and verify are)', 'NotSupportedError'); },
   }[name] });
