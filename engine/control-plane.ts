@@ -2,6 +2,7 @@ import { emptyUsage, resolveBudget, type Budget } from './budget.ts';
 import type { DeployOptions, EngineHealth, EngineStats, FunctionInfo, InvokeOptions } from './engine-types.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from './errors.ts';
 import type { Executor } from './executor.ts';
+import { checkEnv } from './function-env.ts';
 import { copyStats, countResult, emptyFunctionStats, statsByFunction, type FunctionStats } from './function-stats.ts';
 import type { InvokeResult } from './invocation.ts';
 import { NameLocks } from './name-locks.ts';
@@ -84,9 +85,10 @@ export class ControlPlane {
   async deploy (name: string, language: string, source: Uint8Array, budget: Partial<Budget> | undefined, options: DeployOptions): Promise<FunctionInfo> {
     this.#assertOpen();
     const resolved = this.#checkDeploy(name, language, source, budget);
+    const env = checkEnv(options.env);
     return this.#locks.run(name, async () => {
       const previous = this.#functions.get(name);
-      const record: FunctionRecord = { name, language, version: (previous?.record.version ?? 0) + 1, budget: resolved, source, sourceSha256: sha256Hex(source), deployedAt: new Date().toISOString() };
+      const record: FunctionRecord = { name, language, version: (previous?.record.version ?? 0) + 1, budget: resolved, source, sourceSha256: sha256Hex(source), deployedAt: new Date().toISOString(), ...(env !== undefined ? { env } : {}) };
       await this.#executor.prepare(record, options.signal);
       try {
         this.#assertOpen();
@@ -154,7 +156,7 @@ export class ControlPlane {
       onResult(result);
       return Promise.resolve(result);
     }
-    const running = this.#executor.invoke(name, input, { signal: options.signal, onResult, acceptedMsAgo: options.acceptedMsAgo });
+    const running = this.#executor.invoke(name, input, { signal: options.signal, onResult, acceptedMsAgo: options.acceptedMsAgo, request: options.request });
     // A request the executor refused (the function went away on its thread) ended nothing above.
     running.catch(() => end(undefined));
     return running;
@@ -257,6 +259,7 @@ export class ControlPlane {
       sourceBytes: record.source.byteLength,
       sourceSha256: record.sourceSha256,
       deployedAt: record.deployedAt,
+      ...(record.env !== undefined ? { envKeys: Object.keys(record.env) } : {}),
       inFlight: entry.inFlight,
       instances: now.instances,
       ...(entry.unavailable !== undefined ? { error: entry.unavailable } : {}),

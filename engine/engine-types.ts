@@ -5,6 +5,7 @@ import type { VersionState } from './function-version.ts';
 import type { InvokeResult } from './invocation.ts';
 import type { SchedulerStats } from './scheduler.ts';
 import type { InstanceStats } from './executor.ts';
+import type { InvocationRequest } from './plugin.ts';
 
 /** What callers of the engine pass and get back: the public shapes of deploy, invoke, list, stats and health. */
 
@@ -20,10 +21,18 @@ export interface InvokeOptions {
   readonly onResult?: (result: InvokeResult) => void;
   /** How long ago the invocation was accepted elsewhere (a multi-core engine's main thread): its wall clock started then. */
   readonly acceptedMsAgo?: number;
+  /** The HTTP request the invocation answers (the HTTP front fills it): plugins with an HTTP-shaped entry read it. */
+  readonly request?: InvocationRequest;
 }
 
 export interface DeployOptions {
   readonly signal?: AbortSignal;
+  /**
+   * Deploy-time variables the function reads (JavaScript's Workers format: `env`), stored with it.
+   * At most 64, names `[A-Za-z_][A-Za-z0-9_]*` of at most 128 characters, values of at most 4 KiB
+   * (UTF-8). Never logged; `list` shows the names only.
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** What `list` reports of a function. */
@@ -36,6 +45,8 @@ export interface FunctionInfo {
   readonly sourceBytes: number;
   readonly sourceSha256: string;
   readonly deployedAt: string;
+  /** The names of its deploy-time variables, sorted (their values are never shown); absent when it has none. */
+  readonly envKeys?: readonly string[];
   readonly inFlight: number;
   /** Live sandboxes of the current version: 0 or 1 on one thread; up to one per worker thread on many. */
   readonly instances: number;

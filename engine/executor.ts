@@ -1,7 +1,7 @@
 import type { EngineHealth, ThreadStats } from './engine-types.ts';
 import type { VersionState } from './function-version.ts';
 import type { InvokeResult } from './invocation.ts';
-import type { LanguageInfo } from './plugin.ts';
+import type { InvocationRequest, LanguageInfo } from './plugin.ts';
 import type { FunctionRecord } from './registry.ts';
 import type { SchedulerStats } from './scheduler.ts';
 
@@ -12,6 +12,8 @@ export interface ExecuteOptions {
   readonly onResult: (result: InvokeResult) => void;
   /** How long ago the invocation was accepted (elsewhere): its wall clock started then. */
   readonly acceptedMsAgo?: number | undefined;
+  /** The HTTP request the invocation answers, when the dispatcher has one. */
+  readonly request?: InvocationRequest | undefined;
 }
 
 /** Live sandboxes against the instance-memory ceiling (instance-ledger.ts), summed over scheduler threads. */

@@ -60,7 +60,7 @@ export class FunctionVersion {
     if (this.#sandbox !== undefined) return Promise.resolve(this.#sandbox);
     if (this.#starting === undefined) {
       if (this.state === 'compiled' || this.state === 'evicted') this.state = 'starting';
-      this.#starting = this.plugin!.instantiate(this.artifact, this.record.budget).then((sandbox) => {
+      this.#starting = this.plugin!.instantiate(this.artifact, this.record.budget, { env: this.record.env }).then((sandbox) => {
         this.#starting = undefined;
         if (this.state === 'closed') {
           void sandbox.close();

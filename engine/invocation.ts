@@ -2,12 +2,15 @@ import { emptyUsage, type Budget, type Usage } from './budget.ts';
 import { EngineError, type ErrorRecord } from './errors.ts';
 import { outboundFetch, type NetworkMeter, type NetworkPolicy } from './network/outbound-fetch.ts';
 import type { TokenBucket } from './network/token-bucket.ts';
-import type { FetchRequest, FetchResponse, Fiber, InvocationContext } from './plugin.ts';
+import type { FetchRequest, FetchResponse, Fiber, InvocationContext, InvocationRequest, InvocationResponse } from './plugin.ts';
 import type { Lane, Task, TaskOutcome, TaskState } from './scheduler.ts';
 
-/** The result of one invocation. A failed function is a result too, never a throw. */
+/**
+ * The result of one invocation. A failed function is a result too, never a throw. `response` is
+ * the HTTP status and headers a function chose for its output (the JavaScript Workers format).
+ */
 export type InvokeResult =
-  | { readonly ok: true, readonly output: Uint8Array, readonly usage: Usage, readonly logs: readonly string[], readonly version: number }
+  | { readonly ok: true, readonly output: Uint8Array, readonly usage: Usage, readonly logs: readonly string[], readonly version: number, readonly response?: InvocationResponse | undefined }
   | { readonly ok: false, readonly error: ErrorRecord, readonly usage: Usage, readonly logs: readonly string[], readonly version: number };
 
 export interface InvocationLimits {
@@ -32,6 +35,7 @@ export class Invocation implements Task, InvocationContext {
   readonly cpuBudgetMs: number;
   readonly version: number;
   readonly result: Promise<InvokeResult>;
+  readonly request: InvocationRequest | undefined;
   fiber!: Fiber;
   cpuMs = 0;
   peakMemoryBytes = 0;
@@ -48,7 +52,7 @@ export class Invocation implements Task, InvocationContext {
   /** Created by the first fetch, so invocations that make none pay nothing. */
   #meter: (NetworkMeter & { readonly controller: AbortController }) | undefined;
 
-  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, network: InvocationNetwork, caller: { readonly signal?: AbortSignal | undefined, readonly onResult?: (result: InvokeResult) => void, readonly acceptedMsAgo?: number | undefined }, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
+  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, network: InvocationNetwork, caller: { readonly signal?: AbortSignal | undefined, readonly onResult?: (result: InvokeResult) => void, readonly acceptedMsAgo?: number | undefined, readonly request?: InvocationRequest | undefined }, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
     this.lane = lane;
     this.budget = budget;
     this.cpuBudgetMs = budget.cpuMs;
@@ -60,6 +64,7 @@ export class Invocation implements Task, InvocationContext {
     this.#deadline = setTimeout(this.#expire, Math.max(0, budget.wallMs - (caller.acceptedMsAgo ?? 0)));
     this.#signal = caller.signal;
     this.#onResult = caller.onResult;
+    this.request = caller.request;
     this.#signal?.addEventListener('abort', this.#abort, { once: true });
   }
 
@@ -111,7 +116,7 @@ export class Invocation implements Task, InvocationContext {
     if (outcome.ok && outcome.output.byteLength > this.#limits.maxOutputBytes) {
       result = { ok: false, error: { code: 'ERR_OUTPUT_TOO_LARGE', message: `output of ${outcome.output.byteLength} bytes is over the limit of ${this.#limits.maxOutputBytes}` }, usage, logs: this.#logs, version: this.version };
     } else if (outcome.ok) {
-      result = { ok: true, output: outcome.output, usage, logs: this.#logs, version: this.version };
+      result = { ok: true, output: outcome.output, usage, logs: this.#logs, version: this.version, ...(outcome.response !== undefined ? { response: outcome.response } : {}) };
     } else {
       result = { ok: false, error: outcome.error, usage, logs: this.#logs, version: this.version };
     }

@@ -23,7 +23,7 @@ export interface LanguagePlugin {
    */
   compile (source: Uint8Array, options: CompileOptions): Promise<Artifact>;
   /** Makes a runnable instance of an artifact under a budget. The engine keeps it while the function is deployed. */
-  instantiate (artifact: Artifact, budget: Budget): Promise<Sandbox>;
+  instantiate (artifact: Artifact, budget: Budget, options?: InstanceOptions): Promise<Sandbox>;
   /** Releases what the plugin holds beyond its sandboxes (pools, threads). Called once by Engine.close, after every sandbox is closed. */
   close? (): Promise<void>;
 }
@@ -74,6 +74,15 @@ export interface CompileOptions {
   readonly cacheDir?: string;
 }
 
+/** What an instance is given beyond its artifact and budget. */
+export interface InstanceOptions {
+  /**
+   * The function's deploy-time variables (`deploy --env KEY=VALUE`), names checked by the engine.
+   * A plugin that offers them hands them to the function; none may log them.
+   */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+}
+
 /** Whatever compile() produced; only its own plugin looks inside. */
 export type Artifact = unknown;
 
@@ -100,6 +109,30 @@ export interface InvocationContext {
    * or over-budget request), which the guest should see as a catchable error.
    */
   fetch (request: FetchRequest): Promise<FetchResponse>;
+  /**
+   * The HTTP request the invocation answers, when a dispatcher that speaks HTTP has one (the HTTP
+   * front); undefined otherwise (the socket protocol, in-process callers). Plugins that offer an
+   * HTTP-shaped entry (the JavaScript Workers format) read it; others ignore it.
+   */
+  readonly request?: InvocationRequest | undefined;
+}
+
+/** Header name/value pairs in order; a name may repeat. */
+export type HeaderList = readonly (readonly [string, string])[];
+
+/** An invocation's HTTP request, as the dispatcher received it (its body is the invocation's input). */
+export interface InvocationRequest {
+  readonly method: string;
+  /** Absolute URL, e.g. `http://host/path?query`. */
+  readonly url: string;
+  readonly headers: HeaderList;
+}
+
+/** The HTTP answer a function chose for its output (its body is the output), from plugins that offer one. */
+export interface InvocationResponse {
+  /** 200 to 599. */
+  readonly status: number;
+  readonly headers: HeaderList;
 }
 
 /** An outbound request as a function makes it (the calling convention is final; see doc/plugins.md). */
@@ -148,7 +181,7 @@ export interface Slice {
 
 /**
  * How a slice ended.
- * - done: the output bytes; the fiber is finished.
+ * - done: the output bytes (and, from a function that chose one, the HTTP status and headers to answer them with); the fiber is finished.
  * - failed: a guest error or budget breach detected by the plugin (e.g. ERR_MEMORY_BUDGET, ERR_TRAP).
  * - yield: the slice ran out; call run() again later.
  * - wait: the fiber is parked on host work (a network request, another thread); it uses no CPU slice
@@ -160,7 +193,7 @@ export interface Slice {
  *   was given and reports it through offThreadCpuMs.
  */
 export type SliceOutcome =
-  | { readonly state: 'done', readonly output: Uint8Array }
+  | { readonly state: 'done', readonly output: Uint8Array, readonly response?: InvocationResponse | undefined }
   | { readonly state: 'failed', readonly error: ErrorRecord }
   | { readonly state: 'yield' }
   | { readonly state: 'wait', readonly until: Promise<unknown> }

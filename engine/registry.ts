@@ -3,6 +3,7 @@ import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises
 import { join } from 'node:path';
 import { resolveBudget, type Budget } from './budget.ts';
 import { DataDirLock } from './data-dir-lock.ts';
+import { checkEnv } from './function-env.ts';
 import { assertFunctionName } from './names.ts';
 
 /**
@@ -27,6 +28,8 @@ export interface FunctionRecord {
   readonly sourceSha256: string;
   /** ISO 8601. */
   readonly deployedAt: string;
+  /** Deploy-time variables (function-env.ts); absent when there are none. The file is readable by the engine's user only. */
+  readonly env?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A file that could not be read back; kept on disk for an operator, reported at start. */
@@ -131,6 +134,7 @@ function encodeRecord (record: FunctionRecord): string {
     budget: record.budget,
     sourceSha256: record.sourceSha256,
     deployedAt: record.deployedAt,
+    ...(record.env !== undefined ? { env: record.env } : {}),
     source: Buffer.from(record.source.buffer, record.source.byteOffset, record.source.byteLength).toString('base64'),
   });
 }
@@ -145,6 +149,7 @@ function decodeRecord (text: string, expectedName: string): FunctionRecord {
   const source = new Uint8Array(Buffer.from(raw.source, 'base64'));
   const sourceSha256 = sha256Hex(source);
   if (raw.sourceSha256 !== sourceSha256) throw new Error('source does not match its recorded SHA-256');
+  const env = checkEnv(raw.env);
   return {
     name: raw.name,
     language: raw.language,
@@ -153,5 +158,6 @@ function decodeRecord (text: string, expectedName: string): FunctionRecord {
     source,
     sourceSha256,
     deployedAt: raw.deployedAt,
+    ...(env !== undefined ? { env } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Fifo } from './fifo.ts';
-import type { Fiber } from './plugin.ts';
+import type { Fiber, InvocationResponse } from './plugin.ts';
 import type { ErrorRecord } from './errors.ts';
 import { cpuBudgetError } from './budget-errors.ts';
 
@@ -31,7 +31,7 @@ export type TaskState = 'queued' | 'waiting' | 'settled';
 
 /** How the scheduler ends a task. Budget and fault errors come back as records. */
 export type TaskOutcome =
-  | { readonly ok: true, readonly output: Uint8Array }
+  | { readonly ok: true, readonly output: Uint8Array, readonly response?: InvocationResponse | undefined }
   | { readonly ok: false, readonly error: ErrorRecord };
 
 /** One invocation as the scheduler sees it. The engine's Invocation implements it. */
@@ -207,7 +207,7 @@ export class Scheduler {
     if (task.state === 'settled') return now; // the deadline fired during a long slice; finish() already ran
     switch (outcome.state) {
       case 'done':
-        this.#end(task, { ok: true, output: outcome.output });
+        this.#end(task, outcome.response === undefined ? { ok: true, output: outcome.output } : { ok: true, output: outcome.output, response: outcome.response });
         break;
       case 'failed':
         this.#end(task, { ok: false, error: outcome.error });

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../errors.ts';
 import type { InvokeResult } from '../invocation.ts';
+import type { HeaderList, InvocationRequest, InvocationResponse } from '../plugin.ts';
 
 /**
  * Invocations and results cross between threads as binary records, many to one transferred
@@ -109,24 +110,50 @@ export class RecordReader {
   }
 }
 
-/** `acceptedAt` is absolute (timeOrigin + now, ms): each thread's performance.now() has its own zero. */
-export function writeInvoke (writer: RecordWriter, id: number, acceptedAt: number, name: string, input: Uint8Array): void {
+function writeHeaders (writer: RecordWriter, headers: HeaderList): void {
+  writer.u32(headers.length);
+  for (const [name, value] of headers) {
+    writer.string(name);
+    writer.string(value);
+  }
+}
+
+function readHeaders (reader: RecordReader): [string, string][] {
+  const headers: [string, string][] = [];
+  for (let count = reader.u32(); count > 0; count--) headers.push([reader.string(), reader.string()]);
+  return headers;
+}
+
+/**
+ * `acceptedAt` is absolute (timeOrigin + now, ms): each thread's performance.now() has its own zero.
+ * A u8 says whether an HTTP request (method, url, headers) follows.
+ */
+export function writeInvoke (writer: RecordWriter, id: number, acceptedAt: number, name: string, input: Uint8Array, request?: InvocationRequest): void {
   writer.u32(id);
   writer.f64(acceptedAt);
   writer.string(name);
   writer.bytes(input);
+  writer.u8(request === undefined ? 0 : 1);
+  if (request === undefined) return;
+  writer.string(request.method);
+  writer.string(request.url);
+  writeHeaders(writer, request.headers);
 }
 
-export function readInvoke (reader: RecordReader): { id: number, acceptedAt: number, name: string, input: Uint8Array } {
-  return { id: reader.u32(), acceptedAt: reader.f64(), name: reader.string(), input: reader.bytes() };
+export function readInvoke (reader: RecordReader): { id: number, acceptedAt: number, name: string, input: Uint8Array, request?: InvocationRequest } {
+  const id = reader.u32(), acceptedAt = reader.f64(), name = reader.string(), input = reader.bytes();
+  if (reader.u8() === 0) return { id, acceptedAt, name, input };
+  return { id, acceptedAt, name, input, request: { method: reader.string(), url: reader.string(), headers: readHeaders(reader) } };
 }
 
 const kOk = 1;
 const kLogs = 2;
+const kResponse = 4;
 
 export function writeResult (writer: RecordWriter, id: number, result: InvokeResult): void {
   writer.u32(id);
-  writer.u8((result.ok ? kOk : 0) | (result.logs.length > 0 ? kLogs : 0));
+  const response = result.ok ? result.response : undefined;
+  writer.u8((result.ok ? kOk : 0) | (result.logs.length > 0 ? kLogs : 0) | (response !== undefined ? kResponse : 0));
   writer.u32(result.version);
   writer.f64(result.usage.cpuMs);
   writer.f64(result.usage.memoryBytes);
@@ -141,6 +168,10 @@ export function writeResult (writer: RecordWriter, id: number, result: InvokeRes
   if (result.logs.length > 0) {
     writer.u32(result.logs.length);
     for (const line of result.logs) writer.string(line);
+  }
+  if (response !== undefined) {
+    writer.u32(response.status);
+    writeHeaders(writer, response.headers);
   }
 }
 
@@ -157,6 +188,9 @@ export function readResult (reader: RecordReader): { id: number, result: InvokeR
   if ((flags & kLogs) !== 0) {
     for (let count = reader.u32(); count > 0; count--) logs.push(reader.string());
   }
-  const result: InvokeResult = output !== undefined ? { ok: true, output, usage, logs, version } : { ok: false, error: error!, usage, logs, version };
+  let response: InvocationResponse | undefined;
+  if ((flags & kResponse) !== 0) response = { status: reader.u32(), headers: readHeaders(reader) };
+  const result: InvokeResult = output === undefined ? { ok: false, error: error!, usage, logs, version }
+    : response === undefined ? { ok: true, output, usage, logs, version } : { ok: true, output, usage, logs, version, response };
   return { id, result };
 }

@@ -5,7 +5,7 @@ import { Outbox } from './outbox.ts';
 import { readResult, RecordReader, writeInvoke } from './records.ts';
 import type { InvokeResult } from '../invocation.ts';
 import { HeartbeatWatch } from './heartbeat.ts';
-import type { LanguageInfo } from '../plugin.ts';
+import type { InvocationRequest, LanguageInfo } from '../plugin.ts';
 
 const kThreadMain = new URL('./thread-main.ts', import.meta.url);
 /** How long a closing thread may take to end its invocations and plugins before it is terminated. */
@@ -88,9 +88,9 @@ export class SchedulerThread {
   }
 
   /** Sends an invocation (as a record: records.ts). */
-  invoke (id: number, name: string, input: Uint8Array): void {
+  invoke (id: number, name: string, input: Uint8Array, request: InvocationRequest | undefined): void {
     if (this.#exited) return;
-    writeInvoke(this.#outbox.records, id, performance.timeOrigin + performance.now(), name, input);
+    writeInvoke(this.#outbox.records, id, performance.timeOrigin + performance.now(), name, input, request);
     this.#outbox.wrote();
   }
 

@@ -215,7 +215,7 @@ export class ThreadExecutor implements Executor {
       if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });
       const acceptedAt = performance.now() - (options.acceptedMsAgo ?? 0);
       this.#calls.set(id, { thread, version: deployed.record.version, acceptedAt, wallMs: deployed.record.budget.wallMs, options, resolve, reject, onAbort });
-      thread.invoke(id, name, input);
+      thread.invoke(id, name, input, options.request);
     });
   }
 

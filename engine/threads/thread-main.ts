@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LocalExecutor } from '../local-executor.ts';
 import { toErrorRecord } from '../errors.ts';
 import { fillEngineOptions } from '../options.ts';
-import type { LanguagePlugin, PluginContext } from '../plugin.ts';
+import type { InvocationRequest, LanguagePlugin, PluginContext } from '../plugin.ts';
 import type { FunctionRecord } from '../registry.ts';
 import type { FromThread, ThreadInit, ToThread } from './messages.ts';
 import { startBeating } from './heartbeat.ts';
@@ -58,8 +58,8 @@ function handle (message: ToThread): void {
     case 'records': {
       const reader = new RecordReader(message.buffer, message.length);
       while (!reader.done) {
-        const { id, acceptedAt, name, input } = readInvoke(reader);
-        invoke(id, acceptedAt, name, input);
+        const { id, acceptedAt, name, input, request } = readInvoke(reader);
+        invoke(id, acceptedAt, name, input, request);
       }
       break;
     }
@@ -73,20 +73,21 @@ function handle (message: ToThread): void {
   }
 }
 
-function invoke (id: number, acceptedAt: number, name: string, input: Uint8Array): void {
+function invoke (id: number, acceptedAt: number, name: string, input: Uint8Array, request: InvocationRequest | undefined): void {
   const controller = new AbortController();
   running.set(id, controller);
   const pending = installing.get(name);
   if (pending !== undefined) {
-    void pending.then(() => start(id, acceptedAt, name, input, controller));
+    void pending.then(() => start(id, acceptedAt, name, input, request, controller));
   } else {
-    start(id, acceptedAt, name, input, controller);
+    start(id, acceptedAt, name, input, request, controller);
   }
 }
 
-function start (id: number, acceptedAt: number, name: string, input: Uint8Array, controller: AbortController): void {
+function start (id: number, acceptedAt: number, name: string, input: Uint8Array, request: InvocationRequest | undefined, controller: AbortController): void {
   executor.invoke(name, input, {
     signal: controller.signal,
+    request,
     // The wall clock started when the main thread accepted the invocation, not when it got here.
     acceptedMsAgo: performance.timeOrigin + performance.now() - acceptedAt,
     onResult: (result) => {

@@ -5,7 +5,7 @@
  *
  *   __sbHostLog(line)                                         console.log and friends
  *   __sbHostFetch(invocationId, fetchId, url, method, headersJson, body)   starts ctx.fetch; body is a string, a Uint8Array or undefined
- *   __sbHostSettled(invocationId, ok, payload)                an async function finished (payload: output, or [code, message])
+ *   __sbHostSettled(invocationId, ok, payload, response)      an async function finished (payload: output, or [code, message]; response: a Worker's status and headers as JSON, or undefined)
  *   __sbHostRandom(byteCount)                                 a Uint8Array of byteCount random bytes (at most 65,536), for crypto
  *   __sbHostUrl(input, base, setter, value)                   URL parsing, answered as a JSON array of strings (web-url.ts)
  *   __sbHostSource(group)                                     the source of a group of web globals, compiled on first use (web-globals.ts)
@@ -21,21 +21,83 @@
  * cost of JSON.stringify is charged to the function that asked for it.
  */
 
+import type { ErrorRecord } from '../../engine/errors.ts';
+import type { InvocationRequest, InvocationResponse, SliceOutcome } from '../../engine/plugin.ts';
 import { entryCheckpointsSource } from './entry-checkpoints.ts';
+import { failureRecord, outputBytes } from './host-values.ts';
 import { kWebGlobalsSource } from './web-globals.ts';
 import { kMaxPendingTimers } from './web-timers.ts';
+
+/** The URL of the request a Workers-format function gets when its caller sent no HTTP request (the socket protocol). */
+export const kSocketRequestUrl = 'http://function.invalid/';
+/** Most response headers a Workers-format function may answer with. */
+const kMaxResponseHeaders = 256;
+/** Longest response description (status and headers as JSON) taken from the guest, in characters. */
+const kMaxResponseJsonChars = 64 * 1024;
+
+/**
+ * A Workers-format function's response description from the guest, checked: the status an
+ * integer from 200 to 599, the headers pairs of strings that HTTP allows.
+ * @returns the response, or the error that fails the invocation.
+ */
+export function workerResponse (json: unknown): InvocationResponse | ErrorRecord {
+  const refused = (why: string): ErrorRecord => ({ code: 'ERR_FUNCTION', message: `the function's Response cannot be answered: ${why}` });
+  if (typeof json !== 'string' || json.length > kMaxResponseJsonChars) return refused(`its status and headers take more than ${kMaxResponseJsonChars} characters`);
+  let parsed: unknown;
+  try { parsed = JSON.parse(json); } catch { return refused('it is malformed'); }
+  if (!Array.isArray(parsed) || parsed.length !== 2 || !Array.isArray(parsed[1])) return refused('it is malformed');
+  const [status, list] = parsed as [unknown, unknown[]];
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) return refused(`status ${String(status)} is not from 200 to 599`);
+  if (list.length > kMaxResponseHeaders) return refused(`it has ${list.length} headers, more than ${kMaxResponseHeaders}`);
+  const headers: [string, string][] = [];
+  for (const pair of list) {
+    if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return refused('a header is not a pair of strings');
+    const [name, value] = pair as [string, string];
+    if (!kHeaderName.test(name) || !kHeaderValue.test(value)) return refused(`header ${JSON.stringify(name.slice(0, 64))} is not a valid HTTP header`);
+    headers.push([name, value]);
+  }
+  return { status, headers };
+}
+/** The request as start() takes it: `[method, url, [[name, value], ...]]` as JSON, or undefined. */
+export function requestJson (request: InvocationRequest | undefined): string | undefined {
+  return request === undefined ? undefined : JSON.stringify([request.method, request.url, request.headers]);
+}
+
+/**
+ * How an invocation ends, from what the guest reported (start's `[1, output]` / `[0, [code, message]]`,
+ * or __sbHostSettled's arguments): `response` is a Workers-format function's status and headers.
+ */
+export function settledOutcome (ok: boolean, payload: unknown, response: unknown): SliceOutcome {
+  if (!ok) return { state: 'failed', error: failureRecord(payload) };
+  const output = outputBytes(payload);
+  if (!(output instanceof Uint8Array)) return { state: 'failed', error: output };
+  if (response === undefined) return { state: 'done', output };
+  const checked = workerResponse(response);
+  return 'status' in checked ? { state: 'done', output, response: checked } : { state: 'failed', error: checked };
+}
+
+const kHeaderName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// Visible ASCII, space, tab and obs-text; no CR, LF or NUL.
+const kHeaderValue = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Error codes the prelude reports in a failure payload `[code, message]`. */
 export type GuestFailureCode = 'ERR_FUNCTION' | 'ERR_MEMORY_BUDGET' | 'ERR_OUTPUT_TOO_LARGE';
 
 /** What the host calls in the guest, in order: bind once, then start per invocation and deliver per settled fetch. */
 export interface GuestApi {
-  /** bind(defaultExport): checks that the module's default export is a function. */
+  /**
+   * bind(defaultExport, envJson): checks that the module's default export is a function, or an
+   * object with a fetch method (the Workers format); envJson is the function's deploy-time
+   * variables as a JSON object of strings, or undefined.
+   */
   readonly bind: unknown;
   /**
-   * start(invocationId, input): calls the function. Returns `[1, output]` or `[0, [code, message]]`
+   * start(invocationId, input, requestJson): calls the function. Returns `[1, output]` or `[0, [code, message]]`
    * when it finished synchronously, or `undefined` when it returned a promise (its end comes
-   * through __sbHostSettled).
+   * through __sbHostSettled). requestJson is the HTTP request `[method, url, [[name, value], ...]]`,
+   * or undefined (a Workers-format function then gets a POST to {@link kSocketRequestUrl}). A
+   * Workers-format function always ends through __sbHostSettled, with a third argument: its
+   * response's `[status, [[name, value], ...]]` as JSON (see {@link workerResponse}).
    */
   readonly start: unknown;
   /** deliver(list): settles fetches; list is `[[fetchId, ok, value], ...]`, value `[status, headersJson, body]` or `[code, message]`. */
@@ -288,18 +350,62 @@ function makeContext (invocationId) {
   });
 }
 
-let entry;
+// The Workers format: export default { fetch (request, env, ctx) { ... } }. The fetch group's own
+// classes, from their accessors as the prelude left them: a function that replaces globalThis.Response
+// cannot pass off something else as one.
+const ownDescriptor = Object.getOwnPropertyDescriptor;
+const requestClass = ownDescriptor(g, 'Request').get, responseClass = ownDescriptor(g, 'Response').get;
+// What a Workers-format invocation resolves to: a prelude object, so no value of the function's can pass for one.
+function WorkerAnswer (body, response) { this.body = body; this.response = response; }
+function makeRequest (requestJson, input) {
+  const RequestClass = apply(requestClass, g, []);
+  if (requestJson === undefined) return new RequestClass('${kSocketRequestUrl}', { method: 'POST', body: input });
+  const request = parse(requestJson), method = request[0];
+  return new RequestClass(request[1], method === 'GET' || method === 'HEAD' ? { method, headers: request[2] } : { method, headers: request[2], body: input });
+}
+async function callWorker (invocationId, input, requestJson) {
+  const waits = [];
+  const ctx = freeze({
+    // The invocation's result waits for these too; a rejection is logged, not a failure.
+    waitUntil (promise) {
+      waits[waits.length] = apply(nativeThen, NativePromise.resolve(promise), [undefined, (error) => logLine(['ctx.waitUntil: a promise rejected: ' + describe(error)])]);
+    },
+    passThroughOnException () {},
+  });
+  const handler = worker.fetch;
+  if (typeof handler !== 'function') throw new NativeTypeError('the default export has no fetch method any more');
+  const response = await apply(handler, worker, [makeRequest(requestJson, input), env, ctx]);
+  if (!(response instanceof apply(responseClass, g, []))) throw new NativeTypeError('fetch(request, env, ctx) must return a Response (or a promise of one): got ' + (response === null ? 'null' : typeof response));
+  const headers = [];
+  for (const pair of response.headers) headers[headers.length] = [pair[0], pair[1]];
+  const answer = new WorkerAnswer(new NativeUint8Array(await response.arrayBuffer()), stringify([response.status, headers]));
+  for (let i = 0; i < waits.length; i++) await waits[i];
+  return answer;
+}
+function encodeAnswer (value) {
+  if (!(value instanceof WorkerAnswer)) return encodeOrFail(value);
+  const encoded = encodeOrFail(value.body);
+  return encoded[0] === 1 ? [1, encoded[1], value.response] : encoded;
+}
+
+let entry, worker, env;
 return freeze({
-  bind (fn) {
-    if (typeof fn !== 'function') throw new TypeError('the default export is not a function: export default function (input, ctx) { ... }');
-    entry = fn;
+  bind (fn, envJson) {
+    env = freeze(envJson === undefined ? {} : parse(envJson));
+    if (typeof fn === 'function') {
+      entry = fn;
+    } else if (typeof fn === 'object' && fn !== null && typeof fn.fetch === 'function') {
+      worker = fn;
+    } else {
+      throw new TypeError('the default export is neither a function nor an object with a fetch method: export default function (input, ctx) { ... } or export default { fetch (request, env, ctx) { ... } }');
+    }
   },
-  start (invocationId, input) {
+  start (invocationId, input, requestJson) {
     linesLeft = 1024;
     runningInvocation = invocationId;
     let result;
     try {
-      result = entry(input, makeContext(invocationId));
+      result = worker !== undefined ? callWorker(invocationId, input, requestJson) : entry(input, makeContext(invocationId));
     } catch (error) {
       dropTimers(invocationId);
       return [0, failure(error)];
@@ -310,10 +416,10 @@ return freeze({
     }
     const settle = (outcome) => {
       dropTimers(invocationId);
-      hostSettled(invocationId, outcome[0] === 1, outcome[1]);
+      hostSettled(invocationId, outcome[0] === 1, outcome[1], outcome[2]);
     };
     try {
-      apply(nativeThen, NativePromise.resolve(result), [(value) => settle(encodeOrFail(value)), (error) => settle([0, failure(error)])]);
+      apply(nativeThen, NativePromise.resolve(result), [(value) => settle(encodeAnswer(value)), (error) => settle([0, failure(error)])]);
     } catch (error) {
       return [0, failure(error)];
     }

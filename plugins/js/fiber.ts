@@ -2,7 +2,7 @@ import { cpuBudgetError } from '../../engine/budget-errors.ts';
 import { toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import type { Fiber, InvocationContext, SliceOutcome } from '../../engine/plugin.ts';
 import { FetchRelay } from '../js-common/fetch-relay.ts';
-import { failureRecord, outputBytes } from '../js-common/host-values.ts';
+import { requestJson, settledOutcome } from '../js-common/guest-prelude.ts';
 import { TimerRelay } from '../js-common/timer-relay.ts';
 import type { EntryBounds, EntryResult, IsolateInstance } from './isolate-instance.ts';
 import type { JsSandbox } from './sandbox.ts';
@@ -26,6 +26,8 @@ let nextInvocationId = 1;
 export class JsFiber implements Fiber {
   readonly #sandbox: JsSandbox;
   readonly #input: string;
+  /** The HTTP request, for a Workers-format function (guest-prelude.ts requestJson). */
+  readonly #request: string | undefined;
   readonly #context: InvocationContext;
   readonly #relay: FetchRelay;
   readonly #timers = new TimerRelay();
@@ -33,7 +35,7 @@ export class JsFiber implements Fiber {
   #memoryBytes = 0;
   #outcome: SliceOutcome | undefined;
   #driving: Promise<void> | undefined;
-  #settled: [boolean, unknown] | undefined;
+  #settled: [ok: boolean, payload: unknown, response?: unknown] | undefined;
   #wakeOnCancel: (() => void) | undefined;
   readonly #cancelled: Promise<void>;
   /** The instance this invocation runs on and its id there, once attached. */
@@ -45,6 +47,7 @@ export class JsFiber implements Fiber {
   constructor (sandbox: JsSandbox, input: string, context: InvocationContext) {
     this.#sandbox = sandbox;
     this.#input = input;
+    this.#request = requestJson(context.request);
     this.#context = context;
     this.#relay = new FetchRelay(context);
     this.#cancelled = new Promise((resolve) => { this.#wakeOnCancel = resolve; });
@@ -93,12 +96,12 @@ export class JsFiber implements Fiber {
       instance.attach(id, {
         log: (line) => this.#context.log(line),
         fetch: (fetchId, url, method, headers, body) => this.#relay.start(fetchId, url, method, headers, body),
-        settled: (ok, payload) => { this.#settled ??= [ok, payload]; },
+        settled: (ok, payload, response) => { this.#settled ??= [ok, payload, response]; },
         timer: (timerId, delayMs) => this.#timers.set(timerId, delayMs),
       });
       this.#instance = instance;
       this.#id = id;
-      started = await instance.start(id, this.#input, this.#bounds());
+      started = await instance.start(id, this.#input, this.#request, this.#bounds());
       // No guest code ran: the isolate died under another invocation while this one queued. Try a new one.
       if (!started.ok && !started.started && attempt < JsFiber.#kMaxStartAttempts && this.#outcome === undefined) {
         instance.detach(id);
@@ -124,7 +127,7 @@ export class JsFiber implements Fiber {
         const delivered = await instance.deliver(id, [...this.#relay.takeReady(), ...this.#timers.takeReady()], this.#bounds());
         if (!this.#account(delivered, instance)) return;
       }
-      if (this.#settled !== undefined) this.#finishWith(this.#settled);
+      if (this.#settled !== undefined) this.#finish(settledOutcome(...this.#settled));
     } finally {
       instance.detach(id);
       if (this.#settled === undefined) instance.forget(id);
@@ -154,13 +157,6 @@ export class JsFiber implements Fiber {
   #overBudget (): void {
     const { cpuMs } = this.#sandbox.budget;
     this.#finish({ state: 'failed', error: cpuBudgetError(cpuMs, this.#cpuMs) });
-  }
-
-  #finishWith ([ok, payload]: [boolean, unknown]): void {
-    if (!ok) return this.#finish({ state: 'failed', error: failureRecord(payload) });
-    const output = outputBytes(payload);
-    if (output instanceof Uint8Array) this.#finish({ state: 'done', output });
-    else this.#finish({ state: 'failed', error: output });
   }
 
   #finish (outcome: SliceOutcome): void {

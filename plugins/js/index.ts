@@ -1,7 +1,7 @@
 import { kDefaultBudget, type Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
 import { kDefaultOptions } from '../../engine/options.ts';
-import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
+import type { CompileOptions, InstanceOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
 import { checkModule, isCheckedModule, type CheckedModule } from '../js-common/check-module.ts';
 import { IsolateGate } from './isolate-gate.ts';
 import { kMinMemoryLimitMb } from './isolate-instance.ts';
@@ -42,9 +42,9 @@ export function jsPlugin (options: JsPluginOptions = {}): LanguagePlugin {
       pool.warm(kDefaultBudget.memoryBytes);
       return checked;
     },
-    async instantiate (artifact: unknown, budget: Budget): Promise<Sandbox> {
+    async instantiate (artifact: unknown, budget: Budget, options: InstanceOptions = {}): Promise<Sandbox> {
       if (!isCheckedModule(artifact)) throw new EngineError('ERR_INTERNAL', 'js: instantiate() was given an artifact that js did not compile');
-      const sandbox = new JsSandbox(artifact, budget, pool);
+      const sandbox = new JsSandbox(artifact, budget, pool, options.env);
       // The cold start happens here; a module that throws at load fails its first invocation with its own error and CPU.
       await sandbox.preload();
       return sandbox;

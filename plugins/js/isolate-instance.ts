@@ -12,7 +12,8 @@ import type { IsolateGate } from './isolate-gate.ts';
 export interface InvocationHooks {
   log (line: string): void;
   fetch (fetchId: number, url: unknown, method: unknown, headersJson: unknown, body: unknown): void;
-  settled (ok: boolean, payload: unknown): void;
+  /** `response`: a Workers-format function's status and headers, as the prelude encodes them (guest-prelude.ts). */
+  settled (ok: boolean, payload: unknown, response: unknown): void;
   /** Sets a timer (delayMs -1: cancels it); false when the invocation has too many. */
   timer (timerId: unknown, delayMs: unknown): boolean;
 }
@@ -132,7 +133,7 @@ export class IsolateInstance {
     // console is global in the shared context: a line belongs to the invocation whose entry is running.
     await global.set('__sbHostLog', new ivm.Callback((line: unknown) => this.#hooks.get(this.#entryInvocation)?.log(typeof line === 'string' ? line : String(line))));
     await global.set('__sbHostFetch', new ivm.Callback((id: number, fetchId: number, url: unknown, method: unknown, headers: unknown, body: unknown) => this.#hooks.get(id)?.fetch(fetchId, url, method, headers, body)));
-    await global.set('__sbHostSettled', new ivm.Callback((id: number, ok: boolean, payload: unknown) => this.#hooks.get(id)?.settled(ok === true, payload)));
+    await global.set('__sbHostSettled', new ivm.Callback((id: number, ok: boolean, payload: unknown, response: unknown) => this.#hooks.get(id)?.settled(ok === true, payload, response)));
     // The returned bytes are copied into the isolate as a Uint8Array of its own realm.
     await global.set('__sbHostRandom', new ivm.Callback((byteCount: unknown) => hostRandomBytes(byteCount)));
     // A constant string, asked for once per group and isolate: not worth counting.
@@ -165,14 +166,14 @@ export class IsolateInstance {
    * @returns the entry: an error when the module throws, runs too long or has no function as
    * default export; `cpuMs` is the top-level code's CPU either way.
    */
-  load (source: string, bounds: EntryBounds): Promise<EntryResult> {
+  load (source: string, bounds: EntryBounds, envJson: string | undefined): Promise<EntryResult> {
     const timeout = Math.max(1, Math.ceil(bounds.cpuMs));
     return this.#enter(0, bounds, async () => {
       const module = await this.#isolate.compileModule(source, { filename: 'file:///function.js' });
       await module.instantiate(this.#context, () => { throw new Error('imports are not supported'); });
       await module.evaluate({ timeout });
       const exported = await module.namespace.get('default', { reference: true });
-      await this.#api!.bind.apply(undefined, [exported.derefInto()], { timeout });
+      await this.#api!.bind.apply(undefined, [exported.derefInto(), envJson], { timeout });
       this.state = 'loaded';
     });
   }
@@ -187,8 +188,8 @@ export class IsolateInstance {
   }
 
   /** Calls the function: value `[1, output]`, `[0, [code, message]]`, or undefined while it is pending. */
-  start (invocationId: number, input: string, bounds: EntryBounds): Promise<EntryResult> {
-    return this.#enter(invocationId, bounds, () => this.#api!.start.apply(undefined, [invocationId, input], { timeout: timeoutOf(bounds), result: { copy: true } }));
+  start (invocationId: number, input: string, requestJson: string | undefined, bounds: EntryBounds): Promise<EntryResult> {
+    return this.#enter(invocationId, bounds, () => this.#api!.start.apply(undefined, [invocationId, input, requestJson], { timeout: timeoutOf(bounds), result: { copy: true } }));
   }
 
   /** Hands settled fetches to the guest (see the prelude's deliver). */

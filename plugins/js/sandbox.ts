@@ -34,11 +34,14 @@ export class JsSandbox implements Sandbox {
   #quarantine: EngineError | undefined;
   /** The last isolate that died, until it is known whether its thread came back. */
   #lastDead: IsolateInstance | undefined;
+  /** The deploy-time variables as JSON, bound with the module (undefined: none). */
+  readonly #envJson: string | undefined;
 
-  constructor (module: CheckedModule, budget: Budget, pool: SparePool<IsolateInstance>) {
+  constructor (module: CheckedModule, budget: Budget, pool: SparePool<IsolateInstance>, env?: Readonly<Record<string, string>>) {
     this.#module = module;
     this.budget = budget;
     this.#pool = pool;
+    this.#envJson = env === undefined ? undefined : JSON.stringify(env);
   }
 
   /**
@@ -80,7 +83,7 @@ export class JsSandbox implements Sandbox {
 
   async #load (): Promise<IsolateInstance> {
     const instance = await this.#pool.take(this.budget.memoryBytes);
-    const loaded = await instance.load(this.#module.source, { cpuMs: this.budget.cpuMs, wallMs: this.budget.wallMs });
+    const loaded = await instance.load(this.#module.source, { cpuMs: this.budget.cpuMs, wallMs: this.budget.wallMs }, this.#envJson);
     this.#coldStartCpuMs += loaded.cpuMs;
     if (!loaded.ok) {
       instance.close();

@@ -3,7 +3,7 @@ import { cpuBudgetError } from '../../engine/budget-errors.ts';
 import { toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import { kYield, type Fiber, type InvocationContext, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
 import { FetchRelay, type Settlement } from '../js-common/fetch-relay.ts';
-import { failureRecord, outputBytes } from '../js-common/host-values.ts';
+import { requestJson, settledOutcome } from '../js-common/guest-prelude.ts';
 import { TimerRelay } from '../js-common/timer-relay.ts';
 import { JspiStack } from '../wasm-common/jspi-stack.ts';
 import type { QuickJsInstance, Step, StepEnd, StepInput, StepOwner } from './instance.ts';
@@ -13,7 +13,7 @@ import type { QuickJsSandbox } from './sandbox.ts';
 let nextInvocationId = 1;
 
 /** What the guest reported through `settled`: ok and the handler's value, or not ok and [code, message]. */
-type Result = readonly [ok: boolean, payload: unknown];
+type Result = readonly [ok: boolean, payload: unknown, response?: unknown];
 
 /**
  * Where an invocation is. Whether a step's stack is parked or resumed is the JSPI stack's to say.
@@ -58,6 +58,8 @@ const kNew: QuickJsFiberState = Object.freeze({ kind: 'new' });
 export class QuickJsFiber implements Fiber, StepOwner {
   readonly #sandbox: QuickJsSandbox;
   readonly #input: string;
+  /** The HTTP request, for a Workers-format function (guest-prelude.ts requestJson). */
+  readonly #request: string | undefined;
   readonly #context: InvocationContext;
   readonly #relay: FetchRelay;
   readonly #timers = new TimerRelay();
@@ -75,6 +77,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
   constructor (sandbox: QuickJsSandbox, input: string, context: InvocationContext) {
     this.#sandbox = sandbox;
     this.#input = input;
+    this.#request = requestJson(context.request);
     this.#context = context;
     this.#relay = new FetchRelay(context);
   }
@@ -144,7 +147,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
       instance.attach(this.#id, {
         log: (line) => this.#context.log(line),
         fetch: (fetchId, url, method, headers, body) => this.#relay.start(fetchId, url, method, headers, body),
-        settled: (ok, payload) => this.#settled([ok, payload]),
+        settled: (ok, payload, response) => this.#settled([ok, payload, response]),
         timer: (timerId, delayMs) => this.#timers.set(timerId, delayMs),
       });
       this.#state = attached(instance, false, undefined, undefined);
@@ -161,7 +164,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
       if (state.kind === 'new') return this.#acquire();
       if (state.kind === 'acquiring') return { state: 'wait', until: state.loaded };
       const { instance } = state;
-      if (state.result !== undefined) return this.#finishWith(state.result);
+      if (state.result !== undefined) return this.#finish(settledOutcome(...state.result));
       if (instance.death !== undefined) {
         // Another invocation's cold start failed (or an earlier one broke the instance) before this
         // one began: it gets a fresh instance and loads the module itself.
@@ -175,7 +178,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
       let step: Step;
       if (!instance.moduleReady) {
         // The cold start: the module's top-level code runs as this invocation's first step.
-        step = instance.load(this, this.#id, this.#sandbox.source);
+        step = instance.load(this, this.#id, this.#sandbox.source, this.#sandbox.envJson);
       } else {
         const input = this.#nextInput(state.started);
         if (input === undefined) {
@@ -214,7 +217,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
   }
 
   #nextInput (started: boolean): StepInput | undefined {
-    if (!started) return { op: 'start', id: this.#id, input: this.#input };
+    if (!started) return { op: 'start', id: this.#id, input: this.#input, request: this.#request };
     // One settlement per step, so each step's arguments are a handful of scalars.
     if (this.#ready.length === 0) this.#ready.push(...this.#relay.takeReady(), ...this.#timers.takeReady());
     const ready = this.#ready.shift();
@@ -252,13 +255,6 @@ export class QuickJsFiber implements Fiber, StepOwner {
 
   #overBudget (doomed: string | undefined): void {
     this.#finish({ state: 'failed', error: cpuBudgetError(this.#sandbox.budget.cpuMs, this.#cpuUsedMs(), doomed) });
-  }
-
-  #finishWith ([ok, payload]: Result): SliceOutcome {
-    if (!ok) return this.#finish({ state: 'failed', error: failureRecord(payload) });
-    const output = outputBytes(payload);
-    if (output instanceof Uint8Array) return this.#finish({ state: 'done', output });
-    return this.#finish({ state: 'failed', error: output });
   }
 
   #finish (outcome: SliceOutcome): SliceOutcome {

@@ -31,8 +31,8 @@ function wire (value) {
 }
 g.__sbHostLog = (line) => { hostLog(NativeString(line)); };
 g.__sbHostFetch = (id, fetchId, url, method, headers, body) => { hostFetch(id, fetchId, url, method, headers, wire(body)); };
-g.__sbHostSettled = (id, ok, payload) => {
-  if (ok) hostSettled(id, 1, wire(payload));
+g.__sbHostSettled = (id, ok, payload, response) => {
+  if (ok) hostSettled(id, 1, wire(payload), response);
   else hostSettled(id, 0, NativeString(payload[0]), NativeString(payload[1]));
 };
 g.__sbHostRandom = (byteCount) => new NativeUint8Array(hostRandom(byteCount));
@@ -46,8 +46,9 @@ return function (api) {
     try {
       switch (box.op) {
         case 'start': {
-          const result = apply(start, undefined, [box.id, box.input]);
+          const result = apply(start, undefined, [box.id, box.input, box.request]);
           box.input = undefined;
+          box.request = undefined;
           if (result === undefined) return hostResult(2);
           if (result[0] === 1) return hostResult(1, wire(result[1]));
           return hostResult(0, NativeString(result[1][0]), NativeString(result[1][1]));
@@ -59,7 +60,7 @@ return function (api) {
           return hostResult(3);
         }
         case 'forget': apply(forget, undefined, [box.id]); return hostResult(3);
-        case 'bind': apply(bind, undefined, [box.fn]); box.fn = undefined; return hostResult(3);
+        case 'bind': apply(bind, undefined, [box.fn, box.env]); box.fn = undefined; box.env = undefined; return hostResult(3);
       }
     } catch (error) {
       let message = 'the function failed';

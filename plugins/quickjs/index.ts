@@ -1,5 +1,5 @@
 import { EngineError } from '../../engine/errors.ts';
-import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
+import type { CompileOptions, InstanceOptions, LanguagePlugin, Sandbox } from '../../engine/plugin.ts';
 import { checkModule, isCheckedModule, type CheckedModule } from '../js-common/check-module.ts';
 import { kDefaultBudget, type Budget } from '../../engine/budget.ts';
 import { quickJsPool } from './instance-pool.ts';
@@ -35,9 +35,9 @@ export function quickjsPlugin (options: QuickJsPluginOptions = {}): LanguagePlug
       pool.warm(kDefaultBudget.memoryBytes);
       return checked;
     },
-    async instantiate (artifact: unknown, budget: Budget): Promise<Sandbox> {
+    async instantiate (artifact: unknown, budget: Budget, options: InstanceOptions = {}): Promise<Sandbox> {
       if (!isCheckedModule(artifact)) throw new EngineError('ERR_INTERNAL', 'quickjs: instantiate() was given an artifact that quickjs did not compile');
-      const sandbox = new QuickJsSandbox(artifact, budget, pool);
+      const sandbox = new QuickJsSandbox(artifact, budget, pool, options.env);
       // Takes a prepared instance now; the module's top-level code runs in the first invocation's slices.
       await sandbox.acquire();
       return sandbox;

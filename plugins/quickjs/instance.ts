@@ -17,7 +17,8 @@ import { PollPacer } from './poll-pacer.ts';
 export interface InvocationHooks {
   log (line: string): void;
   fetch (fetchId: number, url: unknown, method: unknown, headersJson: unknown, body: unknown): void;
-  settled (ok: boolean, payload: unknown): void;
+  /** `response`: a Workers-format function's status and headers, as the prelude encodes them (guest-prelude.ts). */
+  settled (ok: boolean, payload: unknown, response: unknown): void;
   /** Sets a timer (delayMs -1: cancels it); false when the invocation has too many. */
   timer (timerId: unknown, delayMs: unknown): boolean;
 }
@@ -49,7 +50,7 @@ export interface Step {
 }
 
 export type StepInput =
-  | { readonly op: 'start', readonly id: number, readonly input: string }
+  | { readonly op: 'start', readonly id: number, readonly input: string, readonly request: string | undefined }
   | { readonly op: 'deliver', readonly fetchId: number, readonly ok: boolean, readonly a: unknown, readonly b: string, readonly c: Uint8Array | undefined }
   | { readonly op: 'forget', readonly id: number };
 
@@ -165,7 +166,7 @@ export class QuickJsInstance {
           const outOfMemory = !ok && this.#refusedInStep;
           const code = outOfMemory ? 'ERR_MEMORY_BUDGET' : this.#string(args[2]);
           const message = outOfMemory ? this.#outOfMemory(this.#string(args[3])) : this.#string(args[3]);
-          this.#hooks.get(this.#number(args[0]))?.settled(ok, ok ? this.#value(args[2]) : [code, message]);
+          this.#hooks.get(this.#number(args[0]))?.settled(ok, ok ? this.#value(args[2]) : [code, message], ok ? this.#value(args[3]) : undefined);
         }),
         this.#hostFunction('result', (args) => { this.#report = this.#stepEnd(args); }),
       ];
@@ -217,7 +218,7 @@ export class QuickJsInstance {
    * instance dead: the next invocation loads the module afresh in a new instance.
    * The caller must wait for {@link idle} first when the instance is busy.
    */
-  load (owner: StepOwner, invocationId: number, source: string): Step {
+  load (owner: StepOwner, invocationId: number, source: string, envJson: string | undefined): Step {
     const { step, finish } = this.#begin(owner, invocationId);
     if (step.end !== undefined) return step;
     const fail = (error: ErrorRecord): void => {
@@ -251,7 +252,7 @@ export class QuickJsInstance {
       }, (threw) => {
         if (this.#death !== undefined) return finish({ kind: 'failed', error: this.#death });
         if (threw || namespace === 0) return fail(failure ?? this.#unreported(owner));
-        const bound = this.#bind(namespace);
+        const bound = this.#bind(namespace, envJson);
         if (bound !== undefined) return fail(bound);
         this.#moduleReady = true;
         finish({ kind: 'ok' });
@@ -267,7 +268,7 @@ export class QuickJsInstance {
    * instructions) outside any fiber's slice, under a short deadline.
    * @returns the failure, or undefined when bound.
    */
-  #bind (namespacePtr: number): ErrorRecord | undefined {
+  #bind (namespacePtr: number, envJson: string | undefined): ErrorRecord | undefined {
     const context = this.#context!;
     const box = this.#box!;
     const owner = this.#owner;
@@ -281,6 +282,11 @@ export class QuickJsInstance {
       context.setProp(box, 'op', bindOp);
       bindOp.dispose();
       context.setProp(box, 'fn', fn);
+      if (envJson !== undefined) {
+        const env = context.newString(envJson);
+        context.setProp(box, 'env', env);
+        env.dispose();
+      }
       this.#report = undefined;
       this.#own(context.unwrapResult(context.callFunction(this.#step!, context.undefined)));
       const report = this.#report as StepEnd | undefined;

@@ -21,10 +21,14 @@ export class QuickJsSandbox implements Sandbox {
   #currentInstance: QuickJsInstance | undefined;
   #closed = false;
 
-  constructor (module: CheckedModule, budget: Budget, pool: SparePool<QuickJsInstance>) {
+  /** The deploy-time variables as JSON, bound with the module (undefined: none). */
+  readonly envJson: string | undefined;
+
+  constructor (module: CheckedModule, budget: Budget, pool: SparePool<QuickJsInstance>, env?: Readonly<Record<string, string>>) {
     this.#module = module;
     this.#pool = pool;
     this.budget = budget;
+    this.envJson = env === undefined ? undefined : JSON.stringify(env);
   }
 
   /** The function's module source; an invocation that finds the instance without it loads it (instance.load). */
