@@ -797,9 +797,11 @@ function lazyGlobals (names, compile) {
   }
   return build;
 }
+// The fetch, crypto and timers groups take the same builtins (written out once: the prelude's text stays in every instance).
+const groupCaptured = () => ({ __proto__: null, ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} });
 const buildCrypto = lazyGlobals(${JSON.stringify(kWebCryptoNames)}, () => {
   const implementation = new NativeFunction('captured', 'base', 'hostDigest', hostSource('crypto'));
-  return implementation({ __proto__: null, ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} }, buildBase().internals, hostDigest);
+  return implementation(groupCaptured(), buildBase().internals, hostDigest);
 });
 const buildBase = lazyGlobals(${JSON.stringify(kGlobalNames)}, () => {
   const implementation = new NativeFunction('captured', 'hostRandom', 'reportError', 'smallCollections', 'buildCrypto', 'startTimer', hostSource('base'));
@@ -807,10 +809,10 @@ const buildBase = lazyGlobals(${JSON.stringify(kGlobalNames)}, () => {
 });
 lazyGlobals(${JSON.stringify(kWebFetchNames)}, () => {
   const implementation = new NativeFunction('captured', 'base', 'startFetch', 'hostUrl', hostSource('fetch'));
-  return implementation({ __proto__: null, ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} }, buildBase().internals, startFetch, hostUrl);
+  return implementation(groupCaptured(), buildBase().internals, startFetch, hostUrl);
 });
 lazyGlobals(${JSON.stringify(kWebTimersNames)}, () => {
   const implementation = new NativeFunction('captured', 'base', 'startTimer', 'stopTimer', hostSource('timers'));
-  return implementation({ __proto__: null, ${[...kCapturedNames, ...kWebFetchCapturedNames].join(', ')} }, buildBase().internals, startTimer, stopTimer);
+  return implementation(groupCaptured(), buildBase().internals, startTimer, stopTimer);
 });
 })`;
