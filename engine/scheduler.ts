@@ -3,6 +3,7 @@ import { Fifo } from './fifo.ts';
 import type { Fiber, InvocationResponse } from './plugin.ts';
 import type { ErrorRecord } from './errors.ts';
 import { cpuBudgetError } from './budget-errors.ts';
+import { preemptRequested, setPreemptMasked } from './preemption.ts';
 
 /**
  * The run queue. Fibers of all functions share the one JavaScript thread; the scheduler decides
@@ -19,9 +20,10 @@ import { cpuBudgetError } from './budget-errors.ts';
  *
  * A lane that was idle and gets work goes to a `fresh` queue that is served before the ring: it has
  * used no time lately, while every lane in the ring has just had a visit. So a short function beside
- * CPU hogs waits for the slice in progress, not for one visit per hog. To keep a flood of fresh work
- * from starving the ring, a turn that served only fresh lanes is followed by a turn that starts with
- * a ring visit.
+ * CPU hogs waits for the slice in progress, not for one visit per hog; on a scheduler thread, not even
+ * for that (preemption.ts: the main thread ends the slice in progress as it sends work). To keep a
+ * flood of fresh work from starving the ring, once fresh lanes have run a quantum since the ring's
+ * last visit, the ring is owed the next visit, which runs its whole quantum.
  *
  * Between turns (about `sliceMs` of work) the scheduler goes back to the event loop with
  * setImmediate, so sockets are read and answered while fibers are busy.
@@ -86,8 +88,11 @@ export class Scheduler {
   readonly #onVisitEnd: (() => void) | undefined;
   readonly #ring = new Fifo<Lane>();
   readonly #fresh = new Fifo<Lane>();
-  /** The last turn served only fresh lanes while the ring had work: the next turn starts in the ring. */
-  #ringOwed = false;
+  /**
+   * Time fresh lanes have run since the ring's last visit, in ms. Past a quantum, the ring is owed
+   * the next visit: fresh lanes come first, but a stream of them cannot starve the ring.
+   */
+  #freshMsSinceRing = 0;
   #turnPending = false;
   /** A fiber's slice will run as soon as this turn returns (outcome 'continue'): end the turn now. */
   #yieldThread = false;
@@ -126,24 +131,28 @@ export class Scheduler {
     this.#turnPending = false;
     this.#turns++;
     const turnEndsAt = performance.now() + this.#sliceMs;
-    let visitedRing = false;
     let now: number;
     do {
       let lane: Lane | undefined;
-      if (this.#ringOwed || this.#fresh.size === 0) {
-        this.#ringOwed = false;
-        lane = this.#ring.shift();
-        visitedRing ||= lane !== undefined;
-      }
+      const ringOwed = this.#freshMsSinceRing >= this.#sliceMs;
+      if (ringOwed || this.#fresh.size === 0) lane = this.#ring.shift();
+      const fromRing = lane !== undefined;
       lane ??= this.#fresh.shift();
       if (lane === undefined) break;
+      // A visit the ring is owed runs its quantum whatever arrives meanwhile, so a flood of new work
+      // cannot take all the time by preempting every ring visit.
+      if (fromRing && ringOwed) setPreemptMasked(true);
+      const startedAt = performance.now();
       now = this.#visit(lane);
+      setPreemptMasked(false);
+      if (fromRing) this.#freshMsSinceRing = 0;
+      else this.#freshMsSinceRing += now - startedAt;
       this.#onVisitEnd?.();
       if (lane.tasks.size > 0) this.#ring.push(lane);
       else lane.inRing = false;
-    } while (now < turnEndsAt && !this.#yieldThread);
+      // New work for this thread is waiting in its messages: back to the event loop to read it.
+    } while (now < turnEndsAt && !this.#yieldThread && !preemptRequested());
     this.#yieldThread = false;
-    this.#ringOwed = !visitedRing && this.#ring.size > 0;
     if ((this.#ring.size > 0 || this.#fresh.size > 0) && !this.#turnPending) {
       this.#turnPending = true;
       setImmediate(this.#turn);
@@ -168,7 +177,7 @@ export class Scheduler {
       if (task === undefined) break;
       if (task.state !== 'queued') { now = performance.now(); continue; } // settled while queued (deadline, cancel)
       now = this.#runSlice(task);
-    } while (now < visitEndsAt && !this.#yieldThread);
+    } while (now < visitEndsAt && !this.#yieldThread && !preemptRequested());
     now = performance.now();
     if (now > visitEndsAt) lane.debtMs += now - visitEndsAt;
     lane.lastVisitEndedAt = now;

@@ -20,6 +20,8 @@ export interface ThreadInit {
   readonly threads: number;
   /** The thread's heartbeat counter (heartbeat.ts), bumped while its event loop runs. */
   readonly heartbeat: SharedArrayBuffer;
+  /** The thread's preemption flag (preemption.ts), raised by the main thread as it sends work. */
+  readonly preempt: SharedArrayBuffer;
   /** The module whose export builds this thread's plugins, and that export's name. */
   readonly pluginModule: { readonly url: string, readonly export: string };
   readonly options: {

@@ -5,6 +5,7 @@ import { Outbox } from './outbox.ts';
 import { readResult, RecordReader, writeInvoke } from './records.ts';
 import type { InvokeResult } from '../invocation.ts';
 import { HeartbeatWatch } from './heartbeat.ts';
+import { PreemptSignal } from '../preemption.ts';
 import type { InvocationRequest, LanguageInfo } from '../plugin.ts';
 
 const kThreadMain = new URL('./thread-main.ts', import.meta.url);
@@ -45,6 +46,8 @@ export class SchedulerThread {
   snapshot: ThreadSnapshot = { scheduler: { lanesReady: 0, tasksWaiting: 0, slices: 0, turns: 0 }, instances: { live: 0, evictions: 0, restores: 0, chargedBytes: 0, ceilingBytes: 0 }, heapUsedBytes: 0, externalBytes: 0 };
   /** The thread's sign of life (heartbeat.ts): the watchdog reads it. */
   readonly heartbeat = new HeartbeatWatch();
+  /** Raised as an invocation is sent: the thread's slice in progress ends at its next clock check. */
+  readonly #preempt = new PreemptSignal();
   /** True once the thread's plugins are loaded (before that it beats irregularly and runs nothing). */
   isReady = false;
   /** Set by the engine's watchdog (every quarter second): the heartbeat has stood still for kThreadStalledMs. Dispatch reads it. */
@@ -59,10 +62,10 @@ export class SchedulerThread {
   #closed!: () => void;
   readonly #closedMessage = new Promise<void>((resolve) => { this.#closed = resolve; });
 
-  constructor (init: Omit<ThreadInit, 'heartbeat'>, listener: ThreadListener) {
+  constructor (init: Omit<ThreadInit, 'heartbeat' | 'preempt'>, listener: ThreadListener) {
     this.index = init.index;
     this.#listener = listener;
-    this.#worker = new Worker(kThreadMain, { workerData: { ...init, heartbeat: this.heartbeat.buffer } satisfies ThreadInit, stdout: false, stderr: false });
+    this.#worker = new Worker(kThreadMain, { workerData: { ...init, heartbeat: this.heartbeat.buffer, preempt: this.#preempt.buffer } satisfies ThreadInit, stdout: false, stderr: false });
     this.#outbox = new Outbox(this.#worker, Infinity);
     let onReady!: (languages: readonly LanguageInfo[]) => void;
     let onFail!: (error: Error) => void;
@@ -92,6 +95,7 @@ export class SchedulerThread {
     if (this.#exited) return;
     writeInvoke(this.#outbox.records, id, performance.timeOrigin + performance.now(), name, input, request);
     this.#outbox.wrote();
+    this.#preempt.request();
   }
 
   /** Sends a request and resolves when the thread has done it. @throws {EngineError} the thread's error, or ERR_INTERNAL if it ends first. */

@@ -73,7 +73,7 @@ export class ThreadExecutor implements Executor {
   readonly #pendingRates = new Map<string, SharedArrayBuffer | undefined>();
   readonly #calls = new Map<number, Call>();
   readonly #protected: { host: string, port: number }[] = [];
-  readonly #init: Omit<ThreadInit, 'index' | 'heartbeat'>;
+  readonly #init: Omit<ThreadInit, 'index' | 'heartbeat' | 'preempt'>;
   readonly #watchdog: NodeJS.Timeout;
   /** A cache dir this executor made (no data dir): removed at close. */
   readonly #ownCacheDir: string | undefined;

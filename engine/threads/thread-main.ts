@@ -13,6 +13,7 @@ import type { InvocationRequest, LanguagePlugin, PluginContext } from '../plugin
 import type { FunctionRecord } from '../registry.ts';
 import type { FromThread, ThreadInit, ToThread } from './messages.ts';
 import { startBeating } from './heartbeat.ts';
+import { clearPreempt, installPreemptFlag } from '../preemption.ts';
 import { Outbox } from './outbox.ts';
 import { readInvoke, RecordReader, writeResult } from './records.ts';
 
@@ -49,7 +50,10 @@ const discarded = new Set<string>();
 const installing = new Map<string, Promise<void>>();
 let closing = false;
 
+installPreemptFlag(init.preempt);
 port.on('message', (batch: ToThread[]) => {
+  // Read now: whatever preempted the slice that just ended is in this batch.
+  clearPreempt();
   for (const message of batch) handle(message);
 });
 

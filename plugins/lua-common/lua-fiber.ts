@@ -5,6 +5,7 @@ import type { LuaEngineAdapter, LuaFiberControl, ResumeStatus, RunningLuaFiber }
 import { describeErrorValue, errorWithTraceback } from './error-text.ts';
 import { fetchRequestFrom, PendingFetch } from './fetch-bridge.ts';
 import { SliceClock } from './slice-clock.ts';
+import { preemptRequested } from '../../engine/preemption.ts';
 
 type Phase = 'new' | 'running' | 'ended';
 
@@ -103,7 +104,7 @@ export class LuaFiber<Thread> implements Fiber, RunningLuaFiber<Thread>, LuaFibe
     if (this.#killMessage !== undefined) engine.raise(L, this.#killMessage);
     engine.checkMemoryAtHook(L);
     const now = performance.now();
-    if (now < this.clock.endsAt) return;
+    if (now < this.clock.endsAt && !preemptRequested()) return;
     if (L === this.#thread && engine.isYieldable(L)) {
       this.#preempted = true;
       engine.yieldFromHook(L);

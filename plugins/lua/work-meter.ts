@@ -2,6 +2,7 @@ import { kFengariMaxUninterruptibleMs, kFengariWorkNsPerCheck, kMatchStepsPerChe
 import type { SliceClock } from '../lua-common/slice-clock.ts';
 import type { LuaState } from './fengari-api.ts';
 import type { StepCounter } from './meter-hub.ts';
+import { preemptRequested } from '../../engine/preemption.ts';
 
 /** Ends the invocation with ERR_CPU_BUDGET (raises a Lua error on L); `detail` is added to the message. */
 export type CpuKill = (L: LuaState, now: number, detail?: string) => never;
@@ -65,6 +66,6 @@ export class FengariWorkMeter implements StepCounter {
       this.#kill(L, now, `a call into Lua's library ran ${heldMs.toFixed(0)} ms without returning to Lua code (at most ${kFengariMaxUninterruptibleMs} ms)`);
     }
     // The slice is over: have the count hook run at the next instruction of this coroutine.
-    if (now >= this.#clock.endsAt) (L as unknown as { hookcount: number }).hookcount = 1;
+    if (now >= this.#clock.endsAt || preemptRequested()) (L as unknown as { hookcount: number }).hookcount = 1;
   }
 }

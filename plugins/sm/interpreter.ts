@@ -5,6 +5,7 @@ import { parseInputNumber } from './input-number.ts';
 import { kCellBytes, kClockCheckInstructions, kCopyFuelShift, kFrameBytes, kInitialFrames, kInitialHeapCells, kInitialOutputBytes, kInitialStackSlots } from './limits.ts';
 import { kMnemonics, kPops, Op } from './opcodes.ts';
 import type { Program } from './program.ts';
+import { preemptRequested } from '../../engine/preemption.ts';
 
 const kNoCells = new Float64Array(0);
 const kNoFrames = new Int32Array(0);
@@ -90,7 +91,7 @@ export class SmFiber implements Fiber {
     // Every case leaves `pc` on the instruction when it faults, so messages name the right line.
     execute: for (;;) {
       if (--fuel < 0) {
-        if (performance.now() >= endsAt) break;
+        if (performance.now() >= endsAt || preemptRequested()) break;
         fuel = kClockCheckInstructions;
       }
       switch (code[pc]) {

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { kYield, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
+import { preemptRequested } from '../../engine/preemption.ts';
 
 /** Lets a parked stack go: `resolve` resumes it with the suspending import's result, `reject` throws into it. */
 export interface Gate<R> {
@@ -62,7 +63,7 @@ export class JspiStack<R> {
 
   /** True once the slice in progress (inside run(), or resumed) is over: the guest should park. */
   sliceOver (): boolean {
-    return performance.now() >= this.#sliceEndsAt;
+    return performance.now() >= this.#sliceEndsAt || preemptRequested();
   }
 
   /**
