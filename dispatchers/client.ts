@@ -67,8 +67,9 @@ export class SpringbokClient {
   /** Requests awaiting an answer. */
   get inFlight (): number { return this.#pending.size; }
 
-  async deploy (name: string, language: string, source: Uint8Array, budget?: Partial<Budget>): Promise<FunctionInfo> {
-    const header = decodeHeader(await this.#request(MessageType.deploy, { name, language, ...(budget !== undefined ? { budget } : {}), ...this.#tokenField() }, source));
+  /** Deploys a function; `env` is its deploy-time variables (never logged; list shows their names only). */
+  async deploy (name: string, language: string, source: Uint8Array, budget?: Partial<Budget>, env?: Readonly<Record<string, string>>): Promise<FunctionInfo> {
+    const header = decodeHeader(await this.#request(MessageType.deploy, { name, language, ...(budget !== undefined ? { budget } : {}), ...(env !== undefined ? { env } : {}), ...this.#tokenField() }, source));
     return header.function as FunctionInfo;
   }
 

@@ -134,9 +134,11 @@ export class Connection {
         this.#authorize(header);
         const budget = header.budget;
         if (budget !== undefined && (budget === null || typeof budget !== 'object' || Array.isArray(budget))) throw new EngineError('ERR_PROTOCOL', 'header field "budget" must be an object');
+        const env = header.env;
+        if (env !== undefined && (env === null || typeof env !== 'object' || Array.isArray(env))) throw new EngineError('ERR_PROTOCOL', 'header field "env" must be an object of strings');
         // The payload is a view into a receive buffer; the registry keeps the source, so it gets its own copy.
         const source = new Uint8Array(frame.payload);
-        return this.#engine.deploy(stringField(header, 'name'), stringField(header, 'language'), source, budget as Partial<Budget> | undefined, { signal })
+        return this.#engine.deploy(stringField(header, 'name'), stringField(header, 'language'), source, budget as Partial<Budget> | undefined, { signal, ...(env !== undefined ? { env: env as Record<string, string> } : {}) })
           .then((info) => encodeFrame(MessageType.ok, id, { function: info }));
       }
       case MessageType.remove:

@@ -5,6 +5,9 @@ import type { InvocationRequest, LanguagePlugin } from '../engine/plugin.ts';
 import { jsPlugin } from '../plugins/js/index.ts';
 import { quickjsPlugin } from '../plugins/quickjs/index.ts';
 import { readInvoke, readResult, RecordReader, RecordWriter, writeInvoke, writeResult } from '../engine/threads/records.ts';
+import { readFile } from 'node:fs/promises';
+import { SpringbokClient } from '../dispatchers/client.ts';
+import { example, httpBase, runCli, startEngineProcess, temporaryDir } from './support/engine-process.ts';
 
 /**
  * The Workers module format (`export default { fetch (request, env, ctx) { ... } }`) on both
@@ -174,4 +177,88 @@ test('the request and the response cross between threads as they were sent', () 
   assert.deepEqual(readInvoke(reader), { id: 7, acceptedAt: 1.5, name: 'f', input: Buffer.from('in'), request: sent });
   assert.deepEqual(readResult(reader), { id: 7, result: { ...result, output: Buffer.from('out') } });
   assert.equal(reader.done, true);
+});
+
+test('over a real `springbok serve --http`: the example Worker routes HTTP requests, env is deployed by header and by the CLI, the socket gets the body', { timeout: 120_000 }, async () => {
+  await using dir = await temporaryDir();
+  await using server = await startEngineProcess({ dir: dir.path, extraArgs: ['--http', '127.0.0.1:0', '--workers', '2'] });
+  const base = httpBase(server);
+  const source = await readFile(example('js/worker.js'));
+
+  for (const language of ['js', 'quickjs']) {
+    const name = `worker-${language}`;
+    const deployed = await fetch(`${base}/functions/${name}?language=${language}`, { method: 'PUT', body: source, headers: { 'x-springbok-env': 'GREETING=bonjour%2C%20et', 'X-Springbok-Env': 'TOKEN=t0p-secret' } });
+    assert.equal(deployed.status, 200, await deployed.clone().text());
+    assert.deepEqual((await deployed.json() as { function: { envKeys: string[] } }).function.envKeys, ['GREETING', 'TOKEN']);
+
+    const hello = await fetch(`${base}/functions/${name}/hello/ada`);
+    assert.equal(hello.status, 200);
+    assert.equal(await hello.text(), 'bonjour, et, ada\n');
+    assert.equal(hello.headers.get('content-type'), 'text/plain;charset=UTF-8');
+    assert.ok(Number(hello.headers.get('x-springbok-cpu-ms')) >= 0);
+
+    const reversed = await fetch(`${base}/functions/${name}/reverse?x=1`, { method: 'POST', body: 'stressed' });
+    assert.equal(reversed.status, 200);
+    assert.equal(await reversed.text(), 'desserts');
+    assert.equal(reversed.headers.get('x-length'), '8');
+
+    const missing = await fetch(`${base}/functions/${name}/nowhere`, { method: 'DELETE' });
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await missing.json(), { error: 'no route for DELETE /nowhere' });
+
+    // POST /functions/NAME, as for any function: the Worker sees a POST to /.
+    const root = await fetch(`${base}/functions/${name}`, { method: 'POST', body: 'loud' });
+    assert.equal(await root.text(), 'LOUD');
+
+    // GET /functions/NAME still describes the function; its env's values are never shown.
+    const described = await (await fetch(`${base}/functions/${name}`)).text();
+    assert.match(described, /"envKeys":\["GREETING","TOKEN"\]/);
+    assert.ok(!described.includes('t0p-secret'));
+  }
+  const listed = await (await fetch(`${base}/functions`)).text();
+  assert.ok(!listed.includes('t0p-secret') && !listed.includes('bonjour'), listed);
+
+  // A JSON echo over HTTP: method, path and query, headers, body.
+  await fetch(`${base}/functions/echo?language=quickjs`, { method: 'PUT', body: kRouter });
+  const echo = await fetch(`${base}/functions/echo/echo?q=%C3%BC`, { method: 'PATCH', body: 'payload', headers: { 'x-custom': 'yes', 'content-type': 'text/x-test' } });
+  assert.equal(echo.status, 200);
+  const echoed = await echo.json() as { method: string, url: string, query: string, headers: Record<string, string>, body: string };
+  assert.equal(echoed.method, 'PATCH');
+  assert.equal(echoed.url, `${base}/echo?q=%C3%BC`);
+  assert.equal(echoed.query, 'ü');
+  assert.equal(echoed.headers['x-custom'], 'yes');
+  assert.equal(echoed.headers['content-type'], 'text/x-test');
+  assert.equal(echoed.headers.connection, undefined);
+  assert.equal(echoed.body, 'payload');
+  const teapot = await fetch(`${base}/functions/echo/teapot`);
+  assert.equal(teapot.status, 418);
+  assert.equal(teapot.headers.get('x-kind'), 'teapot');
+
+  // The CLI's --env, and the socket: the input is the POST body, the response body the output.
+  const env = { SPRINGBOK_SOCKET: server.socketPath };
+  const cli = await runCli(['deploy', 'js', 'cli-worker', example('js/worker.js'), '--env', 'GREETING=hej', '--env', 'EMPTY='], { env });
+  assert.equal(cli.code, 0, cli.stderr);
+  const refused = await runCli(['deploy', 'js', 'cli-worker', example('js/worker.js'), '--env', 'NOVALUE'], { env });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /--env needs KEY=VALUE/);
+  const badName = await runCli(['deploy', 'js', 'cli-worker', example('js/worker.js'), '--env', '9LIVES=secret-cat'], { env });
+  assert.notEqual(badName.code, 0);
+  assert.match(badName.stderr, /ERR_INVALID_ARGUMENT.*env name "9LIVES"/);
+  assert.ok(!badName.stderr.includes('secret-cat'));
+  const list = await runCli(['list', '--json'], { env });
+  assert.equal(list.code, 0, list.stderr);
+  assert.ok(!list.stdout.includes('hej'));
+  assert.match(list.stdout, /"envKeys":\["EMPTY","GREETING"\]/);
+  const hello = await fetch(`${base}/functions/cli-worker/hello/`);
+  assert.equal(await hello.text(), 'hej, world\n');
+  const client = await SpringbokClient.connect({ socketPath: server.socketPath });
+  try {
+    const result = await client.invoke('cli-worker', 'quiet');
+    assert.equal(result.ok, true);
+    assert.equal(result.ok && Buffer.from(result.output).toString(), 'QUIET');
+  } finally {
+    await client.close();
+  }
+  const logs = server.stderr();
+  assert.ok(!logs.includes('t0p-secret') && !logs.includes('hej'), logs);
 });

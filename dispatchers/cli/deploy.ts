@@ -12,18 +12,38 @@ existing name replaces it atomically (invocations in flight finish on the old ve
 Options:
 ${kAddressHelp}
   --json                 print the deployed function's record as JSON
+  --env KEY=VALUE        a deploy-time variable the function reads (js, quickjs: the Workers
+                         format's env); repeatable. Stored with the function, never logged;
+                         list shows the names only. At most 64, names [A-Za-z_][A-Za-z0-9_]*,
+                         values of at most 4 KiB.
 
 ${kBudgetHelp}
 `;
+
+/** `--env KEY=VALUE` flags as an object (the engine checks names and sizes); undefined when none. */
+function envFromFlags (flags: readonly string[] | undefined, help: string): Record<string, string> | undefined {
+  if (flags === undefined || flags.length === 0) return undefined;
+  const env: Record<string, string> = {};
+  for (const flag of flags) {
+    const equals = flag.indexOf('=');
+    // Only the name is echoed: the value may be a secret.
+    if (equals <= 0) throw usageError(`--env needs KEY=VALUE: got ${JSON.stringify(equals < 0 ? flag : '=…')}`, help);
+    const key = flag.slice(0, equals);
+    if (Object.hasOwn(env, key)) throw usageError(`--env ${key} is given twice`, help);
+    Object.defineProperty(env, key, { value: flag.slice(equals + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return env;
+}
 
 export const deployCommand: Command = {
   summary: 'compile and store a function: deploy <language> <name> <file>',
   help,
   async run (args: string[], io: CliIo): Promise<number> {
-    const { values, positionals } = parse(args, { ...kAddressOption, ...kBudgetOptions, json: { type: 'boolean' } }, help);
+    const { values, positionals } = parse(args, { ...kAddressOption, ...kBudgetOptions, json: { type: 'boolean' }, env: { type: 'string', multiple: true } }, help);
     const [language, name, file, ...extra] = positionals;
     if (language === undefined || name === undefined || file === undefined || extra.length > 0) throw usageError('deploy needs exactly <language> <name> <file>', help);
     const budget = budgetFromFlags(values, help);
+    const env = envFromFlags(values.env as string[] | undefined, help);
     let source: Uint8Array;
     try {
       source = file === '-' ? Buffer.from(await text(process.stdin)) : await readFile(file);
@@ -31,7 +51,7 @@ export const deployCommand: Command = {
       throw usageError(`cannot read ${file}: ${(error as Error).message}`, help);
     }
     const address = resolveAddress(values.socket, io.env, help);
-    const info = await withClient(address, (client) => client.deploy(name, language, source, budget), resolveToken(values.token, io.env)).catch((error: unknown) => {
+    const info = await withClient(address, (client) => client.deploy(name, language, source, budget, env), resolveToken(values.token, io.env)).catch((error: unknown) => {
       if (error instanceof EngineError && error.code === 'ERR_FRAME_TOO_LARGE') {
         throw new CliExit(ExitCode.functionFailed, `ERR_SOURCE_TOO_LARGE: the source (${source.byteLength} bytes) is larger than this engine accepts (${error.message})`);
       }

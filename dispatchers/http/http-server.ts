@@ -3,9 +3,11 @@ import type { Socket } from 'node:net';
 import type { Engine, InvokeResult } from '../../engine/index.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import type { Usage } from '../../engine/budget.ts';
+import type { InvocationRequest, InvocationResponse } from '../../engine/plugin.ts';
 import { budgetFromStrings, kAllowHostName, kBudgetFields } from '../budget-fields.ts';
 import { assertDeployToken } from '../deploy-token.ts';
 import { kQueueFullRetryAfterSeconds, statusForCode } from './error-status.ts';
+import { answerHeaders, envFromHeaders, invocationRequest, isBodiless } from './function-http.ts';
 import { readBody } from './read-body.ts';
 import { matchRoute } from './router.ts';
 
@@ -106,7 +108,7 @@ export class HttpServer {
     const route = matchRoute(request.method ?? 'GET', url.pathname);
     const { engine } = this.#options;
     switch (route.kind) {
-      case 'invoke': return this.#invoke(route.name, request, response);
+      case 'invoke': return this.#invoke(route.name, invocationRequest(request, route.path ?? '/', url.search), request, response);
       case 'deploy': return this.#deploy(route.name, url.searchParams, request, response);
       case 'remove': {
         this.#authorize(request);
@@ -137,7 +139,7 @@ export class HttpServer {
     }
   }
 
-  async #invoke (name: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async #invoke (name: string, described: InvocationRequest, request: IncomingMessage, response: ServerResponse): Promise<void> {
     const input = await readBody(request, this.#options.maxInputBytes, 'ERR_FRAME_TOO_LARGE', 'the input');
     const controller = new AbortController();
     // 'close' also follows a normal answer; only a close before the answer is the client going away.
@@ -147,6 +149,7 @@ export class HttpServer {
     // The answer is written from onResult, as the invocation ends, not when the scheduler's turn ends.
     await this.#options.engine.invoke(name, input, {
       signal: controller.signal,
+      request: described,
       onResult: (result) => {
         metrics?.observeInvoke(name, (performance.now() - startedAt) / 1000);
         sendResult(response, result);
@@ -167,7 +170,8 @@ export class HttpServer {
     const source = await readBody(request, this.#options.maxSourceBytes, 'ERR_SOURCE_TOO_LARGE', 'the source');
     const controller = new AbortController();
     response.once('close', () => { if (!response.writableFinished) controller.abort(new Error('the client disconnected')); });
-    const info = await this.#options.engine.deploy(name, language, source, budget, { signal: controller.signal });
+    const env = envFromHeaders(request);
+    const info = await this.#options.engine.deploy(name, language, source, budget, { signal: controller.signal, ...(env !== undefined ? { env } : {}) });
     sendJson(response, 200, { function: info });
   }
 
@@ -191,12 +195,28 @@ function usageHeaders (usage: Usage, version: number): Record<string, string> {
 
 function sendResult (response: ServerResponse, result: InvokeResult): void {
   if (response.destroyed || response.headersSent) return;
+  if (result.ok && result.response !== undefined) return sendResponse(response, result.output, result.response, usageHeaders(result.usage, result.version));
   if (result.ok) {
     response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': result.output.byteLength, ...usageHeaders(result.usage, result.version) });
     response.end(result.output);
     return;
   }
   sendError(response, result.error, { usage: result.usage, version: result.version, ...(result.logs.length > 0 ? { logs: result.logs } : {}) }, usageHeaders(result.usage, result.version));
+}
+
+/** The answer a function chose (the Workers format): its status, its headers and ours, its body. */
+function sendResponse (response: ServerResponse, body: Uint8Array, chosen: InvocationResponse, usage: Record<string, string>): void {
+  const headers = answerHeaders(chosen);
+  for (const [name, value] of Object.entries(usage)) headers.push(name, value);
+  if (!isBodiless(chosen.status)) headers.push('content-length', String(body.byteLength));
+  try {
+    response.writeHead(chosen.status, headers);
+  } catch (error) {
+    // The plugin checked the headers; should node:http still refuse one, the client learns why.
+    sendError(response, { code: 'ERR_FUNCTION', message: `the function's response cannot be sent: ${(error as Error).message}` });
+    return;
+  }
+  response.end(isBodiless(chosen.status) ? undefined : body);
 }
 
 /** A JSON error answer `{error: {code, message}, usage?, ...}` with the status of its code (or `status`). */

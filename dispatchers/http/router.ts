@@ -3,21 +3,26 @@
  * http-server.ts; this file only knows the URL scheme of doc/http.md.
  */
 export type Route =
-  | { readonly kind: 'invoke' | 'deploy' | 'describe' | 'remove', readonly name: string }
+  | { readonly kind: 'deploy' | 'describe' | 'remove', readonly name: string }
+  /** `path`: what follows the function's name in the URL, absent for none (a Workers-format function sees `/`). */
+  | { readonly kind: 'invoke', readonly name: string, readonly path?: string }
   | { readonly kind: 'list' | 'health' | 'metrics' }
   | { readonly kind: 'not-found' }
   | { readonly kind: 'method-not-allowed', readonly allow: string };
 
 const kFunctionMethods = { POST: 'invoke', PUT: 'deploy', GET: 'describe', DELETE: 'remove' } as const;
 
-/** Matches a request; the function name is percent-decoded but not validated (the engine does that). */
+/**
+ * Matches a request; the function name is percent-decoded but not validated (the engine does that).
+ * Any method on a path below a function (`/functions/NAME/...`) invokes it, with that path.
+ */
 export function matchRoute (method: string, pathname: string): Route {
   if (pathname === '/functions' || pathname === '/functions/') {
     return method === 'GET' ? { kind: 'list' } : { kind: 'method-not-allowed', allow: 'GET' };
   }
   if (pathname === '/healthz') return method === 'GET' || method === 'HEAD' ? { kind: 'health' } : { kind: 'method-not-allowed', allow: 'GET, HEAD' };
   if (pathname === '/metrics') return method === 'GET' ? { kind: 'metrics' } : { kind: 'method-not-allowed', allow: 'GET' };
-  const match = /^\/functions\/([^/]+)$/.exec(pathname);
+  const match = /^\/functions\/([^/]+)(\/.*)?$/.exec(pathname);
   if (match === null) return { kind: 'not-found' };
   let name: string;
   try {
@@ -25,6 +30,7 @@ export function matchRoute (method: string, pathname: string): Route {
   } catch {
     return { kind: 'not-found' };
   }
+  if (match[2] !== undefined) return { kind: 'invoke', name, path: match[2] };
   const kind = (kFunctionMethods as Record<string, 'invoke' | 'deploy' | 'describe' | 'remove' | undefined>)[method];
   if (kind === undefined) return { kind: 'method-not-allowed', allow: Object.keys(kFunctionMethods).join(', ') };
   return { kind, name };
