@@ -140,7 +140,7 @@ for (const makePlugin of kJsEngines) {
     await engine.deploy('neither', language, bytes('export default { handle () {} };'));
     const neither = await engine.invoke('neither', new Uint8Array(0));
     assert.equal(!neither.ok && neither.error.code, 'ERR_FUNCTION');
-    assert.match(!neither.ok ? neither.error.message : '', /neither a function nor an object with a fetch method/);
+    assert.match(!neither.ok ? neither.error.message : '', /default export is not a function, nor an object with a fetch method/);
   });
 }
 

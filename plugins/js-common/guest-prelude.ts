@@ -397,7 +397,7 @@ return freeze({
     } else if (typeof fn === 'object' && fn !== null && typeof fn.fetch === 'function') {
       worker = fn;
     } else {
-      throw new TypeError('the default export is neither a function nor an object with a fetch method: export default function (input, ctx) { ... } or export default { fetch (request, env, ctx) { ... } }');
+      throw new TypeError('the default export is not a function, nor an object with a fetch method: export default function (input, ctx) { ... } or export default { fetch (request, env, ctx) { ... } }');
     }
   },
   start (invocationId, input, requestJson) {
