@@ -41,17 +41,18 @@ const kAbcDigests: Record<string, string> = {
 };
 
 /** RFC 4231 test cases 1, 2 and 6 (a key longer than the block), RFC 2202 cases 1 and 2 for SHA-1: [hash, key bytes, data, HMAC]. */
+const twenty = (byte: number): number[] => new Array<number>(20).fill(byte);
 const kHmacVectors: [string, number[], string, string][] = [
-  ['SHA-256', Array(20).fill(0x0b), 'Hi There', 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7'],
-  ['SHA-384', Array(20).fill(0x0b), 'Hi There', 'afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6'],
-  ['SHA-512', Array(20).fill(0x0b), 'Hi There', '87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cdedaa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854'],
+  ['SHA-256', twenty(0x0b), 'Hi There', 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7'],
+  ['SHA-384', twenty(0x0b), 'Hi There', 'afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6'],
+  ['SHA-512', twenty(0x0b), 'Hi There', '87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cdedaa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854'],
   ['SHA-256', [...Buffer.from('Jefe')], 'what do ya want for nothing?', '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843'],
   ['SHA-384', [...Buffer.from('Jefe')], 'what do ya want for nothing?', 'af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649'],
   ['SHA-512', [...Buffer.from('Jefe')], 'what do ya want for nothing?', '164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737'],
-  ['SHA-256', Array(131).fill(0xaa), 'Test Using Larger Than Block-Size Key - Hash Key First', '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54'],
-  ['SHA-384', Array(131).fill(0xaa), 'Test Using Larger Than Block-Size Key - Hash Key First', '4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c60c2ef6ab4030fe8296248df163f44952'],
-  ['SHA-512', Array(131).fill(0xaa), 'Test Using Larger Than Block-Size Key - Hash Key First', '80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598'],
-  ['SHA-1', Array(20).fill(0x0b), 'Hi There', 'b617318655057264e28bc0b6fb378c8ef146be00'],
+  ['SHA-256', new Array<number>(131).fill(0xaa), 'Test Using Larger Than Block-Size Key - Hash Key First', '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54'],
+  ['SHA-384', new Array<number>(131).fill(0xaa), 'Test Using Larger Than Block-Size Key - Hash Key First', '4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c60c2ef6ab4030fe8296248df163f44952'],
+  ['SHA-512', new Array<number>(131).fill(0xaa), 'Test Using Larger Than Block-Size Key - Hash Key First', '80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598'],
+  ['SHA-1', twenty(0x0b), 'Hi There', 'b617318655057264e28bc0b6fb378c8ef146be00'],
   ['SHA-1', [...Buffer.from('Jefe')], 'what do ya want for nothing?', 'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79'],
 ];
 
@@ -149,6 +150,19 @@ for (const [language, plugin] of kEngines) {
     assert.equal(output(waited), '0');
   });
 
+  test(`${language}: an invocation cut off by its wall-clock budget leaves nothing of its timers behind`, async () => {
+    await using engine = await Engine.open({ plugins: [plugin()] });
+    // Each invocation's timer holds 3 MiB: kept after the invocation, a few of them would fill the 16 MiB budget.
+    await engine.deploy('f', language, bytes(`export default async function (input) {
+      if (input === 'ok') return 'ok';
+      const held = new Uint8Array(3 * 1024 * 1024).fill(1);
+      setTimeout(() => held.length, 60_000);
+      await new Promise(() => {});
+    }`), { memoryBytes: 16 * 2 ** 20, wallMs: 150 });
+    for (let i = 0; i < 10; i++) assert.equal(failure(await engine.invoke('f', bytes('wait'))).code, 'ERR_WALL_TIMEOUT', `invocation ${i}`);
+    assert.equal(output(await engine.invoke('f', bytes('ok'))), 'ok');
+  });
+
   test(`${language}: at most 1000 timers pending per invocation; timers cannot be set at the top level`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
     await engine.deploy('cap', language, bytes(`export default function () {
@@ -159,7 +173,7 @@ for (const [language, plugin] of kEngines) {
       const again = typeof setTimeout(() => {}, 1);
       return JSON.stringify([over, again]);
     }`));
-    const [over, again] = JSON.parse(output(await engine.invoke('cap', bytes(''))));
+    const [over, again] = JSON.parse(output(await engine.invoke('cap', bytes('')))) as [[string, string], string];
     assert.equal(over[0], 'RangeError');
     assert.match(over[1], /1000 timers pending/);
     assert.equal(again, 'number');
@@ -203,7 +217,7 @@ for (const [language, plugin] of kEngines) {
       let widened; try { await crypto.subtle.verify('HMAC', key, new Uint8Array(32), new Uint8Array(1)); widened = 'verified'; } catch (e) { widened = e.name; }
       return [out, [key.type, key.extractable, key.algorithm.name, key.algorithm.length, Object.prototype.toString.call(key), key instanceof CryptoKey], Array.from(new Uint8Array(exported)), exported instanceof ArrayBuffer, widened];
     `));
-    const [vectors, shape, exported, isBuffer, widened] = JSON.parse(output(result));
+    const [vectors, shape, exported, isBuffer, widened] = JSON.parse(output(result)) as unknown[];
     assert.deepEqual(vectors, kHmacVectors.map(([, , , mac]) => [mac, true, false, false, false]));
     assert.deepEqual(shape, ['secret', true, 'HMAC', 24, '[object CryptoKey]', true]);
     assert.deepEqual(exported, [1, 2, 3]);

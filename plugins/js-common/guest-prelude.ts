@@ -267,7 +267,7 @@ function reportUncaught (error) {
   try { what = error instanceof NativeError ? describe(error) : text(error); } catch { what = 'exception'; }
   logLine(['Uncaught ' + what]);
 }
-const pending = new MapNative(); // fetchId -> [invocationId, onValue, onError], timerId -> [invocationId, onFire, undefined, true]
+const pending = new MapNative(); // fetchId -> [invocationId, onValue, onError], timerId -> [invocationId, fire, undefined, true, repeatMs or -1]
 let nextFetchId = 1;
 // The invocation whose entry is running: entries run one at a time, and the promise jobs an entry
 // queues run before it ends, so code running now belongs to it (the global fetch is charged to it).
@@ -282,20 +282,22 @@ function startFetch (url, method, headersJson, body, onValue, onError) {
   requestFetch(runningInvocation, url, method, headersJson, body, onValue, onError);
 }
 // A timer is pending work like a fetch, in the same map and delivered the same way (web-timers.ts).
+// Its entry refers to nothing that refers back to it: QuickJS frees it as soon as it is dropped, no cycle collection needed.
 function startTimer (what, delayMs, repeat, fire) {
   const invocationId = runningInvocation;
   if (invocationId === 0) throw new NativeTypeError(what + ': only an invocation can set a timer, not the top level of the module');
   const timerId = nextFetchId++;
-  const waiter = [invocationId, () => {
-    if (repeat) {
-      apply(mapSet, pending, [timerId, waiter]);
-      hostTimer(invocationId, timerId, delayMs);
-    }
-    try { fire(); } catch (error) { reportUncaught(error); }
-  }, undefined, true];
+  const waiter = [invocationId, fire, undefined, true, repeat ? delayMs : -1];
   if (!hostTimer(invocationId, timerId, delayMs)) throw new NativeRangeError(what + ': the invocation already has ${kMaxPendingTimers} timers pending, the most it may have');
   apply(mapSet, pending, [timerId, waiter]);
   return timerId;
+}
+function runTimer (timerId, waiter) {
+  if (waiter[4] >= 0) {
+    apply(mapSet, pending, [timerId, waiter]);
+    hostTimer(waiter[0], timerId, waiter[4]);
+  }
+  try { waiter[1](); } catch (error) { reportUncaught(error); }
 }
 function stopTimer (timerId) {
   const waiter = apply(mapGet, pending, [timerId]);
@@ -434,7 +436,9 @@ return freeze({
       if (waiter === undefined) continue;
       apply(mapDelete, pending, [fetchId]);
       runningInvocation = waiter[0];
-      if (ok) {
+      if (waiter[3] === true) {
+        runTimer(fetchId, waiter);
+      } else if (ok) {
         waiter[1](value);
       } else {
         const error = new NativeError(value[1]);

@@ -180,7 +180,9 @@ export class QuickJsFiber implements Fiber, StepOwner {
         // The cold start: the module's top-level code runs as this invocation's first step.
         step = instance.load(this, this.#id, this.#sandbox.source, this.#sandbox.envJson);
       } else {
-        const input = this.#nextInput(state.started);
+        // An invocation that ended without its result (cancelled) left its fetches and timers in the guest: drop them first.
+        const orphan = instance.takeOrphan();
+        const input = orphan !== undefined ? { op: 'forget', id: orphan } as const : this.#nextInput(state.started);
         if (input === undefined) {
           const finished = (this.#finished ??= Promise.withResolvers<void>()).promise;
           const wakes = [finished];
@@ -264,6 +266,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
     this.#state = { kind: 'finished', outcome, memoryBytes: instance?.heapBytes ?? 0 };
     this.#timers.close();
     instance?.detach(this.#id);
+    if (state.kind === 'attached' && state.started && state.result === undefined) state.instance.orphan(this.#id);
     if (outcome.state === 'failed' && outcome.error.code === 'ERR_MEMORY_BUDGET' && instance !== undefined) {
       instance.retire(outcome.error);
       this.#sandbox.retire(instance);

@@ -87,6 +87,8 @@ export class QuickJsInstance {
   #undefinedPtr = 0;
   #jobContextOut = 0;
   readonly #hooks = new Map<number, InvocationHooks>();
+  /** Invocations that ended before the guest reported their result: it may still hold their pending fetches and timers. */
+  readonly #orphans: number[] = [];
   #owner: StepOwner | undefined;
   #report: StepEnd | undefined;
   #parkedInEntry = false;
@@ -137,6 +139,12 @@ export class QuickJsInstance {
 
   attach (invocationId: number, hooks: InvocationHooks): void { this.#hooks.set(invocationId, hooks); }
   detach (invocationId: number): void { this.#hooks.delete(invocationId); }
+
+  /** Notes an invocation that ended before its result: the next invocation's fiber runs a forget step for it ({@link takeOrphan}). */
+  orphan (invocationId: number): void { this.#orphans.push(invocationId); }
+
+  /** An invocation whose guest side is still to be forgotten, or undefined. */
+  takeOrphan (): number | undefined { return this.#orphans.shift(); }
 
   #installPrelude (): void {
     const { module } = this.#loaded!;
