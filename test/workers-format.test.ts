@@ -85,7 +85,7 @@ for (const makePlugin of kJsEngines) {
     const bare = await engine.deploy('router', language, bytes(kRouter));
     assert.equal(bare.envKeys, undefined);
     const again = await engine.invoke('router', new Uint8Array(0), { request: request('GET', 'http://example.test/env') });
-    assert.deepEqual(JSON.parse(body(again)).env, {});
+    assert.deepEqual((JSON.parse(body(again)) as { env: unknown }).env, {});
   });
 
   test(`${language}: ctx.waitUntil keeps the invocation until its promises settle; a rejection is logged, not fatal`, async () => {

@@ -1,3 +1,4 @@
+/* global Response, URL, console -- the web globals every springbok JavaScript function has (doc/js.md) */
 // worker.js: a function in the Workers module format. Over HTTP it answers the requests sent to
 // /functions/NAME/...; over the socket it gets a POST to http://function.invalid/ with the input as
 // its body, and its response's body is the output.
