@@ -67,7 +67,7 @@ export const kEscapeAttempts: EscapeAttempt[] = [
     { attempt: 'static import of node:child_process', source: 'import { execSync } from "node:child_process";\nexport default function () { return execSync("id"); }', deployError: /import/ },
     { attempt: 'SharedArrayBuffer / Atomics.wait to block the host', source: 'export default function () { return [typeof SharedArrayBuffer, typeof Atomics].join(","); }', output: 'undefined,undefined' },
     { attempt: 'WebAssembly inside the engine', source: 'export default function () { return typeof WebAssembly; }', output: 'undefined' },
-    { attempt: 'timers beyond the budget (setTimeout)', source: 'export default function () { return typeof setTimeout + "," + typeof setInterval; }', output: 'undefined,undefined' },
+    { attempt: 'a timer beyond the wall-clock budget', source: 'export default async function () { await new Promise((resolve) => setTimeout(resolve, 60000)); return "woke"; }', budget: { wallMs: 200 }, code: 'ERR_WALL_TIMEOUT' },
     { attempt: 'prototype pollution seen by another function', before: { source: 'export default function () { Object.prototype.polluted = "yes"; Array.prototype.map = null; return "done"; }' }, source: 'export default function () { return String(({}).polluted) + "," + typeof [].map; }', output: 'undefined,function' },
     { attempt: 'replace JSON.stringify to forge the output encoding', source: 'export default function () { JSON.stringify = () => "forged"; return { real: 1 }; }', output: '{"real":1}' },
     { attempt: 'deep recursion', source: 'export default function () { const f = (n) => f(n + 1) + 1; return f(0); }', code: 'ERR_FUNCTION', message: /stack/i },
