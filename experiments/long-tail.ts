@@ -204,7 +204,8 @@ async function runPhase (spec: PhaseSpec): Promise<Record<string, unknown>> {
     let statsEpoch = 0;
     let statsPending = false;
     const stop = new AbortController();
-    let stoppedBecause: string | null = null;
+    // Set by the sampler (a closure): typed so that the checks after the load do not narrow it to null.
+    let stoppedBecause = null as string | null;
     const samples: Sample[] = [];
     const loadStart = performance.now();
     let nextStatsAt = loadStart;
