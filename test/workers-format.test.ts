@@ -6,6 +6,8 @@ import { jsPlugin } from '../plugins/js/index.ts';
 import { quickjsPlugin } from '../plugins/quickjs/index.ts';
 import { readInvoke, readResult, RecordReader, RecordWriter, writeInvoke, writeResult } from '../engine/threads/records.ts';
 import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SpringbokClient } from '../dispatchers/client.ts';
 import { example, httpBase, runCli, startEngineProcess, temporaryDir } from './support/engine-process.ts';
 
@@ -35,6 +37,12 @@ const kRouter = `export default {
     return new Response('no route for ' + url.pathname, { status: 404 });
   },
 };`;
+
+async function listen (handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<{ port: number } & AsyncDisposable> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, [Symbol.asyncDispose]: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+}
 
 const request = (method: string, url: string, headers: [string, string][] = []): InvocationRequest => ({ method, url, headers });
 
@@ -72,6 +80,23 @@ for (const makePlugin of kJsEngines) {
     assert.equal(body(result), 'POST http://function.invalid/ héllo');
     // The status travels with the result; a socket caller sees only the body.
     assert.equal(result.ok && result.response?.status, 404);
+  });
+
+  test(`${language}: a Worker's request body is the input's bytes, unchanged, and so is its response body`, async () => {
+    await using engine = await Engine.open({ plugins: [makePlugin()] });
+    await engine.deploy('bytes', language, bytes(`export default { async fetch (request) {
+      const data = new Uint8Array(await request.arrayBuffer());
+      return new Response(data.map((byte) => 255 - byte), { headers: { 'x-count': String(data.length) } });
+    } };`));
+    // Not UTF-8: a string input would have turned these into U+FFFD.
+    const input = Uint8Array.from([0, 255, 128, 0xc3, 0x28, 10, 0xfe]);
+    const expected = Buffer.from(input.map((byte) => 255 - byte));
+    for (const caller of [undefined, request('POST', 'http://example.test/')]) {
+      const result = await engine.invoke('bytes', input, caller === undefined ? {} : { request: caller });
+      assert.equal(result.ok, true, result.ok ? '' : result.error.message);
+      assert.deepEqual(result.ok && Buffer.from(result.output), expected);
+      assert.deepEqual(result.ok && result.response?.headers, [['x-count', '7']]);
+    }
   });
 
   test(`${language}: env holds the deploy-time variables, frozen; list shows only their names`, async () => {
@@ -143,6 +168,27 @@ for (const makePlugin of kJsEngines) {
     assert.match(!neither.ok ? neither.error.message : '', /default export is not a function, nor an object with a fetch method/);
   });
 }
+
+test('bytes the host hands a guest are exactly theirs, never a view of a larger host buffer (a Worker\'s input, a fetched body)', async () => {
+  await using server = await listen((request, response) => response.end('abc'));
+  for (const makePlugin of kJsEngines) {
+    const plugin = makePlugin();
+    await using engine = await Engine.open({ plugins: [plugin], netAllowPrivate: ['127.0.0.1'] });
+    await engine.deploy('sizes', plugin.language, bytes(`export default { async fetch (request) {
+      const fetched = await fetch('http://127.0.0.1:${server.port}/');
+      const body = new Uint8Array(await fetched.arrayBuffer());
+      return Response.json({ input: (await request.arrayBuffer()).byteLength, fetched: [body.byteLength, body.buffer.byteLength] });
+    } };`), { allowHosts: [`127.0.0.1:${server.port}`] });
+    // Buffer.from of a short string lies in Node's shared 8 KiB pool.
+    const result = await engine.invoke('sizes', Buffer.from('xy'));
+    assert.deepEqual(JSON.parse(body(result)), { input: 2, fetched: [3, 3] }, plugin.language);
+    await engine.deploy('classic', plugin.language, bytes(`export default async function (input, ctx) {
+      const fetched = await ctx.fetch('http://127.0.0.1:${server.port}/');
+      return [fetched.body.byteLength, fetched.body.buffer.byteLength];
+    }`), { allowHosts: [`127.0.0.1:${server.port}`] });
+    assert.deepEqual(JSON.parse(body(await engine.invoke('classic', new Uint8Array(0)))), [3, 3], plugin.language);
+  }
+});
 
 test('env is checked at deploy: names, count and value size', async () => {
   await using engine = await Engine.open({ plugins: [jsPlugin()] });

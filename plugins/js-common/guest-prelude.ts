@@ -88,7 +88,8 @@ export interface GuestApi {
   /**
    * bind(defaultExport, envJson): checks that the module's default export is a function, or an
    * object with a fetch method (the Workers format); envJson is the function's deploy-time
-   * variables as a JSON object of strings, or undefined.
+   * variables as a JSON object of strings, or undefined. Returns true for the Workers format:
+   * start then takes the input as bytes (a Uint8Array, the request's body), else as a string.
    */
   readonly bind: unknown;
   /**
@@ -398,9 +399,11 @@ return freeze({
       entry = fn;
     } else if (typeof fn === 'object' && fn !== null && typeof fn.fetch === 'function') {
       worker = fn;
+      return true;
     } else {
       throw new TypeError('the default export is not a function, nor an object with a fetch method: export default function (input, ctx) { ... } or export default { fetch (request, env, ctx) { ... } }');
     }
+    return false;
   },
   start (invocationId, input, requestJson) {
     linesLeft = 1024;

@@ -3,6 +3,7 @@ import { toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import type { Fiber, InvocationContext, SliceOutcome } from '../../engine/plugin.ts';
 import { FetchRelay } from '../js-common/fetch-relay.ts';
 import { requestJson, settledOutcome } from '../js-common/guest-prelude.ts';
+import { decodeInput } from '../js-common/host-values.ts';
 import { TimerRelay } from '../js-common/timer-relay.ts';
 import type { EntryBounds, EntryResult, IsolateInstance } from './isolate-instance.ts';
 import type { JsSandbox } from './sandbox.ts';
@@ -25,7 +26,8 @@ let nextInvocationId = 1;
  */
 export class JsFiber implements Fiber {
   readonly #sandbox: JsSandbox;
-  readonly #input: string;
+  /** The input as received: a Workers-format module takes it as bytes, a function as a string. */
+  readonly #input: Uint8Array;
   /** The HTTP request, for a Workers-format function (guest-prelude.ts requestJson). */
   readonly #request: string | undefined;
   readonly #context: InvocationContext;
@@ -44,7 +46,7 @@ export class JsFiber implements Fiber {
   /** Set when cancel() charged the running entry's CPU itself: that entry's result must not be charged again. */
   #accountsClosed = false;
 
-  constructor (sandbox: JsSandbox, input: string, context: InvocationContext) {
+  constructor (sandbox: JsSandbox, input: Uint8Array, context: InvocationContext) {
     this.#sandbox = sandbox;
     this.#input = input;
     this.#request = requestJson(context.request);
@@ -101,7 +103,7 @@ export class JsFiber implements Fiber {
       });
       this.#instance = instance;
       this.#id = id;
-      started = await instance.start(id, this.#input, this.#request, this.#bounds());
+      started = await instance.start(id, instance.worker ? this.#input : decodeInput(this.#input), this.#request, this.#bounds());
       // No guest code ran: the isolate died under another invocation while this one queued. Try a new one.
       if (!started.ok && !started.started && attempt < JsFiber.#kMaxStartAttempts && this.#outcome === undefined) {
         instance.detach(id);

@@ -59,6 +59,8 @@ const kBytesPerIntlObject = 32 * 1024;
 export class IsolateInstance {
   readonly memoryBytes: number;
   state: InstanceState = 'prepared';
+  /** True once loaded with a Workers-format module: its invocations take their input as bytes. */
+  worker = false;
   readonly #isolate: ivm.Isolate;
   readonly #context: ivm.Context;
   readonly #gate: IsolateGate;
@@ -173,7 +175,7 @@ export class IsolateInstance {
       await module.instantiate(this.#context, () => { throw new Error('imports are not supported'); });
       await module.evaluate({ timeout });
       const exported = await module.namespace.get('default', { reference: true });
-      await this.#api!.bind.apply(undefined, [exported.derefInto(), envJson], { timeout });
+      this.worker = await this.#api!.bind.apply(undefined, [exported.derefInto(), envJson], { timeout, result: { copy: true } }) === true;
       this.state = 'loaded';
     });
   }
@@ -187,9 +189,14 @@ export class IsolateInstance {
     this.#hooks.delete(invocationId);
   }
 
-  /** Calls the function: value `[1, output]`, `[0, [code, message]]`, or undefined while it is pending. */
-  start (invocationId: number, input: string, requestJson: string | undefined, bounds: EntryBounds): Promise<EntryResult> {
-    return this.#enter(invocationId, bounds, () => this.#api!.start.apply(undefined, [invocationId, input, requestJson], { timeout: timeoutOf(bounds), result: { copy: true } }));
+  /**
+   * Calls the function: value `[1, output]`, `[0, [code, message]]`, or undefined while it is pending.
+   * `input` is bytes for a Workers-format module ({@link worker}), a string otherwise.
+   */
+  start (invocationId: number, input: string | Uint8Array, requestJson: string | undefined, bounds: EntryBounds): Promise<EntryResult> {
+    // Copied into a buffer of its own first: the input may be a view into a larger one (a batch of records, Node's Buffer pool).
+    const guestInput = typeof input === 'string' ? input : new ivm.ExternalCopy(new Uint8Array(input)).copyInto({ release: true });
+    return this.#enter(invocationId, bounds, () => this.#api!.start.apply(undefined, [invocationId, guestInput, requestJson], { timeout: timeoutOf(bounds), result: { copy: true } }));
   }
 
   /** Hands settled fetches to the guest (see the prelude's deliver). */

@@ -3,7 +3,6 @@ import type { Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
 import type { Fiber, InvocationContext, Sandbox } from '../../engine/plugin.ts';
 import type { CheckedModule } from '../js-common/check-module.ts';
-import { decodeInput } from '../js-common/host-values.ts';
 import { JsFiber } from './fiber.ts';
 import type { SparePool } from '../common/spare-pool.ts';
 import type { IsolateInstance } from './isolate-instance.ts';
@@ -102,7 +101,7 @@ export class JsSandbox implements Sandbox {
   /** Starts an invocation; guest code runs from the fiber's first run() on. */
   invoke (input: Uint8Array, context: InvocationContext): Fiber {
     if (this.#closed) throw new EngineError('ERR_INTERNAL', 'js: invoke() on a closed sandbox');
-    return new JsFiber(this, decodeInput(input), context);
+    return new JsFiber(this, input, context);
   }
 
   /** Disposes the isolate. Idempotent. */

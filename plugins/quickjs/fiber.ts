@@ -4,6 +4,7 @@ import { toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import { kYield, type Fiber, type InvocationContext, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
 import { FetchRelay, type Settlement } from '../js-common/fetch-relay.ts';
 import { requestJson, settledOutcome } from '../js-common/guest-prelude.ts';
+import { decodeInput } from '../js-common/host-values.ts';
 import { TimerRelay } from '../js-common/timer-relay.ts';
 import { JspiStack } from '../wasm-common/jspi-stack.ts';
 import type { QuickJsInstance, Step, StepEnd, StepInput, StepOwner } from './instance.ts';
@@ -57,7 +58,8 @@ const kNew: QuickJsFiberState = Object.freeze({ kind: 'new' });
  */
 export class QuickJsFiber implements Fiber, StepOwner {
   readonly #sandbox: QuickJsSandbox;
-  readonly #input: string;
+  /** The input as received: a Workers-format module takes it as bytes, a function as a string. */
+  readonly #input: Uint8Array;
   /** The HTTP request, for a Workers-format function (guest-prelude.ts requestJson). */
   readonly #request: string | undefined;
   readonly #context: InvocationContext;
@@ -74,7 +76,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
   #inRunMs = 0;
   #runStartedAt = 0;
 
-  constructor (sandbox: QuickJsSandbox, input: string, context: InvocationContext) {
+  constructor (sandbox: QuickJsSandbox, input: Uint8Array, context: InvocationContext) {
     this.#sandbox = sandbox;
     this.#input = input;
     this.#request = requestJson(context.request);
@@ -182,7 +184,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
       } else {
         // An invocation that ended without its result (cancelled) left its fetches and timers in the guest: drop them first.
         const orphan = instance.takeOrphan();
-        const input = orphan !== undefined ? { op: 'forget', id: orphan } as const : this.#nextInput(state.started);
+        const input = orphan !== undefined ? { op: 'forget', id: orphan } as const : this.#nextInput(instance, state.started);
         if (input === undefined) {
           const finished = (this.#finished ??= Promise.withResolvers<void>()).promise;
           const wakes = [finished];
@@ -218,8 +220,8 @@ export class QuickJsFiber implements Fiber, StepOwner {
     return this.#acquire();
   }
 
-  #nextInput (started: boolean): StepInput | undefined {
-    if (!started) return { op: 'start', id: this.#id, input: this.#input, request: this.#request };
+  #nextInput (instance: QuickJsInstance, started: boolean): StepInput | undefined {
+    if (!started) return { op: 'start', id: this.#id, input: instance.worker ? this.#input : decodeInput(this.#input), request: this.#request };
     // One settlement per step, so each step's arguments are a handful of scalars.
     if (this.#ready.length === 0) this.#ready.push(...this.#relay.takeReady(), ...this.#timers.takeReady());
     const ready = this.#ready.shift();

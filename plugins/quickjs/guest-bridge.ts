@@ -15,7 +15,8 @@
  *   result(1, output)              start finished: output a string or ArrayBuffer
  *   result(0, code, message)       start failed (or a step threw where nothing should)
  *   result(2)                      start returned a promise; its end comes through settled()
- *   result(3)                      deliver or forget done
+ *   result(3)                      deliver, forget or bind done
+ *   result(4)                      bind done, of a Workers-format module (its start takes bytes)
  * A step that never calls result was interrupted (CPU budget, cancel) or ran out of memory.
  *
  * Script completion value: `function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl, hostSource, hostDigest, hostTimer)` that
@@ -46,7 +47,8 @@ return function (api) {
     try {
       switch (box.op) {
         case 'start': {
-          const result = apply(start, undefined, [box.id, box.input, box.request]);
+          const input = box.input;
+          const result = apply(start, undefined, [box.id, typeof input === 'string' ? input : new NativeUint8Array(input), box.request]);
           box.input = undefined;
           box.request = undefined;
           if (result === undefined) return hostResult(2);
@@ -60,7 +62,12 @@ return function (api) {
           return hostResult(3);
         }
         case 'forget': apply(forget, undefined, [box.id]); return hostResult(3);
-        case 'bind': apply(bind, undefined, [box.fn, box.env]); box.fn = undefined; box.env = undefined; return hostResult(3);
+        case 'bind': {
+          const worker = apply(bind, undefined, [box.fn, box.env]) === true;
+          box.fn = undefined;
+          box.env = undefined;
+          return hostResult(worker ? 4 : 3);
+        }
       }
     } catch (error) {
       let message = 'the function failed';

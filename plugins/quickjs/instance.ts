@@ -41,7 +41,7 @@ export type StepEnd =
   | { readonly kind: 'output', readonly output: unknown }
   | { readonly kind: 'failed', readonly error: ErrorRecord }
   | { readonly kind: 'pending' }
-  | { readonly kind: 'ok' };
+  | { readonly kind: 'ok', readonly worker?: true };
 
 /** A step in progress: `end` is set once it has finished (at once when it did not suspend). */
 export interface Step {
@@ -50,7 +50,7 @@ export interface Step {
 }
 
 export type StepInput =
-  | { readonly op: 'start', readonly id: number, readonly input: string, readonly request: string | undefined }
+  | { readonly op: 'start', readonly id: number, readonly input: string | Uint8Array, readonly request: string | undefined }
   | { readonly op: 'deliver', readonly fetchId: number, readonly ok: boolean, readonly a: unknown, readonly b: string, readonly c: Uint8Array | undefined }
   | { readonly op: 'forget', readonly id: number };
 
@@ -99,6 +99,7 @@ export class QuickJsInstance {
   #death: ErrorRecord | undefined;
   #trapped = false;
   #moduleReady = false;
+  #worker = false;
   #pacer: PollPacer | undefined;
   /** The wasm memory refused to grow during the current step (or the load): a failure then is the memory budget's. */
   #refusedInStep = false;
@@ -218,6 +219,9 @@ export class QuickJsInstance {
   /** True once the function's module has been evaluated and its default export bound. */
   get moduleReady (): boolean { return this.#moduleReady; }
 
+  /** True once its module is bound and in the Workers format: its invocations take their input as bytes. */
+  get worker (): boolean { return this.#worker; }
+
   /**
    * Evaluates the function's module and binds its default export, as a step of `owner`'s
    * invocation (the one that found the instance without its module): top-level code is sliced,
@@ -299,6 +303,7 @@ export class QuickJsInstance {
       this.#own(context.unwrapResult(context.callFunction(this.#step!, context.undefined)));
       const report = this.#report as StepEnd | undefined;
       if (report?.kind === 'failed') return { code: report.error.code, message: `loading the module failed: ${report.error.message}` };
+      this.#worker = report?.kind === 'ok' && report.worker === true;
       return undefined;
     } catch (error) {
       return { code: this.#refusedInStep ? 'ERR_MEMORY_BUDGET' : 'ERR_FUNCTION', message: `loading the module failed: ${clip(String((error as Error)?.message ?? error))}` };
@@ -439,7 +444,8 @@ export class QuickJsInstance {
       }
       const handle = typeof value === 'string' ? context.newString(value)
         : typeof value === 'number' ? context.newNumber(value)
-          : context.newArrayBuffer((value as Uint8Array).slice().buffer);
+          // A copy of exactly its bytes: a Buffer's slice() is a view, and its .buffer can be Node's shared pool, holding other data of the process.
+          : context.newArrayBuffer(new Uint8Array(value as Uint8Array).buffer);
       context.setProp(box, key, handle);
       handle.dispose();
     };
@@ -459,6 +465,7 @@ export class QuickJsInstance {
     if (kind === 1) return { kind: 'output', output: this.#value(args[1]) };
     if (kind === 2) return { kind: 'pending' };
     if (kind === 3) return { kind: 'ok' };
+    if (kind === 4) return { kind: 'ok', worker: true };
     const code = this.#string(args[1]);
     const message = clip(this.#string(args[2]));
     if (this.#refusedInStep && code === 'ERR_FUNCTION') return { kind: 'failed', error: { code: 'ERR_MEMORY_BUDGET', message: this.#outOfMemory(message) } };

@@ -2,7 +2,6 @@ import type { Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
 import type { Fiber, InvocationContext, Sandbox } from '../../engine/plugin.ts';
 import type { CheckedModule } from '../js-common/check-module.ts';
-import { decodeInput } from '../js-common/host-values.ts';
 import { QuickJsFiber } from './fiber.ts';
 import type { SparePool } from '../common/spare-pool.ts';
 import type { QuickJsInstance } from './instance.ts';
@@ -68,7 +67,7 @@ export class QuickJsSandbox implements Sandbox {
 
   invoke (input: Uint8Array, context: InvocationContext): Fiber {
     if (this.#closed) throw new EngineError('ERR_INTERNAL', 'quickjs: invoke() on a closed sandbox');
-    return new QuickJsFiber(this, decodeInput(input), context);
+    return new QuickJsFiber(this, input, context);
   }
 
   /** Closes the instance once no step runs in it. Idempotent. */
