@@ -8,6 +8,7 @@ import { ArtifactCache } from './artifact-cache.ts';
 import { buildModule, type SourceKind } from './build.ts';
 import { instrument } from '../wasm-common/instrument.ts';
 import { MemoryPool } from './memory-pool.ts';
+import { SharedModules, type CompiledModule } from './shared-modules.ts';
 import { WasmSandbox } from './sandbox.ts';
 import { kUnsafeUnjailedVariable } from './jail-probe.ts';
 import { findToolchain, kProjectRoot } from './toolchain.ts';
@@ -23,10 +24,7 @@ export interface WasmPluginOptions {
   readonly maxOutputBytes?: number;
 }
 
-interface WasmArtifact {
-  readonly module: WebAssembly.Module;
-  readonly minPages: number;
-}
+type WasmArtifact = CompiledModule;
 
 const kArtifacts = new WeakSet<WasmArtifact>();
 const kPageBytes = 65536;
@@ -63,6 +61,8 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
   }
   // Linear memories are shared by this plugin's functions (zeroed between users): see memory-pool.ts.
   const memories = new MemoryPool();
+  // Compiled once per process, not once per thread: see shared-modules.ts.
+  const modules = new SharedModules(`springbok-wasm-modules-${kind}`);
   return Object.freeze({
     language: kind,
     // A fresh linear memory per invocation; the examples' stack and data need 128 KiB (a module that needs more says so when run).
@@ -70,6 +70,8 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
     async compile (source: Uint8Array, compileOptions: CompileOptions): Promise<WasmArtifact> {
       const cache = new ArtifactCache(compileOptions.cacheDir);
       const key = createHash('sha256').update(`${kind}\0${kBuildFingerprint}\0${unjailed ? 'unjailed' : 'jailed'}\0`).update(source).digest('hex');
+      const compiled = modules.get(key);
+      if (compiled !== undefined) return artifactOf(compiled);
       let linked = await cache.read(key);
       if (linked === undefined) {
         const found = findToolchain(unjailed ? process.env : { ...process.env, [kUnsafeUnjailedVariable]: undefined });
@@ -88,8 +90,8 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
       } catch (error) {
         throw new EngineError('ERR_COMPILE', `the instrumented module does not validate: ${(error as Error).message}`);
       }
-      const artifact = Object.freeze({ module, minPages: instrumented.minPages });
-      kArtifacts.add(artifact);
+      const artifact = artifactOf({ module, minPages: instrumented.minPages });
+      modules.publish(key, artifact);
       return artifact;
     },
     async instantiate (artifact: unknown, budget: Budget): Promise<Sandbox> {
@@ -103,6 +105,13 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
     },
     async close (): Promise<void> {
       memories.clear();
+      modules.close();
     },
   });
+}
+
+function artifactOf (compiled: CompiledModule): WasmArtifact {
+  const artifact = Object.freeze({ module: compiled.module, minPages: compiled.minPages });
+  kArtifacts.add(artifact);
+  return artifact;
 }
