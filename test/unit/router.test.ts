@@ -29,9 +29,14 @@ test('the list, health and metrics endpoints', () => {
 });
 
 test('anything else is not found, including names that do not decode', () => {
-  for (const path of ['/', '/function/hello', '/functions/a/b', '/functions/hello/', '/functions//x', '/FUNCTIONS/hello', '/healthz/', '/metrics/x', '/functions/%E0%A4%A', '/functions/%ZZ', '']) {
+  for (const path of ['/', '/function/hello', '/functions//x', '/FUNCTIONS/hello', '/healthz/', '/metrics/x', '/functions/%E0%A4%A', '/functions/%ZZ', '']) {
     assert.deepEqual(matchRoute('GET', path), { kind: 'not-found' }, path);
   }
+});
+
+test('a path below a function\'s name invokes it, with that path (the Workers format answers it)', () => {
+  assert.deepEqual(matchRoute('GET', '/functions/a/b'), { kind: 'invoke', name: 'a', path: '/b' });
+  assert.deepEqual(matchRoute('GET', '/functions/hello/'), { kind: 'invoke', name: 'hello', path: '/' });
 });
 
 const kMethods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
