@@ -2,6 +2,7 @@ import type { ErrorRecord } from './errors.ts';
 import type { Artifact, LanguagePlugin, Sandbox } from './plugin.ts';
 import type { FunctionRecord } from './registry.ts';
 import { TokenBucket } from './network/token-bucket.ts';
+import type { ColdStartGate } from './cold-start-gate.ts';
 
 /**
  * One deployed version of a function: its record, compiled artifact and (once invoked) its sandbox.
@@ -25,6 +26,8 @@ export interface VersionExtras {
   readonly rateState?: SharedArrayBuffer;
   /** Told when this version's sandbox comes to life (live) and when it is closed or evicted. */
   readonly onInstance?: (version: FunctionVersion, live: boolean, end?: InstanceEnd) => void;
+  /** Spreads the thread's cold starts over event-loop tasks (cold-start-gate.ts). */
+  readonly coldStarts?: ColdStartGate;
 }
 
 export class FunctionVersion {
@@ -41,6 +44,7 @@ export class FunctionVersion {
   #sandbox: Sandbox | undefined;
   #starting: Promise<Sandbox> | undefined;
   readonly #onInstance: ((version: FunctionVersion, live: boolean, end?: InstanceEnd) => void) | undefined;
+  readonly #coldStarts: ColdStartGate | undefined;
 
   constructor (record: FunctionRecord, plugin: LanguagePlugin | undefined, artifact: Artifact, extras: VersionExtras = {}) {
     this.record = record;
@@ -50,6 +54,7 @@ export class FunctionVersion {
     this.state = extras.unavailable === undefined ? 'compiled' : 'unavailable';
     this.bucket = record.budget.netRateBytesPerSec > 0 ? new TokenBucket(record.budget.netRateBytesPerSec, extras.rateState) : undefined;
     this.#onInstance = extras.onInstance;
+    this.#coldStarts = extras.coldStarts;
   }
 
   /** The sandbox when it is ready, so the hot path needs no promise. */
@@ -60,7 +65,8 @@ export class FunctionVersion {
     if (this.#sandbox !== undefined) return Promise.resolve(this.#sandbox);
     if (this.#starting === undefined) {
       if (this.state === 'compiled' || this.state === 'evicted') this.state = 'starting';
-      this.#starting = this.plugin!.instantiate(this.artifact, this.record.budget, { env: this.record.env }).then((sandbox) => {
+      const instantiate = (): Promise<Sandbox> => this.plugin!.instantiate(this.artifact, this.record.budget, { env: this.record.env });
+      this.#starting = (this.#coldStarts?.run(instantiate) ?? instantiate()).then((sandbox) => {
         this.#starting = undefined;
         if (this.state === 'closed') {
           void sandbox.close();

@@ -3,6 +3,7 @@ import { EngineError, toErrorRecord } from './errors.ts';
 import type { ExecuteOptions, Executor, InstanceStats, VersionStatus } from './executor.ts';
 import { FunctionVersion, type InstanceEnd } from './function-version.ts';
 import { InstanceLedger } from './instance-ledger.ts';
+import { ColdStartGate } from './cold-start-gate.ts';
 import { Invocation, type InvokeResult } from './invocation.ts';
 import type { FilledEngineOptions } from './options.ts';
 import { languageInfo, type Artifact, type LanguageInfo, type LanguagePlugin, type Sandbox } from './plugin.ts';
@@ -46,6 +47,7 @@ export class LocalExecutor implements Executor {
   readonly #ownAddresses = new Set<string>();
   readonly #networkPolicy: NetworkPolicy;
   readonly #ledger: InstanceLedger;
+  readonly #coldStarts = new ColdStartGate();
   readonly #onInstance: LocalExecutorHooks['onInstance'];
   #closed = false;
 
@@ -206,6 +208,7 @@ export class LocalExecutor implements Executor {
     const artifact = await this.#compile(plugin, record.source, signal);
     return new FunctionVersion(record, plugin, artifact, {
       ...(rateState !== undefined ? { rateState } : {}),
+      coldStarts: this.#coldStarts,
       onInstance: (version, live, end) => {
         if (live) this.#ledger.started(version);
         else this.#ledger.ended(version);

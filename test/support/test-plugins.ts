@@ -19,6 +19,8 @@ export function threadSmPlugins (): LanguagePlugin[] {
  *   "throw"   run() throws (a plugin bug: the engine must report ERR_INTERNAL and go on)
  *   "wait"    parks once on a host promise that settles after 20 ms, then returns "waited"
  *   "no-start" instantiate() rejects
+ *   "slow-start" instantiate() holds its thread for 20 ms before it returns (a plugin preparing an
+ *             instance synchronously), then echoes
  *   "exit-thread" run() calls process.exit: on a scheduler thread that ends the thread (never use it
  *             on the test's own thread)
  *   "hang-thread" run() blocks its thread in native code (Atomics.wait with no timeout), as a plugin
@@ -31,11 +33,15 @@ export function faultyPlugin (): LanguagePlugin {
     memory: { scope: 'instance', minimumBytes: 2 ** 20 },
     async compile (source) {
       const word = Buffer.from(source).toString('utf8').trim();
-      if (!['echo', 'throw', 'wait', 'no-start', 'exit-thread', 'hang-thread'].includes(word)) throw new EngineError('ERR_COMPILE', `unknown word ${JSON.stringify(word)}`);
+      if (!['echo', 'throw', 'wait', 'no-start', 'slow-start', 'exit-thread', 'hang-thread'].includes(word)) throw new EngineError('ERR_COMPILE', `unknown word ${JSON.stringify(word)}`);
       return word;
     },
     async instantiate (artifact) {
       if (artifact === 'no-start') throw new Error('instance refused to start');
+      if (artifact === 'slow-start') {
+        const until = performance.now() + 20;
+        while (performance.now() < until);
+      }
       return {
         invoke (input) {
           let waited: Promise<void> | undefined;
