@@ -36,7 +36,8 @@ import { kGiB, kMiB, processRss, settledRss } from './lib/memory.ts';
 import { runOpenLoop } from './lib/open-loop.ts';
 import { progress } from './lib/progress.ts';
 import { experimentArgs, machineHeader, summarize, writeResult } from './lib/report.ts';
-import { seededRandom, shuffledIndices, ZipfSampler } from './lib/zipf.ts';
+import { seededRandom } from './lib/seeded-random.ts';
+import { shuffledIndices, ZipfSampler } from './lib/zipf.ts';
 
 const args = experimentArgs('long-tail', `Usage: node experiments/long-tail.ts [--quick]
 

@@ -2,10 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Engine, type InvokeResult } from '../engine/index.ts';
-import type { LanguagePlugin } from '../engine/plugin.ts';
-import { jsPlugin } from '../plugins/js/index.ts';
-import { quickjsPlugin } from '../plugins/quickjs/index.ts';
+import { Engine } from '../engine/index.ts';
+import { bytes, kJsEngines, output, type SnippetCase } from './support/js-snippets.ts';
 
 /**
  * The fetch group of web globals of both JavaScript engines (plugins/js-common/web-fetch.ts:
@@ -15,24 +13,8 @@ import { quickjsPlugin } from '../plugins/quickjs/index.ts';
  * loopback server the function's allow-list names.
  */
 
-const kEngines: [string, () => LanguagePlugin][] = [['js', () => jsPlugin()], ['quickjs', () => quickjsPlugin()]];
-
 /** Runs the snippet it is given as an async function body and answers its (awaited) result as JSON. */
 const kRunner = 'const AsyncFunction = (async () => {}).constructor; export default async function (input) { const result = await new AsyncFunction(input)(); return JSON.stringify(result === undefined ? null : result); }';
-
-const bytes = (text: string): Uint8Array => Buffer.from(text);
-const output = (result: InvokeResult): string => {
-  assert.equal(result.ok, true, result.ok ? '' : `${result.error.code}: ${result.error.message}`);
-  return result.ok ? Buffer.from(result.output).toString('utf8') : '';
-};
-
-interface Case {
-  readonly name: string;
-  /** A function body; its result (awaited) must be JSON-encodable. */
-  readonly code: string;
-  /** The expected result, where Node's own globals differ from the standard or cannot run the snippet. */
-  readonly expected?: unknown;
-}
 
 /** WHATWG URL parsing vectors: input, base (null: none), the href the standard gives (null: a TypeError). */
 const kUrlVectors: [string, string | null, string | null][] = [
@@ -83,7 +65,7 @@ const kUrlVectors: [string, string | null, string | null][] = [
   ['http://m\u00fcnchen.de/', null, 'http://xn--mnchen-3ya.de/'],
 ];
 
-const kCases: Case[] = [
+const kCases: SnippetCase[] = [
   // URL
   { name: 'URL parsing vectors (a TypeError where the standard says failure)', code: `return ${JSON.stringify(kUrlVectors)}.map(([input, base]) => {
       try { return new URL(input, base === null ? undefined : base).href; } catch (e) { return e instanceof TypeError ? null : 'not a TypeError: ' + e.name; }
@@ -212,7 +194,7 @@ async function echoServer (): Promise<Server & AsyncDisposable> {
   return Object.assign(server, { [Symbol.asyncDispose]: async () => { server.closeAllConnections(); server.close(); } });
 }
 
-for (const [language, plugin] of kEngines) {
+for (const [language, plugin] of kJsEngines) {
   test(`${language}: fetch globals answer as the standard says`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
     await engine.deploy('run', language, bytes(kRunner));

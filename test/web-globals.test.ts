@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, type InvokeResult } from '../engine/index.ts';
-import type { LanguagePlugin } from '../engine/plugin.ts';
-import { jsPlugin } from '../plugins/js/index.ts';
-import { quickjsPlugin } from '../plugins/quickjs/index.ts';
+import { Engine } from '../engine/index.ts';
+import { bytes, kJsEngines, output, type SnippetCase } from './support/js-snippets.ts';
 
 /**
  * The web-standard globals of both JavaScript engines (plugins/js-common/web-globals.ts), through
@@ -11,26 +9,10 @@ import { quickjsPlugin } from '../plugins/quickjs/index.ts';
  * standard, the expected answer is what the same snippet gives in Node, otherwise it is written out.
  */
 
-const kEngines: [string, () => LanguagePlugin][] = [['js', () => jsPlugin()], ['quickjs', () => quickjsPlugin()]];
-
 /** Runs the snippet it is given as a function body and answers its (awaited) result as JSON. */
 const kRunner = 'export default async function (input) { const result = await new Function(input)(); return JSON.stringify(result === undefined ? null : result); }';
 
-const bytes = (text: string): Uint8Array => Buffer.from(text);
-const output = (result: InvokeResult): string => {
-  assert.equal(result.ok, true, result.ok ? '' : `${result.error.code}: ${result.error.message}`);
-  return result.ok ? Buffer.from(result.output).toString('utf8') : '';
-};
-
-interface Case {
-  readonly name: string;
-  /** A function body; its result (awaited) must be JSON-encodable. */
-  readonly code: string;
-  /** The expected result, where Node's own globals differ from the standard or cannot run the snippet. */
-  readonly expected?: unknown;
-}
-
-const kCases: Case[] = [
+const kCases: SnippetCase[] = [
   // TextEncoder
   { name: 'encode multi-byte text and lone surrogates', code: String.raw`const e = new TextEncoder();
     return [e.encoding, Array.from(e.encode('h\u00e9llo \u20ac\ud834\udd1e')), Array.from(e.encode()), Array.from(e.encode('\ud800x\udc00\udbff')), e.encode('a') instanceof Uint8Array, Array.from(e.encode(12))];` },
@@ -137,7 +119,7 @@ async function nodeAnswer (code: string): Promise<string> {
   return JSON.stringify(result === undefined ? null : result);
 }
 
-for (const [language, plugin] of kEngines) {
+for (const [language, plugin] of kJsEngines) {
   test(`${language}: web globals answer as the standard says`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
     await engine.deploy('run', language, bytes(kRunner));

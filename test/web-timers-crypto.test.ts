@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Engine, type InvokeResult } from '../engine/index.ts';
-import type { LanguagePlugin } from '../engine/plugin.ts';
-import { jsPlugin } from '../plugins/js/index.ts';
-import { quickjsPlugin } from '../plugins/quickjs/index.ts';
+import { bytes, kJsEngines, output } from './support/js-snippets.ts';
 
 /**
  * Timers (plugins/js-common/web-timers.ts, timer-relay.ts) and crypto.subtle (web-crypto.ts) of
@@ -14,13 +12,6 @@ import { quickjsPlugin } from '../plugins/quickjs/index.ts';
  * RFC 4231's and RFC 2202's HMAC test cases).
  */
 
-const kEngines: [string, () => LanguagePlugin][] = [['js', () => jsPlugin()], ['quickjs', () => quickjsPlugin()]];
-
-const bytes = (text: string): Uint8Array => Buffer.from(text);
-const output = (result: InvokeResult): string => {
-  assert.equal(result.ok, true, result.ok ? '' : `${result.error.code}: ${result.error.message}`);
-  return result.ok ? Buffer.from(result.output).toString('utf8') : '';
-};
 const failure = (result: InvokeResult): { code: string, message: string } => {
   assert.equal(result.ok, false, result.ok ? `succeeded: ${Buffer.from(result.output).toString('utf8')}` : '');
   return result.ok ? { code: '', message: '' } : result.error;
@@ -63,7 +54,7 @@ async function slowServer (): Promise<Server & AsyncDisposable> {
   return Object.assign(server, { [Symbol.asyncDispose]: async () => { server.closeAllConnections(); server.close(); } });
 }
 
-for (const [language, plugin] of kEngines) {
+for (const [language, plugin] of kJsEngines) {
   test(`${language}: setTimeout fires in delay order with its arguments; clearTimeout cancels; setInterval repeats until cleared`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
     await engine.deploy('run', language, bytes(kRunner));

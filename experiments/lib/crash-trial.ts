@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { SpringbokClient } from '../../dispatchers/client.ts';
-import { seededRandom } from './protocol-fuzzer.ts';
+import { seededRandom } from './seeded-random.ts';
 
 const cli = new URL('../../bin/springbok.ts', import.meta.url).pathname;
 

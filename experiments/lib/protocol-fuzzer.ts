@@ -2,18 +2,7 @@ import { createConnection, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { encodeFrame, MessageType, type MessageTypeCode } from '../../dispatchers/protocol.ts';
 import { SpringbokClient } from '../../dispatchers/client.ts';
-
-/** A small deterministic PRNG (mulberry32), so a failing run can be replayed from its seed. */
-export function seededRandom (seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './seeded-random.ts';
 
 export interface FuzzReport {
   readonly seed: number;

@@ -1,0 +1,14 @@
+/**
+ * A seeded pseudo-random generator (mulberry32): uniform numbers in [0, 1). Benchmarks use it so
+ * that a run's popularity order and call sequence can be produced again from its seed.
+ */
+export function seededRandom (seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
