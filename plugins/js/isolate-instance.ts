@@ -136,8 +136,8 @@ export class IsolateInstance {
     await global.set('__sbHostLog', new ivm.Callback((line: unknown) => this.#hooks.get(this.#entryInvocation)?.log(typeof line === 'string' ? line : String(line))));
     await global.set('__sbHostFetch', new ivm.Callback((id: number, fetchId: number, url: unknown, method: unknown, headers: unknown, body: unknown) => this.#hooks.get(id)?.fetch(fetchId, url, method, headers, body)));
     await global.set('__sbHostSettled', new ivm.Callback((id: number, ok: boolean, payload: unknown, response: unknown) => this.#hooks.get(id)?.settled(ok === true, payload, response)));
-    // The returned bytes are copied into the isolate as a Uint8Array of its own realm.
-    await global.set('__sbHostRandom', new ivm.Callback((byteCount: unknown) => hostRandomBytes(byteCount)));
+    // The returned bytes are copied into the isolate as a Uint8Array of its own realm; the host's time is the entry's CPU.
+    await global.set('__sbHostRandom', new ivm.Callback((byteCount: unknown) => this.#charged(() => hostRandomBytes(byteCount))));
     // A constant string, asked for once per group and isolate: not worth counting.
     await global.set('__sbHostSource', new ivm.Callback((group: unknown) => webGlobalsGroupSource(group)));
     // Runs on this thread while the isolate's thread waits: its time is added to the entry's CPU (#entryCpuMs).
