@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -16,6 +16,8 @@ const kWorkerd = (() => {
     return new URL('../../node_modules/.bin/workerd', import.meta.url).pathname;
   }
 })();
+
+const kCompatibilityDate = '2024-09-01';
 
 /** A running `workerd serve` on a loopback port. */
 export interface WorkerdServer {
@@ -71,13 +73,85 @@ const config :Workerd.Config = (
 );
 const bench :Workerd.Worker = (
   modules = [ (name = "worker.js", esModule = embed "worker.js"), ${modules.join(', ')} ],
-  compatibilityDate = "2024-09-01",
+  compatibilityDate = "${kCompatibilityDate}",
 );
 `);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const { startupMs, stop } = await spawnWorkerd(join(dir, 'config.capnp'), { http: port }, async () => {
+    const response = await fetch(`${url}${probe.path}`, { method: 'POST', body: probe.body });
+    return (await response.text()) === probe.expected;
+  });
+  return { url, startupMs, stop };
+}
+
+/** workerd serving Worker-format modules as they are, each on its own loopback port. */
+export interface WorkerdWorkers {
+  /** The base URL (no trailing slash) of each Worker, by name. */
+  readonly urls: Record<string, string>;
+  readonly startupMs: number;
+  stop (): Promise<void>;
+}
+
+/**
+ * Serves Workers module-format files (`export default { fetch (request, env, ctx) }`) unchanged
+ * from one workerd process: one service and one socket per Worker, so each sees the path it is
+ * sent. Resolves once every socket accepts a connection (probing with a request would run the
+ * Workers once more than the caller asked).
+ * @throws when workerd exits or does not answer within 20 s.
+ */
+export async function startWorkerdWorkers (dir: string, workers: Record<string, string>): Promise<WorkerdWorkers> {
+  const services: string[] = [];
+  const sockets: string[] = [];
+  const definitions: string[] = [];
+  const ports: Record<string, number> = {};
+  const urls: Record<string, string> = {};
+  let index = 0;
+  for (const [name, path] of Object.entries(workers)) {
+    const module = `w${index}-${basename(path)}`;
+    await copyFile(path, join(dir, module));
+    services.push(`(name = "w${index}", worker = .w${index})`);
+    sockets.push(`(name = "s${index}", address = "127.0.0.1:0", http = (), service = "w${index}")`);
+    definitions.push(`const w${index} :Workerd.Worker = (
+  modules = [ (name = "worker.js", esModule = embed "${module}") ],
+  compatibilityDate = "${kCompatibilityDate}",
+);`);
+    ports[`s${index}`] = await freePort();
+    urls[name] = `http://127.0.0.1:${ports[`s${index}`]}`;
+    index++;
+  }
+  await writeFile(join(dir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ ${services.join(', ')} ],
+  sockets = [ ${sockets.join(', ')} ],
+);
+${definitions.join('\n')}
+`);
+  const { startupMs, stop } = await spawnWorkerd(join(dir, 'config.capnp'), ports, async () => {
+    for (const port of Object.values(ports)) await accepts(port);
+    return true;
+  });
+  return { urls, startupMs, stop };
+}
+
+/** Resolves once a TCP connection to the loopback port opens; rejects when it is refused. */
+async function accepts (port: number): Promise<void> {
+  const socket = connect(port, '127.0.0.1');
+  try {
+    await once(socket, 'connect');
+  } finally {
+    socket.destroy();
+  }
+}
+
+/**
+ * Starts `workerd serve` on `config` with each named socket on the given port, and polls `ready`
+ * (whose throwing means "not listening yet") until it answers true.
+ */
+async function spawnWorkerd (config: string, ports: Record<string, number>, ready: () => Promise<boolean>): Promise<{ startupMs: number, stop: () => Promise<void> }> {
   const t0 = performance.now();
-  const child = spawn(kWorkerd, ['serve', join(dir, 'config.capnp'), 'config', '--socket-addr', `http=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const socketArgs = Object.entries(ports).flatMap(([socket, port]) => ['--socket-addr', `${socket}=127.0.0.1:${port}`]);
+  const child = spawn(kWorkerd, ['serve', config, 'config', ...socketArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   // Whatever happens to the benchmark, no workerd outlives it.
@@ -97,8 +171,7 @@ const bench :Workerd.Worker = (
   while (performance.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}: ${stderr.slice(-2000)}`);
     try {
-      const response = await fetch(`${url}${probe.path}`, { method: 'POST', body: probe.body });
-      if ((await response.text()) === probe.expected) return { url, startupMs: performance.now() - t0, stop };
+      if (await ready()) return { startupMs: performance.now() - t0, stop };
     } catch {
       // Not listening yet.
     }

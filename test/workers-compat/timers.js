@@ -1,0 +1,29 @@
+/* global Response, clearInterval, clearTimeout, queueMicrotask, scheduler, setInterval, setTimeout -- the Workers globals springbok and workerd both have */
+// Timer ordering: by delay, then by order of creation; microtasks before timers; clearTimeout;
+// setInterval cleared after three ticks; scheduler.wait.
+export default {
+  async fetch () {
+    const order = [];
+    await new Promise((resolve) => {
+      setTimeout(() => order.push('timeout 5'), 5);
+      setTimeout(() => order.push('timeout 0 a'), 0);
+      setTimeout(() => order.push('timeout 1'), 1);
+      setTimeout(() => order.push('timeout 0 b'));
+      const cancelled = setTimeout(() => order.push('cancelled'), 2);
+      clearTimeout(cancelled);
+      queueMicrotask(() => order.push('microtask'));
+      Promise.resolve().then(() => order.push('promise'));
+      let ticks = 0;
+      const interval = setInterval(() => {
+        ticks++;
+        order.push(`interval ${ticks}`);
+        if (ticks === 3) clearInterval(interval);
+      }, 20);
+      setTimeout(resolve, 100);
+      order.push('sync');
+    });
+    await scheduler.wait(10);
+    order.push('after scheduler.wait');
+    return new Response(order.join('\n') + '\n');
+  },
+};
