@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Engine } from '../engine/index.ts';
 import { jsPlugin } from '../plugins/js/index.ts';
 import { quickjsPlugin } from '../plugins/quickjs/index.ts';
-import { compatCases, kCompatLanguages, kKnownDifferences, runOnSpringbok, type CompatCase } from '../test/workers-compat/cases.ts';
+import { compatCases, kCompatLanguages, kKnownDifferences, runOnSpringbok, startLoopbackServer, type CompatCase } from '../test/workers-compat/cases.ts';
 import { experimentArgs, machineHeader, writeResult } from './lib/report.ts';
 import { startWorkerdWorkers, type WorkerdWorkers } from './lib/workerd-server.ts';
 
@@ -41,19 +41,21 @@ let workerd: WorkerdWorkers | undefined;
 let workerdError: string | undefined;
 const rows: Row[] = [];
 const differences: { worker: string, language: string, workerd: string, springbok: string }[] = [];
+const loopback = await startLoopbackServer();
 try {
   try {
-    workerd = await startWorkerdWorkers(dir, Object.fromEntries(cases.map((compatCase) => [compatCase.name, compatCase.path])));
+    workerd = await startWorkerdWorkers(dir, Object.fromEntries(cases.map((compatCase) => [compatCase.name, compatCase.path])), { env: { LOOPBACK: loopback.origin }, allowLocalNetwork: true });
   } catch (error) {
     workerdError = (error as Error).message.split('\n')[0];
     console.log(`workerd skipped: ${workerdError}`);
   }
   if (workerd !== undefined) {
-    await using engine = await Engine.open({ plugins: [jsPlugin(), quickjsPlugin()] });
+    await using engine = await Engine.open({ plugins: [jsPlugin(), quickjsPlugin()], netAllowPrivate: ['127.0.0.1'] });
     for (const compatCase of cases) rows.push(await compare(engine, workerd, compatCase));
   }
 } finally {
   await workerd?.stop();
+  await loopback[Symbol.asyncDispose]();
   await rm(dir, { recursive: true, force: true });
 }
 
@@ -72,7 +74,7 @@ async function compare (engine: Engine, server: WorkerdWorkers, compatCase: Comp
   const answer = Buffer.from(await response.arrayBuffer());
   const row: Row = { worker: compatCase.name, workerdBytes: answer.length, js: 'same', quickjs: 'same', expectedFile: 'missing', knownDifference: kKnownDifferences[compatCase.name] };
   for (const language of kCompatLanguages) {
-    const output = Buffer.from(await runOnSpringbok(engine, language, compatCase));
+    const output = Buffer.from(await runOnSpringbok(engine, language, compatCase, loopback));
     if (!output.equals(answer)) {
       row[language] = 'differs';
       differences.push({ worker: compatCase.name, language, workerd: answer.toString('utf8'), springbok: output.toString('utf8') });

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { Engine } from '../engine/index.ts';
 import { jsPlugin } from '../plugins/js/index.ts';
 import { quickjsPlugin } from '../plugins/quickjs/index.ts';
-import { compatCases, kCompatLanguages, kKnownDifferences, runOnSpringbok } from './workers-compat/cases.ts';
+import { compatCases, kCompatLanguages, kKnownDifferences, runOnSpringbok, startLoopbackServer } from './workers-compat/cases.ts';
 
 /**
  * The Workers compatibility suite: every Worker of test/workers-compat/ on both JavaScript engines
@@ -22,14 +22,18 @@ test('the suite has at least 15 Workers held to workerd\'s bytes, each with its 
   for (const name of Object.keys(kKnownDifferences)) assert.ok(cases.some((compatCase) => compatCase.name === name), `no Worker ${name}.js`);
 });
 
-const engine = await Engine.open({ plugins: [jsPlugin(), quickjsPlugin()] });
-after(() => engine.close());
+const loopback = await startLoopbackServer();
+const engine = await Engine.open({ plugins: [jsPlugin(), quickjsPlugin()], netAllowPrivate: ['127.0.0.1'] });
+after(async () => {
+  await engine.close();
+  await loopback[Symbol.asyncDispose]();
+});
 
 for (const compatCase of cases) {
   const known = kKnownDifferences[compatCase.name];
   test(`${compatCase.name}: the same bytes on js and quickjs, ${known === undefined ? 'and workerd\'s' : 'not workerd\'s (a known difference)'}`, async () => {
     const expected = await readFile(compatCase.expectedPath, 'utf8');
-    const [js, quickjs] = await Promise.all(kCompatLanguages.map((language) => runOnSpringbok(engine, language, compatCase)));
+    const [js, quickjs] = await Promise.all(kCompatLanguages.map((language) => runOnSpringbok(engine, language, compatCase, loopback)));
     assert.equal(quickjs, js, 'quickjs and js differ');
     if (known === undefined) assert.equal(js, expected, 'springbok differs from workerd\'s answer');
     else assert.notEqual(js, expected, 'springbok now matches workerd: take it out of kKnownDifferences');

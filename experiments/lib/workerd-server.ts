@@ -93,6 +93,14 @@ export interface WorkerdWorkers {
   stop (): Promise<void>;
 }
 
+/** What every Worker of `startWorkerdWorkers` gets besides its module. */
+export interface WorkersOptions {
+  /** Text bindings: the Worker's `env`. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Whether `fetch` may reach loopback and private addresses (workerd's default is public only). */
+  readonly allowLocalNetwork?: boolean;
+}
+
 /**
  * Serves Workers module-format files (`export default { fetch (request, env, ctx) }`) unchanged
  * from one workerd process: one service and one socket per Worker, so each sees the path it is
@@ -100,7 +108,9 @@ export interface WorkerdWorkers {
  * Workers once more than the caller asked).
  * @throws when workerd exits or does not answer within 20 s.
  */
-export async function startWorkerdWorkers (dir: string, workers: Record<string, string>): Promise<WorkerdWorkers> {
+export async function startWorkerdWorkers (dir: string, workers: Record<string, string>, options: WorkersOptions = {}): Promise<WorkerdWorkers> {
+  const bindings = Object.entries(options.env ?? {}).map(([name, value]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`);
+  const outbound = options.allowLocalNetwork === true ? '\n  globalOutbound = "local-network",' : '';
   const services: string[] = [];
   const sockets: string[] = [];
   const definitions: string[] = [];
@@ -114,6 +124,7 @@ export async function startWorkerdWorkers (dir: string, workers: Record<string, 
     sockets.push(`(name = "s${index}", address = "127.0.0.1:0", http = (), service = "w${index}")`);
     definitions.push(`const w${index} :Workerd.Worker = (
   modules = [ (name = "worker.js", esModule = embed "${module}") ],
+  bindings = [ ${bindings.join(', ')} ],${outbound}
   compatibilityDate = "${kCompatibilityDate}",
 );`);
     ports[`s${index}`] = await freePort();
@@ -122,7 +133,7 @@ export async function startWorkerdWorkers (dir: string, workers: Record<string, 
   }
   await writeFile(join(dir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [ ${services.join(', ')} ],
+  services = [ ${services.join(', ')}${options.allowLocalNetwork === true ? ', (name = "local-network", network = (allow = ["public", "private", "local"]))' : ''} ],
   sockets = [ ${sockets.join(', ')} ],
 );
 ${definitions.join('\n')}

@@ -1,4 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Engine } from '../../engine/index.ts';
 
@@ -55,12 +57,36 @@ export async function compatCases (): Promise<CompatCase[]> {
 }
 
 /**
- * Deploys the case on `language` as `<language>-<name>` and invokes it as the socket does (a POST
- * of the input to http://function.invalid/): the output, or the engine's error as text.
+ * The server every Worker may fetch from, on a loopback port: it answers the method, path, the
+ * request's `x-*` and content-type headers and its body as JSON, with a header of its own, and 404
+ * on /missing. Only those parts of a request, because each runtime adds its own other headers.
+ * Workers find its origin in `env.LOOPBACK`.
  */
-export async function runOnSpringbok (engine: Engine, language: string, compatCase: CompatCase): Promise<string> {
+export async function startLoopbackServer (): Promise<{ origin: string, host: string } & AsyncDisposable> {
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const headers = Object.entries(request.headers).filter(([name]) => name.startsWith('x-') || name === 'content-type').sort(([a], [b]) => a.localeCompare(b));
+      const status = request.url === '/missing' ? 404 : 200;
+      response.writeHead(status, { 'content-type': 'application/json', 'x-served-by': 'loopback' });
+      response.end(JSON.stringify({ method: request.method, path: request.url, headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { origin: `http://${host}`, host, [Symbol.asyncDispose]: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+}
+
+/**
+ * Deploys the case on `language` as `<language>-<name>`, with `env.LOOPBACK` the loopback server's
+ * origin and its host the one allowed, and invokes it as the socket does (a POST of the input to
+ * http://function.invalid/): the output, or the engine's error as text. The engine must allow
+ * private addresses for 127.0.0.1.
+ */
+export async function runOnSpringbok (engine: Engine, language: string, compatCase: CompatCase, loopback: { origin: string, host: string }): Promise<string> {
   const name = `${language}-${compatCase.name}`;
-  await engine.deploy(name, language, compatCase.source);
+  await engine.deploy(name, language, compatCase.source, { allowHosts: [loopback.host] }, { env: { LOOPBACK: loopback.origin } });
   const result = await engine.invoke(name, compatCase.input);
   return result.ok ? Buffer.from(result.output).toString('utf8') : `error ${result.error.code}: ${result.error.message}`;
 }
