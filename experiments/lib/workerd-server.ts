@@ -165,6 +165,9 @@ async function spawnWorkerd (config: string, ports: Record<string, number>, read
   const child = spawn(kWorkerd, ['serve', config, 'config', ...socketArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  // A missing or unrunnable binary is an 'error' event, not an exit: unheard, it would end the caller.
+  let spawnError: Error | undefined;
+  child.once('error', (error) => { spawnError = error; });
   // Whatever happens to the benchmark, no workerd outlives it.
   const killOnExit = (): void => { child.kill('SIGKILL'); };
   process.once('exit', killOnExit);
@@ -180,6 +183,7 @@ async function spawnWorkerd (config: string, ports: Record<string, number>, read
   };
   const deadline = t0 + 20_000;
   while (performance.now() < deadline) {
+    if (spawnError !== undefined) throw new Error(`workerd did not start: ${spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}: ${stderr.slice(-2000)}`);
     try {
       if (await ready()) return { startupMs: performance.now() - t0, stop };
