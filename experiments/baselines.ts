@@ -13,11 +13,9 @@
  *     function over its socket at the same concurrency.
  * Headline: springbok ÷ baseline ratios of latency (p50, p99) and throughput.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { SpringbokClient } from '../dispatchers/client.ts';
 import { kDefaultBudget } from '../engine/budget.ts';
@@ -26,7 +24,7 @@ import { containerArgs, findContainerRuntime, findLocalImage } from './lib/conta
 import { startEngine } from './lib/engine-child.ts';
 import { httpLoad } from './lib/http-load.ts';
 import { runFor, type LoadResult } from './lib/load-loop.ts';
-import { buildNativeC } from './lib/native-c.ts';
+import { processBaselines } from './lib/process-baselines.ts';
 import { runProcess, type ProcessCommand } from './lib/process-run.ts';
 import { experimentArgs, machineHeader, summarize, writeResult } from './lib/report.ts';
 import { startWorkerd, type WorkerdServer } from './lib/workerd-server.ts';
@@ -41,8 +39,6 @@ const kWorkerdConcurrency = q ? [8] : [1, 8, 64];
 const durations = { warmUpMs: q ? 50 : 1000, latencyMs: q ? 150 : 3000, throughputMs: q ? 150 : 3000, httpMs: q ? 300 : 5000 };
 const coldCount = q ? 2 : 20;
 const workerdStarts = q ? 1 : 5;
-const kClang = '/usr/bin/clang';
-const kLua = '/usr/bin/lua5.4';
 
 const header = machineHeader();
 console.log(JSON.stringify(header));
@@ -146,24 +142,8 @@ for (const language of languages) {
 }
 
 // ---- a process per invocation -----------------------------------------------------------------
-const nodeCommand = (fn: FunctionName, input: string): ProcessCommand => ({
-  file: process.execPath,
-  args: ['--input-type=module', '-e', `import f from ${JSON.stringify(pathToFileURL(files[fn].js).href)}; process.stdout.write(String(await f(process.argv[1])));`, input],
-});
-await writeFile(join(dir, 'run.lua'), 'local f = dofile(arg[1]); io.write(tostring(f(arg[2])))\n');
-const processRuntimes: ProcessRuntime[] = [{ runtime: 'node', command: nodeCommand }];
-if (existsSync(kLua)) processRuntimes.push({ runtime: 'lua5.4', command: (fn, input) => ({ file: kLua, args: [join(dir, 'run.lua'), files[fn].lua, input] }) });
-else skip('process lua5.4', `${kLua} not found (Debian package lua5.4)`);
-if (existsSync(kClang)) {
-  try {
-    const binaries = { fib: await buildNativeC(kClang, files.fib.c, dir, 'fib-native'), echo: await buildNativeC(kClang, files.echo.c, dir, 'echo-native') };
-    processRuntimes.push({ runtime: 'native C', command: (fn, input) => ({ file: binaries[fn], args: [input] }) });
-  } catch (error) {
-    skip('process native C', `clang failed: ${(error as Error).message.split('\n')[0]}`);
-  }
-} else {
-  skip('process native C', `${kClang} not found`);
-}
+const processRuntimes: ProcessRuntime[] = await processBaselines(dir, files, skip);
+const nodeCommand = processRuntimes.find((r) => r.runtime === 'node')!.command;
 
 type ProcessRuntime = { runtime: string, command: (fn: FunctionName, input: string) => ProcessCommand };
 const kRowPrefix = { process: 'process', 'cgroup-process': 'cgroup', container: 'container' } as const;
