@@ -33,14 +33,9 @@ const stringIndexOf = uncurry(String.prototype.indexOf), mathFloor = Math.floor;
 
 /** Helpers the parts share. */
 const kHelpersSource = `'use strict';
-const { DOMException, Text, bytesOf, append, createDataProperty, encodeUtf8, decodeUtf8, newSignal, abortSignal, signalState } = base;
+const { DOMException, Text, bytesOf, append, createDataProperty, stateOf, encodeUtf8, decodeUtf8, newSignal, abortSignal, signalState } = base;
 const exported = { __proto__: null };
 function define (name, value) { exported[name] = value; }
-function stateOf (states, self, what) {
-  const state = weakGet(states, self);
-  if (state === undefined) throw new NativeTypeError('Illegal invocation: not a ' + what);
-  return state;
-}
 function need (count, wanted, what) {
   if (count < wanted) throw new NativeTypeError(what + ': ' + wanted + ' argument' + (wanted === 1 ? '' : 's') + ' required, ' + count + ' given');
 }

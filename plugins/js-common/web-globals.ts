@@ -185,13 +185,16 @@ function bytesOf (input, what) {
   }
   throw new NativeTypeError(what + ': an ArrayBuffer, a typed array or a DataView is needed');
 }
-const kUtf8Labels = ['unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8'];
-const decoders = new NativeWeakMap();
-function decoderOf (self) {
-  const state = weakGet(decoders, self);
-  if (state === undefined) throw new NativeTypeError('Illegal invocation: not a TextDecoder');
+// An object's state lives in a WeakMap of the implementation, out of the guest's reach; a method
+// called on anything else is an illegal invocation. Every group uses this one (internals.stateOf).
+function stateOf (states, self, what) {
+  const state = weakGet(states, self);
+  if (state === undefined) throw new NativeTypeError('Illegal invocation: not ' + (what[0] === 'A' || what[0] === 'E' ? 'an ' : 'a ') + what);
   return state;
 }
+const kUtf8Labels = ['unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8'];
+const decoders = new NativeWeakMap();
+function decoderOf (self) { return stateOf(decoders, self, 'TextDecoder'); }
 class TextDecoder {
   constructor (label = 'utf-8', options = undefined) {
     let name = NativeString(label), start = 0, end = name.length;
@@ -472,11 +475,7 @@ define('structuredClone', function structuredClone (value, options = undefined) 
 
 // Event, EventTarget: dispatch to one target (no tree), capturing listeners first as at a target.
 const events = new NativeWeakMap();
-function eventOf (self) {
-  const state = weakGet(events, self);
-  if (state === undefined) throw new NativeTypeError('Illegal invocation: not an Event');
-  return state;
-}
+function eventOf (self) { return stateOf(events, self, 'Event'); }
 class Event {
   constructor (type, init = undefined) {
     if (arguments.length < 1) throw new NativeTypeError('Event: 1 argument required');
@@ -599,11 +598,7 @@ define('EventTarget', EventTarget);
 // AbortController, AbortSignal.
 const signals = new NativeWeakMap();
 const kNewSignal = {};
-function signalOf (self) {
-  const state = weakGet(signals, self);
-  if (state === undefined) throw new NativeTypeError('Illegal invocation: not an AbortSignal');
-  return state;
-}
+function signalOf (self) { return stateOf(signals, self, 'AbortSignal'); }
 function abort (signal, reason) {
   const state = signalOf(signal);
   if (state.aborted) return;
@@ -689,7 +684,7 @@ define('crypto', { getRandomValues, randomUUID, get subtle () { return buildCryp
 // so two decoders serve every call.
 const decodeMethod = TextDecoder.prototype.decode;
 const keepBOM = new TextDecoder('utf-8', { __proto__: null, ignoreBOM: true }), dropBOM = new TextDecoder();
-exported.internals = { __proto__: null, DOMException, Text, bytesOf, append, createDataProperty,
+exported.internals = { __proto__: null, DOMException, Text, bytesOf, append, createDataProperty, stateOf,
   encodeUtf8 (s) { const bytes = new NativeUint8Array(utf8Length(s)); writeUtf8(s, bytes, bytes.length); return bytes; },
   decodeUtf8 (bytes, ignoreBOM) { return apply(decodeMethod, ignoreBOM ? keepBOM : dropBOM, [bytes]); },
   newSignal () { return new AbortSignal(kNewSignal); }, abortSignal: abort, signalState (signal) { return weakGet(signals, signal); } };
