@@ -36,6 +36,18 @@ const kHelpersSource = `'use strict';
 const { DOMException, Text, bytesOf, append, createDataProperty, stateOf, encodeUtf8, decodeUtf8, newSignal, abortSignal, signalState } = base;
 const exported = { __proto__: null };
 function define (name, value) { exported[name] = value; }
+// A pair list's set(): the first pair of that name takes the value, later ones go; appended if none.
+function withSet (list, name, value) {
+  const kept = [];
+  let found = false;
+  for (let i = 0; i < list.length; i++) {
+    const pair = list[i];
+    if (pair[0] !== name) append(kept, pair);
+    else if (!found) { found = true; append(kept, [name, value]); }
+  }
+  if (!found) append(kept, [name, value]);
+  return kept;
+}
 function need (count, wanted, what) {
   if (count < wanted) throw new NativeTypeError(what + ': ' + wanted + ' argument' + (wanted === 1 ? '' : 's') + ' required, ' + count + ' given');
 }

@@ -131,16 +131,9 @@ class Headers {
   set (name, value) {
     const state = headersOf(this);
     need(arguments.length, 2, 'Headers.set');
-    const n = headerName(name), v = headerValue(value, n), kept = [];
+    const n = headerName(name), v = headerValue(value, n);
     checkMutable(state);
-    let found = false;
-    for (let i = 0; i < state.list.length; i++) {
-      const pair = state.list[i];
-      if (pair[0] !== n) append(kept, pair);
-      else if (!found) { found = true; append(kept, [n, v]); }
-    }
-    if (!found) append(kept, [n, v]);
-    state.list = kept;
+    state.list = withSet(state.list, n, v);
     state.sorted = undefined;
   }
 }

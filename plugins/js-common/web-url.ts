@@ -191,15 +191,8 @@ class URLSearchParams {
   set (name, value) {
     const state = paramsOf(this);
     need(arguments.length, 2, 'URLSearchParams.set');
-    const n = toUSV(name), v = toUSV(value), kept = [];
-    let found = false;
-    for (let i = 0; i < state.list.length; i++) {
-      const pair = state.list[i];
-      if (pair[0] !== n) append(kept, pair);
-      else if (!found) { found = true; append(kept, [n, v]); }
-    }
-    if (!found) append(kept, [n, v]);
-    state.list = kept;
+    const n = toUSV(name), v = toUSV(value);
+    state.list = withSet(state.list, n, v);
     paramsChanged(state);
   }
   sort () {
