@@ -28,8 +28,6 @@ export class JsFiber implements Fiber {
   readonly #sandbox: JsSandbox;
   /** The input as received: a Workers-format module takes it as bytes, a function as a string. */
   readonly #input: Uint8Array;
-  /** The HTTP request, for a Workers-format function (guest-prelude.ts requestJson). */
-  readonly #request: string | undefined;
   readonly #context: InvocationContext;
   readonly #relay: FetchRelay;
   readonly #timers = new TimerRelay();
@@ -49,7 +47,6 @@ export class JsFiber implements Fiber {
   constructor (sandbox: JsSandbox, input: Uint8Array, context: InvocationContext) {
     this.#sandbox = sandbox;
     this.#input = input;
-    this.#request = requestJson(context.request);
     this.#context = context;
     this.#relay = new FetchRelay(context);
     this.#cancelled = new Promise((resolve) => { this.#wakeOnCancel = resolve; });
@@ -103,7 +100,10 @@ export class JsFiber implements Fiber {
       });
       this.#instance = instance;
       this.#id = id;
-      started = await instance.start(id, instance.worker ? this.#input : decodeInput(this.#input), this.#request, this.#bounds());
+      // Only a Workers-format module reads the HTTP request: a function is not given it.
+      started = await (instance.worker
+        ? instance.start(id, this.#input, requestJson(this.#context.request), this.#bounds())
+        : instance.start(id, decodeInput(this.#input), undefined, this.#bounds()));
       // No guest code ran: the isolate died under another invocation while this one queued. Try a new one.
       if (!started.ok && !started.started && attempt < JsFiber.#kMaxStartAttempts && this.#outcome === undefined) {
         instance.detach(id);

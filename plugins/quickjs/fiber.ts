@@ -60,8 +60,6 @@ export class QuickJsFiber implements Fiber, StepOwner {
   readonly #sandbox: QuickJsSandbox;
   /** The input as received: a Workers-format module takes it as bytes, a function as a string. */
   readonly #input: Uint8Array;
-  /** The HTTP request, for a Workers-format function (guest-prelude.ts requestJson). */
-  readonly #request: string | undefined;
   readonly #context: InvocationContext;
   readonly #relay: FetchRelay;
   readonly #timers = new TimerRelay();
@@ -79,7 +77,6 @@ export class QuickJsFiber implements Fiber, StepOwner {
   constructor (sandbox: QuickJsSandbox, input: Uint8Array, context: InvocationContext) {
     this.#sandbox = sandbox;
     this.#input = input;
-    this.#request = requestJson(context.request);
     this.#context = context;
     this.#relay = new FetchRelay(context);
   }
@@ -221,7 +218,8 @@ export class QuickJsFiber implements Fiber, StepOwner {
   }
 
   #nextInput (instance: QuickJsInstance, started: boolean): StepInput | undefined {
-    if (!started) return { op: 'start', id: this.#id, input: instance.worker ? this.#input : decodeInput(this.#input), request: this.#request };
+    // Only a Workers-format module reads the HTTP request: a function is not given it.
+    if (!started) return instance.worker ? { op: 'start', id: this.#id, input: this.#input, request: requestJson(this.#context.request) } : { op: 'start', id: this.#id, input: decodeInput(this.#input), request: undefined };
     // One settlement per step, so each step's arguments are a handful of scalars.
     if (this.#ready.length === 0) this.#ready.push(...this.#relay.takeReady(), ...this.#timers.takeReady());
     const ready = this.#ready.shift();
