@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Engine } from '../engine/index.ts';
-import { bytes, kJsEngines, output, type SnippetCase } from './support/js-snippets.ts';
+import { assertSnippetAnswers, bytes, kJsEngines, kSnippetRunner, output, type SnippetCase } from './support/js-snippets.ts';
 
 /**
  * The fetch group of web globals of both JavaScript engines (plugins/js-common/web-fetch.ts:
@@ -12,9 +12,6 @@ import { bytes, kJsEngines, output, type SnippetCase } from './support/js-snippe
  * answer is what the same snippet gives in Node, otherwise it is written out. fetch goes to a real
  * loopback server the function's allow-list names.
  */
-
-/** Runs the snippet it is given as an async function body and answers its (awaited) result as JSON. */
-const kRunner = 'const AsyncFunction = (async () => {}).constructor; export default async function (input) { const result = await new AsyncFunction(input)(); return JSON.stringify(result === undefined ? null : result); }';
 
 /** WHATWG URL parsing vectors: input, base (null: none), the href the standard gives (null: a TypeError). */
 const kUrlVectors: [string, string | null, string | null][] = [
@@ -163,13 +160,6 @@ const kCases: SnippetCase[] = [
     return [b.size, b.type, await b.text(), [...new Uint8Array(await b.arrayBuffer())], await b.slice(1, 3).text(), await b.slice(-3).text(), b.slice(2, 1).size, b.slice(0, 1, 'X/Y').type, new Blob([], { type: '\\u00e9' }).type, new Blob().size, [...await b.slice(4).bytes()], Object.prototype.toString.call(b)];` },
 ];
 
-async function nodeAnswer (code: string): Promise<string> {
-  const AsyncFunction = (async () => {}).constructor as new (body: string) => () => Promise<unknown>;
-  const run = new AsyncFunction(code);
-  const result = await run();
-  return JSON.stringify(result === undefined ? null : result);
-}
-
 /** A loopback server: GET /json answers JSON, /slow answers after 300 ms, anything else echoes the request. */
 async function echoServer (): Promise<Server & AsyncDisposable> {
   const server = createServer((request, response) => {
@@ -197,12 +187,8 @@ async function echoServer (): Promise<Server & AsyncDisposable> {
 for (const [language, plugin] of kJsEngines) {
   test(`${language}: fetch globals answer as the standard says`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
-    await engine.deploy('run', language, bytes(kRunner));
-    for (const { name, code, expected } of kCases) {
-      const want = expected === undefined ? await nodeAnswer(code) : JSON.stringify(expected);
-      const result = await engine.invoke('run', bytes(code));
-      assert.equal(output(result), want, name);
-    }
+    await engine.deploy('run', language, bytes(kSnippetRunner));
+    await assertSnippetAnswers(engine, 'run', kCases);
   });
 
   test(`${language}: the global fetch returns a real Response, through the same metered path as ctx.fetch`, async () => {

@@ -1,16 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../engine/index.ts';
-import { bytes, kJsEngines, output, type SnippetCase } from './support/js-snippets.ts';
+import { assertSnippetAnswers, bytes, kJsEngines, kSnippetRunner, output, type SnippetCase } from './support/js-snippets.ts';
 
 /**
  * The web-standard globals of both JavaScript engines (plugins/js-common/web-globals.ts), through
  * the real Engine. Each case is a snippet run inside the guest; where Node's own globals follow the
  * standard, the expected answer is what the same snippet gives in Node, otherwise it is written out.
  */
-
-/** Runs the snippet it is given as a function body and answers its (awaited) result as JSON. */
-const kRunner = 'export default async function (input) { const result = await new Function(input)(); return JSON.stringify(result === undefined ? null : result); }';
 
 const kCases: SnippetCase[] = [
   // TextEncoder
@@ -112,27 +109,17 @@ const kCases: SnippetCase[] = [
 ];
 
 /** What the snippet answers in Node (its own web globals), as the guest's runner would encode it. */
-async function nodeAnswer (code: string): Promise<string> {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the snippets are this file's own
-  const run = new Function(code) as () => unknown;
-  const result = await run();
-  return JSON.stringify(result === undefined ? null : result);
-}
 
 for (const [language, plugin] of kJsEngines) {
   test(`${language}: web globals answer as the standard says`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
-    await engine.deploy('run', language, bytes(kRunner));
-    for (const { name, code, expected } of kCases) {
-      const want = expected === undefined ? await nodeAnswer(code) : JSON.stringify(expected);
-      const result = await engine.invoke('run', bytes(code));
-      assert.equal(output(result), want, name);
-    }
+    await engine.deploy('run', language, bytes(kSnippetRunner));
+    await assertSnippetAnswers(engine, 'run', kCases);
   });
 
   test(`${language}: uncaught errors of listeners and microtasks go to the log`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
-    await engine.deploy('run', language, bytes(kRunner));
+    await engine.deploy('run', language, bytes(kSnippetRunner));
     const result = await engine.invoke('run', bytes(kCases.find((c) => c.name.startsWith('a throwing listener'))!.code));
     assert.equal(output(result), '["second"]');
     assert.deepEqual(result.logs, ['Uncaught TypeError: listener broke', 'Uncaught RangeError: microtask broke']);

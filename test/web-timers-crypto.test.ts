@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Engine, type InvokeResult } from '../engine/index.ts';
-import { bytes, kJsEngines, output } from './support/js-snippets.ts';
+import { bytes, kJsEngines, kSnippetRunner, output } from './support/js-snippets.ts';
 
 /**
  * Timers (plugins/js-common/web-timers.ts, timer-relay.ts) and crypto.subtle (web-crypto.ts) of
@@ -16,10 +16,6 @@ const failure = (result: InvokeResult): { code: string, message: string } => {
   assert.equal(result.ok, false, result.ok ? `succeeded: ${Buffer.from(result.output).toString('utf8')}` : '');
   return result.ok ? { code: '', message: '' } : result.error;
 };
-
-/** Runs the snippet it is given as an async function body and answers its result as JSON. */
-const kRunner = `const AsyncFunction = (async () => {}).constructor;
-export default async function (input) { const result = await new AsyncFunction(input)(); return JSON.stringify(result === undefined ? null : result); }`;
 
 const kHex = 'const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => (b < 16 ? "0" : "") + b.toString(16)).join("");';
 
@@ -57,7 +53,7 @@ async function slowServer (): Promise<Server & AsyncDisposable> {
 for (const [language, plugin] of kJsEngines) {
   test(`${language}: setTimeout fires in delay order with its arguments; clearTimeout cancels; setInterval repeats until cleared`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
-    await engine.deploy('run', language, bytes(kRunner));
+    await engine.deploy('run', language, bytes(kSnippetRunner));
     const result = await engine.invoke('run', bytes(`
       const order = [];
       const ids = [setTimeout((a, b) => order.push('0:' + a + b), 0, 'x', 'y'), setTimeout(() => order.push(10), 10), setTimeout(() => order.push(5), 5)];
@@ -177,7 +173,7 @@ for (const [language, plugin] of kJsEngines) {
 
   test(`${language}: crypto.subtle.digest of the FIPS 180 vectors`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
-    await engine.deploy('run', language, bytes(kRunner));
+    await engine.deploy('run', language, bytes(kSnippetRunner));
     const result = await engine.invoke('run', bytes(`${kHex}
       const abc = new TextEncoder().encode('xabcx');
       const out = {};
@@ -191,7 +187,7 @@ for (const [language, plugin] of kJsEngines) {
 
   test(`${language}: HMAC sign and verify give the RFC 4231 and RFC 2202 vectors; a tampered signature does not verify`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
-    await engine.deploy('run', language, bytes(kRunner));
+    await engine.deploy('run', language, bytes(kSnippetRunner));
     const result = await engine.invoke('run', bytes(`${kHex}
       const out = [];
       for (const [hash, keyBytes, data] of ${JSON.stringify(kHmacVectors.map(([hash, key, data]) => [hash, key, data]))}) {
@@ -218,7 +214,7 @@ for (const [language, plugin] of kJsEngines) {
 
   test(`${language}: crypto.subtle refuses what it does not support with the standard's DOMExceptions`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
-    await engine.deploy('run', language, bytes(kRunner));
+    await engine.deploy('run', language, bytes(kSnippetRunner));
     const result = await engine.invoke('run', bytes(`
       const subtle = crypto.subtle;
       const name = (promise) => promise.then(() => 'resolved', (e) => [e.name, e instanceof DOMException]);
