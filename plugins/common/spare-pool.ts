@@ -1,23 +1,26 @@
 /** Memory budgets (sizes) a pool keeps a spare for; the least recently used size is dropped past it. */
 const kMaxSizes = 4;
 
+/**
+ * How long after a take its spare is replaced, in ms. Preparing runs on the engine's thread (a
+ * QuickJS instance ~5 ms, a Lua state, the ~2 ms of making a V8 isolate, whose context then
+ * competes for the cores), so it must not land inside the cold start that took the spare: that
+ * start's first invocation still has a few event-loop turns to go. At once, a js cold start's load
+ * went from ~1 to 4-11 ms.
+ */
+const kRefillDelayMs = 20;
+
 export interface SparePoolOptions<T> {
   /** Makes a prepared instance for a function of this memory budget (no function bound yet). */
   readonly prepare: (memoryBytes: number) => Promise<T>;
   /** Whether a spare may still be handed out (a spare can be disposed while it waits). */
   readonly isUsable?: (instance: T) => boolean;
-  /**
-   * Delay before a taken spare is replaced, in ms. Preparing runs on the engine's thread for some
-   * engines; it must then not land inside the cold start that took the spare. 0: after the current
-   * task (never on the taker's path: making a V8 isolate alone blocks the thread for ~2 ms).
-   */
-  readonly refillDelayMs?: number;
 }
 
 /**
  * Spare prepared instances (V8 isolates, QuickJS instances, Lua states), one per recently used
  * memory budget, so a cold start only binds the function to one. A spare taken is replaced in the
- * background; a failed preparation leaves no spare (the next take prepares one). An instance
+ * background, shortly after (kRefillDelayMs); a failed preparation leaves no spare (the next take prepares one). An instance
  * handed out is never taken back: each serves one function version, then is closed.
  */
 export class SparePool<T extends { close (): unknown }> {
@@ -34,9 +37,7 @@ export class SparePool<T extends { close (): unknown }> {
     const spare = this.#spares.get(memoryBytes);
     this.#spares.delete(memoryBytes);
     this.#spares.set(memoryBytes, undefined); // most recently used goes last
-    const delayMs = this.#options.refillDelayMs ?? 0;
-    if (delayMs > 0) setTimeout(() => this.warm(memoryBytes), delayMs).unref();
-    else setImmediate(() => this.warm(memoryBytes)).unref();
+    setTimeout(() => this.warm(memoryBytes), kRefillDelayMs).unref();
     const instance = await spare?.catch(() => undefined);
     if (instance !== undefined && (this.#options.isUsable?.(instance) ?? true)) return instance;
     return this.#options.prepare(memoryBytes);

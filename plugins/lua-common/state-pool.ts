@@ -7,13 +7,6 @@ export interface PreparedLuaState {
   close (): void;
 }
 
-/**
- * Preparing runs on the engine's thread (fengari all of it, lua54 all but the wasm compilation), so
- * it must not land inside the cold start that took the spare: that start's first invocation still
- * has a few event-loop turns to go (well under a millisecond each with a spare). 20 ms, as quickjs.
- */
-const kRefillDelayMs = 20;
-
 /** A prepared state does not depend on the budget (bind sets it): one spare serves every budget. */
 const kAnyBudget = 0;
 
@@ -27,7 +20,7 @@ export class LuaStatePool<T extends PreparedLuaState> {
   readonly #pool: SparePool<T>;
 
   constructor (prepare: () => Promise<T>) {
-    this.#pool = new SparePool({ prepare, refillDelayMs: kRefillDelayMs });
+    this.#pool = new SparePool({ prepare });
   }
 
   /**
