@@ -8,13 +8,12 @@
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEngine } from './lib/engine-child.ts';
 import { httpLoad } from './lib/http-load.ts';
 import { experimentArgs, machineHeader, summarize, writeResult } from './lib/report.ts';
-import { startWorkerd, type WorkerdServer } from './lib/workerd-server.ts';
+import { freePort, startWorkerd, type WorkerdServer } from './lib/workerd-server.ts';
 
 const args = experimentArgs('http', 'Usage: node experiments/http.ts [--quick]\n\nHTTP invoke throughput and latency (p50/p99) of springbok serve --http for a trivial sm and js function, and the same js function on workerd, with autocannon at several connection counts.');
 const connectionCounts = args.quick ? [16] : [1, 16, 64];
@@ -69,13 +68,5 @@ async function deploy (name: string, language: string, source: Uint8Array): Prom
   if (response.status !== 200) throw new Error(`deploy ${name}: ${response.status} ${await response.text()}`);
 }
 
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
 // Keep-alive sockets of the load generators would hold the event loop open after the results are written.
 process.exit(process.exitCode ?? 0);

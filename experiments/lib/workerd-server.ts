@@ -27,7 +27,8 @@ export interface WorkerdServer {
   stop (): Promise<void>;
 }
 
-async function freePort (): Promise<number> {
+/** A loopback TCP port free at the time of asking. */
+export async function freePort (): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
