@@ -2,6 +2,8 @@ import { emptyUsage, resolveBudget, type Budget } from './budget.ts';
 import type { DeployOptions, EngineHealth, EngineStats, FunctionInfo, InvokeOptions } from './engine-types.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from './errors.ts';
 import type { Executor } from './executor.ts';
+import { runFlow } from './flows/flow-run.ts';
+import { compileFlow, kFlowLanguage, type FlowSpec, type FunctionKind } from './flows/flow-spec.ts';
 import { checkEnv } from './function-env.ts';
 import { copyStats, countResult, emptyFunctionStats, statsByFunction, type FunctionStats } from './function-stats.ts';
 import type { InvokeResult } from './invocation.ts';
@@ -21,6 +23,8 @@ interface FunctionEntry {
   unavailable: ErrorRecord | undefined;
   inFlight: number;
   stats: FunctionStats;
+  /** The compiled flow, when the function is one: the control plane runs it itself, no executor knows it. */
+  flow: FlowSpec | undefined;
 }
 
 /**
@@ -52,7 +56,7 @@ export class ControlPlane {
   }
 
   get languages (): readonly string[] {
-    return this.#executor.languages.map((info) => info.language);
+    return [...this.#executor.languages.map((info) => info.language), kFlowLanguage];
   }
 
   /** Opens the data dir and brings back every stored function; one that no longer loads is kept as 'unavailable'. */
@@ -64,10 +68,12 @@ export class ControlPlane {
     const queue = [...records];
     const loadNext = async (): Promise<void> => {
       for (let record = queue.shift(); record !== undefined; record = queue.shift()) {
-        const entry: FunctionEntry = { name: record.name, record, unavailable: undefined, inFlight: 0, stats: emptyFunctionStats() };
+        const entry: FunctionEntry = { name: record.name, record, unavailable: undefined, inFlight: 0, stats: emptyFunctionStats(), flow: undefined };
         this.#functions.set(record.name, entry);
         try {
-          await this.#executor.load(record);
+          // A flow's functions may load after it (or arrive later): they are checked when it runs.
+          if (record.language === kFlowLanguage) entry.flow = compileFlow(record.source);
+          else await this.#executor.load(record);
         } catch (error) {
           const known = this.languages.includes(record.language);
           entry.unavailable = { code: 'ERR_UNAVAILABLE', message: known ? `stored source no longer compiles: ${toErrorRecord(error).message}` : `stored function needs language ${record.language}, which this engine does not load` };
@@ -89,23 +95,27 @@ export class ControlPlane {
     return this.#locks.run(name, async () => {
       const previous = this.#functions.get(name);
       const record: FunctionRecord = { name, language, version: (previous?.record.version ?? 0) + 1, budget: resolved, source, sourceSha256: sha256Hex(source), deployedAt: new Date().toISOString(), ...(env !== undefined ? { env } : {}) };
-      await this.#executor.prepare(record, options.signal);
+      const flow = language === kFlowLanguage ? compileFlow(source, this.#kindOf) : undefined;
+      if (flow === undefined) await this.#executor.prepare(record, options.signal);
       try {
         this.#assertOpen();
         await this.#registry?.write(record);
       } catch (error) {
-        this.#executor.discard(record);
+        if (flow === undefined) this.#executor.discard(record);
         throw error;
       }
-      await this.#executor.commit(record);
+      // A function replaced by a flow leaves its executor; its invocations in flight finish.
+      if (flow === undefined) await this.#executor.commit(record);
+      else if (previous !== undefined && previous.flow === undefined) await this.#executor.remove(name);
       const entry = this.#functions.get(name);
       if (entry === undefined) {
-        const created: FunctionEntry = { name, record, unavailable: undefined, inFlight: 0, stats: emptyFunctionStats() };
+        const created: FunctionEntry = { name, record, unavailable: undefined, inFlight: 0, stats: emptyFunctionStats(), flow };
         this.#functions.set(name, created);
         return this.#infoOf(created);
       }
       entry.record = record;
       entry.unavailable = undefined;
+      entry.flow = flow;
       return this.#infoOf(entry);
     });
   }
@@ -117,15 +127,25 @@ export class ControlPlane {
     return this.#locks.run(name, async () => {
       if (!this.#functions.has(name)) return false;
       await this.#registry?.delete(name);
+      const { flow } = this.#functions.get(name)!;
       this.#functions.delete(name);
-      await this.#executor.remove(name);
+      if (flow === undefined) await this.#executor.remove(name);
       return true;
     });
   }
 
   invoke (name: string, input: Uint8Array, options: InvokeOptions): Promise<InvokeResult> {
+    return this.#admit(name, input, options, false);
+  }
+
+  /**
+   * Admits and runs one invocation. A flow's step (`step`) is admitted like any invocation, but
+   * also while the engine drains, since the flow it belongs to was admitted before; it may not
+   * run another flow.
+   */
+  #admit (name: string, input: Uint8Array, options: InvokeOptions, step: boolean): Promise<InvokeResult> {
     const entry = this.#functions.get(name);
-    const refused = this.#refusal(name, entry);
+    const refused = this.#refusal(name, entry, step);
     if (refused !== undefined) return Promise.reject(refused);
     const admitted = entry!;
     admitted.inFlight++;
@@ -138,7 +158,8 @@ export class ControlPlane {
       this.#inFlight--;
       if (result !== undefined) {
         countResult(admitted.stats, result);
-        countResult(this.#totals, result);
+        // A flow's steps are counted as invocations of their functions; the flow would count them twice.
+        if (admitted.flow === undefined) countResult(this.#totals, result);
       }
       if (this.#inFlight === 0) this.#onIdle?.();
     };
@@ -156,11 +177,20 @@ export class ControlPlane {
       onResult(result);
       return Promise.resolve(result);
     }
-    const running = this.#executor.invoke(name, input, { signal: options.signal, onResult, acceptedMsAgo: options.acceptedMsAgo, request: options.request });
+    const running = admitted.flow !== undefined
+      ? runFlow(admitted.flow, input, this.#flowHost, { wallMs: admitted.record.budget.wallMs, acceptedMsAgo: options.acceptedMsAgo, version: admitted.record.version, maxOutputBytes: this.#options.maxOutputBytes, maxLogBytes: this.#options.maxLogBytes, signal: options.signal, onResult })
+      : this.#executor.invoke(name, input, { signal: options.signal, onResult, acceptedMsAgo: options.acceptedMsAgo, request: options.request });
     // A request the executor refused (the function went away on its thread) ended nothing above.
     running.catch(() => end(undefined));
     return running;
   }
+
+  readonly #flowHost = { invokeStep: (name: string, input: Uint8Array, signal: AbortSignal): Promise<InvokeResult> => this.#admit(name, input, { signal }, true) };
+
+  readonly #kindOf = (name: string): FunctionKind => {
+    const entry = this.#functions.get(name);
+    return entry === undefined ? undefined : entry.flow !== undefined ? 'flow' : 'function';
+  };
 
   list (): FunctionInfo[] {
     return [...this.#functions.values()].map((entry) => this.#infoOf(entry)).sort(byName);
@@ -226,22 +256,23 @@ export class ControlPlane {
   #checkDeploy (name: string, language: string, source: Uint8Array, budget: Partial<Budget> | undefined): Budget {
     assertFunctionName(name);
     const info = this.#executor.languages.find((known) => known.language === language);
-    if (info === undefined) throw new EngineError('ERR_UNKNOWN_LANGUAGE', `no plugin for language ${JSON.stringify(language)} (this engine runs: ${this.languages.join(', ')})`);
+    if (info === undefined && language !== kFlowLanguage) throw new EngineError('ERR_UNKNOWN_LANGUAGE', `no plugin for language ${JSON.stringify(language)} (this engine runs: ${this.languages.join(', ')})`);
     if (!(source instanceof Uint8Array)) throw new EngineError('ERR_INVALID_ARGUMENT', 'source must be bytes');
     if (source.byteLength > this.#options.maxSourceBytes) throw new EngineError('ERR_SOURCE_TOO_LARGE', `source of ${source.byteLength} bytes is over the limit of ${this.#options.maxSourceBytes}`);
     const resolved = resolveBudget(budget, this.#options.defaultBudget);
-    if (resolved.memoryBytes < info.memory.minimumBytes) {
+    if (info !== undefined && resolved.memoryBytes < info.memory.minimumBytes) {
       throw new EngineError('ERR_INVALID_ARGUMENT', `budget.memoryBytes of ${resolved.memoryBytes} is below the least ${language} can run in, ${info.memory.minimumBytes} bytes (${formatMiB(info.memory.minimumBytes)})`);
     }
     return resolved;
   }
 
   /** Why an invocation of `name` is refused before it starts, or undefined when it may run. */
-  #refusal (name: string, entry: FunctionEntry | undefined): EngineError | undefined {
+  #refusal (name: string, entry: FunctionEntry | undefined, step: boolean): EngineError | undefined {
     if (this.#lifecycle === 'closed') return new EngineError('ERR_CLOSED', 'the engine is closed');
-    if (this.#lifecycle === 'draining') return new EngineError('ERR_CLOSED', 'the engine is draining: it finishes the invocations in flight and accepts no new ones');
+    if (this.#lifecycle === 'draining' && !step) return new EngineError('ERR_CLOSED', 'the engine is draining: it finishes the invocations in flight and accepts no new ones');
     if (entry === undefined) return new EngineError('ERR_UNKNOWN_FUNCTION', `no function named ${JSON.stringify(name)} is deployed`);
     if (entry.unavailable !== undefined) return new EngineError('ERR_UNAVAILABLE', entry.unavailable.message);
+    if (step && entry.flow !== undefined) return new EngineError('ERR_INVALID_ARGUMENT', `${name} is a flow; a flow's step runs a function (flows do not nest)`);
     if (this.#inFlight >= this.#options.maxInFlight) return new EngineError('ERR_QUEUE_FULL', `the engine has its maximum of ${this.#options.maxInFlight} invocations in flight`);
     if (entry.inFlight >= this.#options.maxInFlightPerFunction) return new EngineError('ERR_QUEUE_FULL', `function ${name} has its maximum of ${this.#options.maxInFlightPerFunction} invocations in flight`);
     return undefined;
@@ -249,7 +280,7 @@ export class ControlPlane {
 
   #infoOf (entry: FunctionEntry): FunctionInfo {
     const { record } = entry;
-    const now = entry.unavailable !== undefined ? { state: 'unavailable' as const, instances: 0 } : this.#executor.status(entry.name);
+    const now = entry.unavailable !== undefined ? { state: 'unavailable' as const, instances: 0 } : entry.flow !== undefined ? { state: 'ready' as const, instances: 0 } : this.#executor.status(entry.name);
     return {
       name: record.name,
       language: record.language,
