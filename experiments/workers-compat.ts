@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The Workers compatibility suite (test/workers-compat/*.js) on workerd and on springbok's two
- * JavaScript engines: each Worker gets the same POST of its input at path "/", and the response
- * bodies are compared byte for byte. workerd serves the files as they are (one process, one
+ * JavaScript engines: each Worker gets the same POST of its input at path "/", and the responses
+ * (status, headers and body; the transport headers each server frames its answer with left out,
+ * test/workers-compat/cases.ts, kTransportHeaders) are compared byte for byte. workerd serves the files as they are (one process, one
  * service and one port per Worker); springbok runs them through the in-process Engine, as the
  * socket invokes them. With --update-expected, workerd's answers become the `.expected` files the
  * test (test/workers-compat.test.ts) checks both engines against.
@@ -13,14 +14,14 @@ import { join } from 'node:path';
 import { Engine } from '../engine/index.ts';
 import { jsPlugin } from '../plugins/js/index.ts';
 import { quickjsPlugin } from '../plugins/quickjs/index.ts';
-import { compatCases, kCompatLanguages, kKnownDifferences, runOnSpringbok, startLoopbackServer, type CompatCase } from '../test/workers-compat/cases.ts';
+import { answerText, compatCases, kCompatLanguages, kKnownDifferences, runOnSpringbok, startLoopbackServer, type CompatCase } from '../test/workers-compat/cases.ts';
 import { experimentArgs, machineHeader, writeResult } from './lib/report.ts';
 import { startWorkerdWorkers, type WorkerdWorkers } from './lib/workerd-server.ts';
 
 // experimentArgs knows only the flags every experiment shares: take this one out first.
 const updateExpected = process.argv.includes('--update-expected');
 process.argv = process.argv.filter((arg) => arg !== '--update-expected');
-const args = experimentArgs('workers-compat', 'Usage: node experiments/workers-compat.ts [--quick] [--update-expected]\n\nRuns every Worker of test/workers-compat/ on workerd and on springbok js and quickjs, and compares the response bodies byte for byte.\n  --update-expected  write workerd\'s answers to test/workers-compat/<name>.expected');
+const args = experimentArgs('workers-compat', 'Usage: node experiments/workers-compat.ts [--quick] [--update-expected]\n\nRuns every Worker of test/workers-compat/ on workerd and on springbok js and quickjs, and compares the responses (status, headers, body) byte for byte.\n  --update-expected  write workerd\'s answers to test/workers-compat/<name>.expected');
 
 interface Row {
   worker: string;
@@ -71,7 +72,7 @@ await writeResult(args.out, { experiment: 'workers-compat', quick: args.quick, m
 async function compare (engine: Engine, server: WorkerdWorkers, compatCase: CompatCase): Promise<Row> {
   // A Uint8Array body carries no content-type, as the socket's POST has none.
   const response = await fetch(`${server.urls[compatCase.name]}/`, { method: 'POST', body: compatCase.input });
-  const answer = Buffer.from(await response.arrayBuffer());
+  const answer = answerText(response.status, response.headers, Buffer.from(await response.arrayBuffer()));
   const row: Row = { worker: compatCase.name, workerdBytes: answer.length, js: 'same', quickjs: 'same', expectedFile: 'missing', knownDifference: kKnownDifferences[compatCase.name] };
   for (const language of kCompatLanguages) {
     const output = Buffer.from(await runOnSpringbok(engine, language, compatCase, loopback));

@@ -1,29 +1,49 @@
 /**
  * Request, Response and the global fetch for both JavaScript engines (part of the fetch group,
- * web-fetch.ts): guest source. A body is held as bytes (no ReadableStream: `body` is absent); reading
- * it once hands those bytes over and marks it used, so a second read rejects with a TypeError.
+ * web-fetch.ts): guest source. A body is held as bytes, or as the ReadableStream it was made from
+ * (web-streams.ts); `body` turns bytes into a stream only when it is read, so a function that never
+ * reads it never builds the streams group. Reading a body once marks it used (a second read rejects
+ * with a TypeError); a stream body is read whole first (`text()`, `arrayBuffer()`, a Worker's answer).
  * fetch goes through the same host path as ctx.fetch (`startFetch`, given by the prelude): same
  * allow-list, counting, rate limit and errors; a refusal or failure rejects with
  * TypeError('fetch failed') whose `cause` is the engine's error (`code`, `message`).
  */
 export const kBodySource = `
-// [bytes, content type or null] of a BodyInit; the bytes are a copy the body owns.
+// [bytes, content type or null, stream or null] of a BodyInit; the bytes are a copy the body owns.
 function extractBody (init) {
   if (typeof init === 'object' && init !== null) {
+    const built = buildStreams(true);
+    if (built !== undefined && built.internals.isStream(init)) {
+      if (built.internals.unusable(init)) throw new NativeTypeError('the body stream is locked or has already been read');
+      return [null, null, init];
+    }
+    const form = weakGet(formStates, init);
+    if (form !== undefined) {
+      const boundary = newBoundary();
+      return [multipartBytes(form.list, boundary), 'multipart/form-data; boundary=' + boundary, null];
+    }
     const params = weakGet(paramStates, init);
-    if (params !== undefined) return [encodeUtf8(serializeParams(params.list)), 'application/x-www-form-urlencoded;charset=UTF-8'];
+    if (params !== undefined) return [encodeUtf8(serializeParams(params.list)), 'application/x-www-form-urlencoded;charset=UTF-8', null];
     const blob = weakGet(blobStates, init);
-    if (blob !== undefined) return [copyBytes(blob.bytes), blob.type === '' ? null : blob.type];
+    if (blob !== undefined) return [copyBytes(blob.bytes), blob.type === '' ? null : blob.type, null];
     const view = bufferSource(init);
-    if (view !== undefined) return [copyBytes(view), null];
+    if (view !== undefined) return [copyBytes(view), null, null];
   }
-  return [encodeUtf8(toUSV(init)), 'text/plain;charset=UTF-8'];
+  return [encodeUtf8(toUSV(init)), 'text/plain;charset=UTF-8', null];
 }
-// Body state of a Request or Response: bytes (null: no body, or read) and whether it was read (a null body never is).
+// Body state of a Request or Response: its bytes or its stream (both null: no body, or its bytes were read)
+// and whether it was read (a null body never is).
 const bodies = new NativeWeakMap();
-function takeBody (self, what) {
+function newBody (bytes, stream) { return { __proto__: null, bytes, stream, used: false }; }
+function streams () { return buildStreams().internals; }
+function isUnusable (body) { return body.used || (body.stream !== null && streams().unusable(body.stream)); }
+async function takeBody (self, what) {
   const body = stateOf(bodies, self, 'Request or Response');
-  if (body.used) throw new NativeTypeError(what + ': the body has already been read');
+  if (isUnusable(body)) throw new NativeTypeError(what + ': the body has already been read');
+  if (body.stream !== null) {
+    body.used = true;
+    return streams().readAll(body.stream, what);
+  }
   if (body.bytes === null) return new NativeUint8Array(0);
   const bytes = body.bytes;
   body.used = true;
@@ -42,20 +62,35 @@ function contentTypeOf (self) {
 }
 function bodyMixin (Class) {
   methods(Class.prototype, {
-    async arrayBuffer () { return wholeBuffer(takeBody(this, 'arrayBuffer')); },
+    async arrayBuffer () { return wholeBuffer(await takeBody(this, 'arrayBuffer')); },
     async bytes () { return takeBody(this, 'bytes'); },
-    async text () { return decodeUtf8(takeBody(this, 'text'), false); },
-    async json () { return jsonParse(decodeUtf8(takeBody(this, 'json'), false)); },
-    async blob () { return makeBlob(takeBody(this, 'blob'), contentTypeOf(this)); },
+    async text () { return decodeUtf8(await takeBody(this, 'text'), false); },
+    async json () { return jsonParse(decodeUtf8(await takeBody(this, 'json'), false)); },
+    async blob () { return makeBlob(await takeBody(this, 'blob'), contentTypeOf(this)); },
+    async formData () { return parseFormData(await takeBody(this, 'formData'), contentTypeOf(this)); },
   });
   defineProperty(Class.prototype, 'bodyUsed', { __proto__: null, get: function bodyUsed () {
-    return stateOf(bodies, this, 'Request or Response').used;
+    const body = stateOf(bodies, this, 'Request or Response');
+    return body.used || (body.stream !== null && streams().disturbed(body.stream));
+  }, enumerable: true, configurable: true });
+  // Bytes become a stream the first time it is asked for, and stay one.
+  defineProperty(Class.prototype, 'body', { __proto__: null, get: function body () {
+    const body = stateOf(bodies, this, 'Request or Response');
+    if (body.stream === null) {
+      if (body.bytes === null && !body.used) return null;
+      body.stream = streams().fromBytes(body.bytes === null ? new NativeUint8Array(0) : body.bytes);
+      body.bytes = null;
+    }
+    return body.stream;
   }, enumerable: true, configurable: true });
 }
 function cloneBody (self, what) {
   const body = stateOf(bodies, self, what);
-  if (body.used) throw new NativeTypeError(what + '.clone: the body has already been read');
-  return { __proto__: null, bytes: body.bytes === null ? null : copyBytes(body.bytes), used: false };
+  if (isUnusable(body)) throw new NativeTypeError(what + '.clone: the body has already been read');
+  if (body.stream === null) return newBody(body.bytes === null ? null : copyBytes(body.bytes), null);
+  const branches = streams().tee(body.stream);
+  body.stream = branches[0];
+  return newBody(null, branches[1]);
 }
 function copyHeaders (headers) {
   const from = headersOf(headers), made = newHeaders();
@@ -75,9 +110,9 @@ const responseStates = new NativeWeakMap();
 function responseOf (self) { return stateOf(responseStates, self, 'Response'); }
 function isNullBodyStatus (status) { return status === 101 || status === 103 || status === 204 || status === 205 || status === 304; }
 function isRedirectStatus (status) { return status === 301 || status === 302 || status === 303 || status === 307 || status === 308; }
-function makeResponse (self, status, statusText, headers, bytes, type, url) {
+function makeResponse (self, status, statusText, headers, bytes, type, url, stream = null) {
   weakSet(responseStates, self, { __proto__: null, status, statusText, headers, type, url });
-  weakSet(bodies, self, { __proto__: null, bytes, used: false });
+  weakSet(bodies, self, newBody(bytes, stream));
   return self;
 }
 // Status, status text and headers from init, then the body (with its content type unless init set one).
@@ -92,13 +127,14 @@ function initializeResponse (self, init, extracted) {
   }
   const made = newHeaders();
   fillHeaders(made[1], options.headers);
-  let bytes = null;
+  let bytes = null, stream = null;
   if (extracted !== undefined) {
     if (isNullBodyStatus(status)) throw new NativeTypeError('Response: a response with status ' + status + ' cannot have a body');
     bytes = extracted[0];
+    stream = extracted[2];
     if (extracted[1] !== null && !headerHas(made[1], 'content-type')) append(made[1].list, ['content-type', extracted[1]]);
   }
-  return makeResponse(self, status, statusText, made[0], bytes, 'default', '');
+  return makeResponse(self, status, statusText, made[0], bytes, 'default', '', stream);
 }
 function immutableHeaders (pairs) {
   const made = newHeaders();
@@ -134,7 +170,7 @@ class Response {
   get headers () { return responseOf(this).headers; }
   clone () {
     const state = responseOf(this), body = cloneBody(this, 'Response');
-    return makeResponse(objectCreate(Response.prototype), state.status, state.statusText, copyHeaders(state.headers), body.bytes, state.type, state.url);
+    return makeResponse(objectCreate(Response.prototype), state.status, state.statusText, copyHeaders(state.headers), body.bytes, state.type, state.url, body.stream);
   }
 }
 bodyMixin(Response);
@@ -188,21 +224,23 @@ class Request {
     }
     const made = newHeaders();
     fillHeaders(made[1], options.headers !== undefined ? options.headers : headers);
-    let bytes = null;
-    const hasSourceBody = sourceBody !== undefined && (sourceBody.bytes !== null || sourceBody.used) && options.body == null;
+    let bytes = null, stream = null;
+    const hasSourceBody = sourceBody !== undefined && (sourceBody.bytes !== null || sourceBody.stream !== null || sourceBody.used) && options.body == null;
     if ((options.body != null || hasSourceBody) && (method === 'GET' || method === 'HEAD')) throw new NativeTypeError('Request: a ' + method + ' request cannot have a body');
     if (options.body != null) {
       const extracted = extractBody(options.body);
       bytes = extracted[0];
+      stream = extracted[2];
       if (extracted[1] !== null && !headerHas(made[1], 'content-type')) append(made[1].list, ['content-type', extracted[1]]);
     } else if (hasSourceBody) {
-      if (sourceBody.used) throw new NativeTypeError('Request: the body of the request given has already been read');
+      if (isUnusable(sourceBody)) throw new NativeTypeError('Request: the body of the request given has already been read');
       bytes = sourceBody.bytes;
+      stream = sourceBody.stream;
       sourceBody.used = true;
       sourceBody.bytes = null;
     }
     weakSet(requestStates, this, { __proto__: null, url, method, headers: made[0], signal: followingSignal(parent), redirect });
-    weakSet(bodies, this, { __proto__: null, bytes, used: false });
+    weakSet(bodies, this, newBody(bytes, stream));
   }
   get method () { return requestOf(this).method; }
   get url () { return requestOf(this).url; }
@@ -247,26 +285,45 @@ function fetch (input, init = undefined) {
     const state = requestOf(request), body = weakGet(bodies, request), signal = signalState(state.signal);
     if (signal.aborted) { reject(signal.reason); return; }
     if (state.redirect !== 'follow') throw new NativeTypeError('fetch: redirect "' + state.redirect + '" is not supported (redirects are always followed)');
-    const bytes = body.bytes;
-    if (bytes !== null) { body.used = true; body.bytes = null; }
+    const bytes = body.bytes, stream = body.stream;
+    if (bytes !== null || stream !== null) { body.used = true; body.bytes = null; }
     let settled = false;
-    append(signal.algorithms, () => {
+    const fail = (error) => {
       if (settled) return;
       settled = true;
-      reject(signal.reason);
-    });
-    startFetch(state.url, state.method, headersJson(state.headers), bytes === null ? undefined : bytes, (value) => {
+      reject(error);
+    };
+    append(signal.algorithms, () => fail(signal.reason));
+    const send = (bytes) => {
       if (settled) return;
-      settled = true;
-      resolve(fetchedResponse(value, state.url));
-    }, (error) => {
-      if (settled) return;
-      settled = true;
-      const failure = new NativeTypeError('fetch failed');
-      defineProperty(failure, 'cause', { __proto__: null, value: error, writable: true, configurable: true });
-      reject(failure);
-    });
+      try {
+        startFetch(state.url, state.method, headersJson(state.headers), bytes === null ? undefined : bytes, (value) => {
+          if (settled) return;
+          settled = true;
+          resolve(fetchedResponse(value, state.url));
+        }, (error) => {
+          const failure = new NativeTypeError('fetch failed');
+          defineProperty(failure, 'cause', { __proto__: null, value: error, writable: true, configurable: true });
+          fail(failure);
+        });
+      } catch (error) {
+        fail(error);
+      }
+    };
+    if (stream === null) send(bytes);
+    else readThen(stream, send, fail);
   });
+}
+// The host takes a request's body whole: a stream is read to its end first.
+async function readThen (stream, onBytes, onError) {
+  let bytes;
+  try {
+    bytes = await streams().readAll(stream, 'fetch');
+  } catch (error) {
+    onError(error);
+    return;
+  }
+  onBytes(bytes);
 }
 define('fetch', fetch);
 `;

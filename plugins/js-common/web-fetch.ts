@@ -1,11 +1,12 @@
 import { kBlobSource } from './web-blob.ts';
 import { kBodySource } from './web-body.ts';
+import { kFormDataSource } from './web-form-data.ts';
 import { kHeadersSource } from './web-headers.ts';
 import { kUrlSource } from './web-url.ts';
 
 /**
  * The fetch group of web globals for both JavaScript engines (issue #16, second slice): Headers,
- * URLSearchParams, URL, Request, Response, fetch and Blob. Like the first group (web-globals.ts),
+ * URLSearchParams, URL, Request, Response, fetch, Blob, File and FormData. Like the first group (web-globals.ts),
  * it is guest code evaluated by the shared prelude, compiled the first time one of its globals is
  * read, from builtins captured when the prelude ran, and it runs on the function's own CPU and
  * memory budgets. It builds on the first group's internals (UTF-8, DOMException, AbortSignal).
@@ -17,19 +18,19 @@ import { kUrlSource } from './web-url.ts';
  */
 
 /** The group's globals, each first an accessor that builds them all. */
-export const kWebFetchNames = ['Headers', 'URLSearchParams', 'URL', 'Request', 'Response', 'fetch', 'Blob'];
+export const kWebFetchNames = ['Headers', 'URLSearchParams', 'URL', 'Request', 'Response', 'fetch', 'Blob', 'File', 'FormData'];
 
 /** Builtins the group needs beyond the first group's, captured when the prelude runs (declared by {@link kWebFetchCaptureSource}). */
 export const kWebFetchCapturedNames = [
   'toUpperCase', 'arraySort', 'jsonParse', 'jsonStringify', 'NativePromise', 'objectCreate', 'ownKeys', 'SymbolIterator',
-  'SymbolToStringTag', 'IteratorPrototype', 'stringIndexOf', 'mathFloor',
+  'SymbolToStringTag', 'IteratorPrototype', 'stringIndexOf', 'mathFloor', 'mathRandom',
 ];
 
 /** Statements run inside web-globals' capture section (they may use what it captured). */
 export const kWebFetchCaptureSource = `const toUpperCase = uncurry(String.prototype.toUpperCase), arraySort = uncurry(Array.prototype.sort);
 const jsonParse = JSON.parse, jsonStringify = JSON.stringify, NativePromise = Promise, objectCreate = Object.create, ownKeys = Reflect.ownKeys;
 const SymbolIterator = Symbol.iterator, SymbolToStringTag = Symbol.toStringTag, IteratorPrototype = getPrototypeOf(getPrototypeOf([][Symbol.iterator]()));
-const stringIndexOf = uncurry(String.prototype.indexOf), mathFloor = Math.floor;`;
+const stringIndexOf = uncurry(String.prototype.indexOf), mathFloor = Math.floor, mathRandom = Math.random;`;
 
 /** Helpers the parts share. */
 const kHelpersSource = `'use strict';
@@ -149,10 +150,11 @@ function iterable (Class, iteratorTag, pairsOf, stateOfSelf) {
 
 /**
  * The group's implementation: a function body over `captured` (both groups' captured builtins, destructured
- * by web-globals.ts in front of it), `base` (the first group's internals), `startFetch` and `hostUrl`.
+ * by web-globals.ts in front of it), `base` (the first group's internals), `startFetch`, `hostUrl` and
+ * `buildStreams` (the streams group's builder: `buildStreams(true)` is undefined until a stream exists).
  * Comment lines and indentation are dropped: the text is held by every instance until first use.
  */
-export const kWebFetchImplementationSource = compact(`${kHelpersSource}${kHeadersSource}${kUrlSource}${kBlobSource}${kBodySource}
+export const kWebFetchImplementationSource = compact(`${kHelpersSource}${kHeadersSource}${kUrlSource}${kBlobSource}${kFormDataSource}${kBodySource}
 return exported;
 `);
 

@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { kWebCryptoImplementationSource, kWebCryptoNames } from './web-crypto.ts';
 import { kWebFetchCaptureSource, kWebFetchCapturedNames, kWebFetchImplementationSource, kWebFetchNames } from './web-fetch.ts';
+import { kWebStreamsImplementationSource, kWebStreamsNames } from './web-streams.ts';
 import { kWebTimersImplementationSource, kWebTimersNames } from './web-timers.ts';
 
 /**
@@ -34,7 +35,7 @@ export function hostRandomBytes (byteCount: unknown): Uint8Array {
 /**
  * The host half of the lazy groups: the body of a group's implementation, which the guest compiles the
  * first time one of the group's globals is read. A constant: nothing the guest sends reaches it but the name.
- * @returns the source of 'base' (this file's globals), 'fetch' (web-fetch.ts), 'crypto' (web-crypto.ts) or 'timers' (web-timers.ts), '' for any other name.
+ * @returns the source of 'base' (this file's globals), 'fetch' (web-fetch.ts), 'crypto' (web-crypto.ts), 'timers' (web-timers.ts) or 'streams' (web-streams.ts), '' for any other name.
  */
 export function webGlobalsGroupSource (group: unknown): string {
   switch (group) {
@@ -42,6 +43,7 @@ export function webGlobalsGroupSource (group: unknown): string {
     case 'fetch': return kFetchGroupSource;
     case 'crypto': return kCryptoGroupSource;
     case 'timers': return kTimersGroupSource;
+    case 'streams': return kWebStreamsImplementationSource;
     default: return '';
   }
 }
@@ -699,8 +701,8 @@ const kTimersGroupSource = `const { ${[...kCapturedNames, ...kWebFetchCapturedNa
 
 /**
  * The guest source: `function (hostRandom, reportError, smallCollections, startFetch, hostUrl, hostSource, hostDigest, startTimer, stopTimer)`
- * that defines the globals, these, the fetch ones of web-fetch.ts, the crypto ones of web-crypto.ts and the
- * timers of web-timers.ts, each group built the first time
+ * that defines the globals, these, the fetch ones of web-fetch.ts, the crypto ones of web-crypto.ts, the
+ * timers of web-timers.ts and the streams of web-streams.ts, each group built the first time
  * one of its globals is read from the source `hostSource(group)` returns ({@link webGlobalsGroupSource}).
  * `hostRandom(n)` returns a guest Uint8Array of n random bytes;
  * `reportError(error)` reports an exception no caller can catch (a throwing event listener or
@@ -773,11 +775,12 @@ function defineValue (name, value) {
 // script at once (an idle instance holding all of the first group grew by about 220 KB), and both
 // engines keep a script's text as long as its functions live (holding the sources as string
 // constants of the prelude cost each idle QuickJS instance some 80 KB more).
+// build(true) answers undefined when the group is not built yet (then none of its objects exist).
 function lazyGlobals (names, compile) {
   let built;
   const accessors = { __proto__: null };
-  function build () {
-    if (built !== undefined) return built;
+  function build (onlyIfBuilt = false) {
+    if (built !== undefined || onlyIfBuilt) return built;
     built = compile();
     for (let i = 0; i < names.length; i++) {
       const name = names[i], descriptor = ownDescriptor(g, name);
@@ -802,9 +805,14 @@ const buildBase = lazyGlobals(${JSON.stringify(kGlobalNames)}, () => {
   const implementation = new NativeFunction('captured', 'hostRandom', 'reportError', 'smallCollections', 'buildCrypto', 'startTimer', hostSource('base'));
   return implementation({ __proto__: null, ${kCapturedNames.join(', ')} }, hostRandom, reportError, smallCollections, buildCrypto, startTimer);
 });
+// Streams keep no captured builtins of their own (web-streams.ts says why): they get the first group's encoders.
+const buildStreams = lazyGlobals(${JSON.stringify(kWebStreamsNames)}, () => {
+  const implementation = new NativeFunction('base', hostSource('streams'));
+  return implementation(buildBase());
+});
 lazyGlobals(${JSON.stringify(kWebFetchNames)}, () => {
-  const implementation = new NativeFunction('captured', 'base', 'startFetch', 'hostUrl', hostSource('fetch'));
-  return implementation(groupCaptured(), buildBase().internals, startFetch, hostUrl);
+  const implementation = new NativeFunction('captured', 'base', 'startFetch', 'hostUrl', 'buildStreams', hostSource('fetch'));
+  return implementation(groupCaptured(), buildBase().internals, startFetch, hostUrl, buildStreams);
 });
 lazyGlobals(${JSON.stringify(kWebTimersNames)}, () => {
   const implementation = new NativeFunction('captured', 'base', 'startTimer', 'stopTimer', hostSource('timers'));

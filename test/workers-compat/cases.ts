@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import type { Engine } from '../../engine/index.ts';
 
 /**
- * The Workers compatibility suite: every `<name>.js` in this folder is a Worker whose response body
- * is its output for the input in `<name>.input` (an empty body when there is none), and
- * `<name>.expected` holds the bytes workerd answered (written by
- * `experiments/workers-compat.ts --update-expected`).
+ * The Workers compatibility suite: every `<name>.js` in this folder is a Worker whose response
+ * (status, headers and body, written out by {@link answerText}) is its output for the input in
+ * `<name>.input` (an empty body when there is none), and `<name>.expected` holds what workerd
+ * answered (written by `experiments/workers-compat.ts --update-expected`).
  */
 export interface CompatCase {
   readonly name: string;
@@ -31,6 +31,22 @@ export const kKnownDifferences: Readonly<Record<string, string>> = {
   'header-names': 'workerd accepts the empty header name and non-ASCII names; springbok throws the TypeError the Fetch standard asks for',
   'event-edges': 'workerd gives a never-dispatched event an undefined target and lets preventDefault on a non-cancelable event make dispatchEvent false; springbok follows the DOM standard (null, true)',
 };
+
+/**
+ * Headers the HTTP layer of a server adds or rewrites, not the Worker: workerd's server frames its
+ * answer (content-length or transfer-encoding) and may add a date; springbok hands the Response's
+ * own headers over. They are left out of both answers; every other header must be the same.
+ */
+export const kTransportHeaders: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'date', 'connection', 'keep-alive']);
+
+/**
+ * A Worker's answer as the suite compares it: `status <code>`, one `name: value` line per header
+ * (lower-case names sorted, transport headers left out), an empty line, then the body's bytes.
+ */
+export function answerText (status: number, headers: Iterable<readonly [string, string]>, body: Uint8Array): Buffer {
+  const lines = [...headers].filter(([name]) => !kTransportHeaders.has(name.toLowerCase())).map(([name, value]) => `${name.toLowerCase()}: ${value}`).sort();
+  return Buffer.concat([Buffer.from(`status ${status}\n${lines.map((line) => `${line}\n`).join('')}\n`), body]);
+}
 
 /** The JavaScript engines the suite runs on. */
 export const kCompatLanguages = ['js', 'quickjs'] as const;
@@ -81,12 +97,14 @@ export async function startLoopbackServer (): Promise<{ origin: string, host: st
 /**
  * Deploys the case on `language` as `<language>-<name>`, with `env.LOOPBACK` the loopback server's
  * origin and its host the one allowed, and invokes it as the socket does (a POST of the input to
- * http://function.invalid/): the output, or the engine's error as text. The engine must allow
- * private addresses for 127.0.0.1.
+ * http://function.invalid/): its answer ({@link answerText}), or the engine's error as text. The
+ * engine must allow private addresses for 127.0.0.1.
  */
 export async function runOnSpringbok (engine: Engine, language: string, compatCase: CompatCase, loopback: { origin: string, host: string }): Promise<string> {
   const name = `${language}-${compatCase.name}`;
   await engine.deploy(name, language, compatCase.source, { allowHosts: [loopback.host] }, { env: { LOOPBACK: loopback.origin } });
   const result = await engine.invoke(name, compatCase.input);
-  return result.ok ? Buffer.from(result.output).toString('utf8') : `error ${result.error.code}: ${result.error.message}`;
+  if (!result.ok) return `error ${result.error.code}: ${result.error.message}`;
+  if (result.response === undefined) return 'error: the Worker answered no status and headers';
+  return answerText(result.response.status, result.response.headers, result.output).toString('utf8');
 }
