@@ -2,6 +2,7 @@ import { createConnection, type Socket } from 'node:net';
 import type { Budget, Usage } from '../engine/budget.ts';
 import type { EngineStats, FunctionInfo } from '../engine/engine-types.ts';
 import { EngineError, type ErrorRecord } from '../engine/errors.ts';
+import type { ClusterClient } from '../engine/cluster/cluster-client.ts';
 import { decodeHeader, encodeFrame, errorFromHeader, FrameDecoder, MessageType, type Frame, type MessageTypeCode } from './protocol.ts';
 
 /** Where the engine listens: a unix socket path, or a TCP host and port. */
@@ -76,13 +77,7 @@ export class SpringbokClient {
   /** Runs one invocation. Aborting `signal` asks the engine to cancel it (the answer is then ERR_CANCELLED). */
   async invoke (name: string, input: Uint8Array | string = new Uint8Array(0), options: { signal?: AbortSignal } = {}): Promise<ClientInvokeResult> {
     const payload = typeof input === 'string' ? Buffer.from(input) : input;
-    const frame = await this.#request(MessageType.invoke, { name }, payload, options.signal);
-    const header = decodeHeader(frame);
-    const usage = header.usage as Usage;
-    const logs = Array.isArray(header.logs) ? header.logs as string[] : [];
-    const version = typeof header.version === 'number' ? header.version : 0;
-    if (header.ok === true) return { ok: true, output: frame.payload, usage, logs, version };
-    return { ok: false, error: errorFromHeader(header.error as Record<string, unknown>), usage, logs, version };
+    return invokeResultFromFrame(await this.#request(MessageType.invoke, { name }, payload, options.signal));
   }
 
   async remove (name: string): Promise<boolean> {
@@ -167,6 +162,34 @@ export class SpringbokClient {
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
   }
+}
+
+/**
+ * Connects to a springbok cluster through its NATS servers (comma-separated nats:// URLs): invoke
+ * reaches whichever engine takes the call (engine/cluster/cluster-client.ts). The NATS client is
+ * loaded here, on first use, so a program that never calls this does not load it.
+ * @throws {EngineError} ERR_CONNECTION when no NATS server answers.
+ */
+export async function connectCluster (servers: string, options: { timeoutMs?: number } = {}): Promise<ClusterClient> {
+  const { ClusterClient } = await import('../engine/cluster/cluster-client.ts');
+  return ClusterClient.connect(servers, options);
+}
+
+/**
+ * An invocation's answer frame as a result; an error frame (a refused request) throws
+ * EngineError with the engine's code. The socket and the cluster carry the same frames.
+ */
+export function invokeResultFromFrame (frame: Frame): ClientInvokeResult {
+  if (frame.type === MessageType.error) {
+    const error = errorFromHeader(safeHeader(frame));
+    throw new EngineError(error.code, error.message);
+  }
+  const header = decodeHeader(frame);
+  const usage = header.usage as Usage;
+  const logs = Array.isArray(header.logs) ? header.logs as string[] : [];
+  const version = typeof header.version === 'number' ? header.version : 0;
+  if (header.ok === true) return { ok: true, output: frame.payload, usage, logs, version };
+  return { ok: false, error: errorFromHeader(header.error as Record<string, unknown>), usage, logs, version };
 }
 
 function safeHeader (frame: Frame): Record<string, unknown> {

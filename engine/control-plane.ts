@@ -9,7 +9,7 @@ import { copyStats, countResult, emptyFunctionStats, statsByFunction, type Funct
 import type { InvokeResult } from './invocation.ts';
 import { NameLocks } from './name-locks.ts';
 import { assertFunctionName, byName } from './names.ts';
-import type { FilledEngineOptions } from './options.ts';
+import type { FilledEngineOptions, FunctionStore, StoreChange } from './options.ts';
 import { Registry, sha256Hex, type FunctionRecord } from './registry.ts';
 
 /** open: serving. draining: invocations in flight finish, nothing new is accepted. closed: nothing runs. */
@@ -40,7 +40,7 @@ export class ControlPlane {
   readonly #locks = new NameLocks();
   readonly #totals = emptyFunctionStats();
   readonly #startedAt = performance.now();
-  #registry: Registry | undefined;
+  #registry: FunctionStore | undefined;
   #lifecycle: Lifecycle = 'open';
   #inFlight = 0;
   /** Resolves the drain's wait once nothing is in flight. */
@@ -59,10 +59,13 @@ export class ControlPlane {
     return [...this.#executor.languages.map((info) => info.language), kFlowLanguage];
   }
 
-  /** Opens the data dir and brings back every stored function; one that no longer loads is kept as 'unavailable'. */
+  /**
+   * Opens the store (the data dir, or the one in the options) and brings back every stored
+   * function; one that no longer loads is kept as 'unavailable'. Then follows the store's changes.
+   */
   async load (): Promise<void> {
-    if (this.#options.dataDir === undefined) return;
-    this.#registry = await Registry.open(this.#options.dataDir);
+    this.#registry = this.#options.store ?? (this.#options.dataDir === undefined ? undefined : await Registry.open(this.#options.dataDir));
+    if (this.#registry === undefined) return;
     const { records, unreadable } = await this.#registry.load();
     for (const bad of unreadable) this.#options.onWarning(`stored function ${bad.file} cannot be read and was skipped: ${bad.reason}`);
     const queue = [...records];
@@ -82,6 +85,47 @@ export class ControlPlane {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, this.#executor.loadConcurrency) }, loadNext));
+    this.#registry.follow?.((change) => this.#follow(change));
+  }
+
+  /**
+   * Applies a change of a shared store: another engine's deploy is compiled and put in service,
+   * another's remove taken out of it. This engine's own changes come back too; their version is
+   * not newer than the one it runs, so they change nothing.
+   */
+  #follow (change: StoreChange): void {
+    const name = change.kind === 'put' ? change.record.name : change.name;
+    void this.#locks.run(name, async () => {
+      if (this.#lifecycle === 'closed') return;
+      const entry = this.#functions.get(name);
+      if (change.kind === 'delete') {
+        if (entry === undefined || entry.record.version > change.version) return;
+        this.#functions.delete(name);
+        if (entry.flow === undefined) await this.#executor.remove(name);
+        return;
+      }
+      const { record } = change;
+      if (entry !== undefined && entry.record.version >= record.version) return;
+      const current = entry ?? { name, record, unavailable: undefined, inFlight: 0, stats: emptyFunctionStats(), flow: undefined };
+      this.#functions.set(name, current);
+      const wasFunction = entry !== undefined && entry.flow === undefined;
+      current.record = record;
+      current.unavailable = undefined;
+      current.flow = undefined;
+      try {
+        // As at load: a flow's functions may arrive after it; they are checked when it runs.
+        if (record.language === kFlowLanguage) {
+          current.flow = compileFlow(record.source);
+          if (wasFunction) await this.#executor.remove(name);
+        } else {
+          await this.#executor.prepare(record);
+          await this.#executor.commit(record);
+        }
+      } catch (error) {
+        current.unavailable = { code: 'ERR_UNAVAILABLE', message: `deployed by another engine, but it does not compile here: ${toErrorRecord(error).message}` };
+        this.#options.onWarning(`function ${name} version ${record.version}: ${current.unavailable.message}`);
+      }
+    }).catch((error: unknown) => this.#options.onWarning(`applying a change of function ${name} from the store: ${toErrorRecord(error).message}`));
   }
 
   /**
@@ -94,7 +138,9 @@ export class ControlPlane {
     const env = checkEnv(options.env);
     return this.#locks.run(name, async () => {
       const previous = this.#functions.get(name);
-      const record: FunctionRecord = { name, language, version: (previous?.record.version ?? 0) + 1, budget: resolved, source, sourceSha256: sha256Hex(source), deployedAt: new Date().toISOString(), ...(env !== undefined ? { env } : {}) };
+      // A shared store knows versions other engines stored; the local one may lag behind it.
+      const latest = Math.max(previous?.record.version ?? 0, await this.#registry?.latestVersion?.(name) ?? 0);
+      const record: FunctionRecord = { name, language, version: latest + 1, budget: resolved, source, sourceSha256: sha256Hex(source), deployedAt: new Date().toISOString(), ...(env !== undefined ? { env } : {}) };
       const flow = language === kFlowLanguage ? compileFlow(source, this.#kindOf) : undefined;
       if (flow === undefined) await this.#executor.prepare(record, options.signal);
       try {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { kDefaultBudget, resolveBudget, type Budget } from './budget.ts';
 import { EngineError } from './errors.ts';
 import type { LanguagePlugin } from './plugin.ts';
+import type { FunctionRecord, UnreadableRecord } from './registry.ts';
 import { parseAddressRange } from './network/address-policy.ts';
 
 /** How an engine is built. Every field but `plugins` has a default (kDefaultOptions). */
@@ -19,6 +20,11 @@ export interface EngineOptions {
   readonly pluginModule?: { readonly url: string, readonly export: string };
   /** Where deployed functions are stored; without it nothing survives a restart. */
   readonly dataDir?: string;
+  /**
+   * Where deployed functions are stored instead of the data dir (which then only holds the cache):
+   * a store several engines share (engine/cluster/cluster-store.ts).
+   */
+  readonly store?: FunctionStore;
   /** Where compiled artifacts are cached (a directory per language); default `<dataDir>/cache`, none without a data dir. */
   readonly cacheDir?: string;
   /** Length of a scheduler slice (and of a lane's turn), in ms. */
@@ -66,12 +72,34 @@ export interface EngineOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-export interface FilledEngineOptions extends Required<Omit<EngineOptions, 'dataDir' | 'cacheDir' | 'defaultBudget' | 'pluginModule'>> {
+export interface FilledEngineOptions extends Required<Omit<EngineOptions, 'dataDir' | 'cacheDir' | 'defaultBudget' | 'pluginModule' | 'store'>> {
   readonly pluginModule: { readonly url: string, readonly export: string } | undefined;
+  readonly store: FunctionStore | undefined;
   readonly dataDir: string | undefined;
   readonly cacheDir: string | undefined;
   readonly defaultBudget: Budget;
 }
+
+/**
+ * Durable storage of deployed functions. The data dir's Registry is one; a store shared by several
+ * engines also says which version is the latest anywhere and reports the changes other engines make.
+ */
+export interface FunctionStore {
+  load (): Promise<{ records: FunctionRecord[], unreadable: UnreadableRecord[] }>;
+  /** Stores a record durably; a shared store refuses it when another engine stored a later version since latestVersion() answered. */
+  write (record: FunctionRecord): Promise<void>;
+  delete (name: string): Promise<void>;
+  close (): Promise<void>;
+  /** The highest version of `name` ever stored, removed or not (0 for none), so a deploy's version is never reused. */
+  latestVersion? (name: string): Promise<number>;
+  /** Calls `onChange` for every change stored after load() (other engines' and this one's own), until close(). */
+  follow? (onChange: (change: StoreChange) => void): void;
+}
+
+/** A change to a shared store: a version deployed, or a function removed at `version`. */
+export type StoreChange =
+  | { readonly kind: 'put', readonly record: FunctionRecord }
+  | { readonly kind: 'delete', readonly name: string, readonly version: number };
 
 export const kDefaultOptions = Object.freeze({
   workers: 0,
@@ -115,6 +143,7 @@ export function fillEngineOptions (options: EngineOptions): FilledEngineOptions 
     ...withoutUndefined(options),
     plugins,
     pluginModule: options.pluginModule,
+    store: options.store,
     dataDir: options.dataDir,
     cacheDir: options.cacheDir ?? (options.dataDir === undefined ? undefined : join(options.dataDir, 'cache')),
     defaultBudget: resolveBudget(options.defaultBudget, kDefaultBudget),

@@ -4,7 +4,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
 import { budgetFromStrings, kAllowHostName } from '../budget-fields.ts';
-import { SpringbokClient, type EngineAddress } from '../client.ts';
+import type { ClusterClient } from '../../engine/cluster/cluster-client.ts';
+import { connectCluster, SpringbokClient, type EngineAddress } from '../client.ts';
 import { parseAddress } from './config.ts';
 
 /**
@@ -117,6 +118,21 @@ export async function withClient<T> (address: EngineAddress, work: (client: Spri
     client = await SpringbokClient.connect(address, token === undefined ? {} : { token });
   } catch (error) {
     throw new CliExit(ExitCode.usage, `${(error as Error).message}\n(is the engine running? start it with: springbok serve)`);
+  }
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** withClient for a cluster: connects to its NATS servers (loading the NATS client only now), runs `work`, closes. */
+export async function withClusterClient<T> (servers: string, timeoutMs: number, work: (client: ClusterClient) => Promise<T>): Promise<T> {
+  let client: ClusterClient;
+  try {
+    client = await connectCluster(servers, { timeoutMs });
+  } catch (error) {
+    throw new CliExit(ExitCode.usage, `${(error as Error).message}\n(is the cluster running? see doc/cluster.md)`);
   }
   try {
     return await work(client);

@@ -29,6 +29,7 @@ export const kServeOptions: readonly OptionSpec[] = [
   { flag: 'listen', kind: 'address' },
   { flag: 'http', kind: 'address' },
   { flag: 'data-dir', kind: 'string' },
+  { flag: 'cluster', kind: 'string' },
   { flag: 'deploy-token', kind: 'string' },
   { flag: 'workers', kind: 'integer', min: 0, max: 256 },
   { flag: 'drain-ms', kind: 'integer', min: 0, max: 3_600_000 },

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { createHistogram, performance } from 'node:perf_hooks';
 import { buffer } from 'node:stream/consumers';
 import type { ClientInvokeResult, SpringbokClient } from '../client.ts';
-import { ExitCode, integerFlag, kAddressHelp, kAddressOption, parse, requestFailed, resolveAddress, usageError, withClient, type CliIo, type Command } from './common.ts';
+import { clusterServersProblem, kDefaultClusterTimeoutMs } from '../../engine/cluster/servers.ts';
+import { ExitCode, integerFlag, kAddressHelp, kAddressOption, parse, requestFailed, resolveAddress, usageError, withClient, withClusterClient, type CliIo, type Command } from './common.ts';
 
 const help = `Usage: springbok execute <name> [input] [options]
 
@@ -11,12 +12,19 @@ On failure the error code and message go to stderr, e.g. "ERR_CPU_BUDGET: ...", 
 
 Options:
 ${kAddressHelp}
+  --cluster URLS         call through a cluster's NATS servers (comma-separated nats://HOST:PORT; default:
+                         $SPRINGBOK_CLUSTER) instead of an engine's socket: any engine that has room answers
+  --timeout-ms MS        with --cluster: how long a call waits for its answer (default ${kDefaultClusterTimeoutMs}); past it the
+                         call fails with ERR_CONNECTION
   --input-file FILE      read the input from FILE (- for standard input) instead of the argument
   -n N                   run N invocations and print a summary: outputs, errors, latency p50/p99, throughput
   --concurrency C        with -n: at most C invocations in flight (default: N, at most 256)
   --json                 one JSON object per invocation: {ok, output, error, usage, latencyMs}; with -n a summary object last
   --logs                 also write the function's log lines to stderr
 `;
+
+/** What execute needs of a client: an engine's socket (SpringbokClient) or a cluster (ClusterClient). */
+type Invoker = Pick<SpringbokClient, 'invoke'>;
 
 interface Timed {
   readonly result: ClientInvokeResult;
@@ -29,6 +37,8 @@ export const executeCommand: Command = {
   async run (args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parse(args, {
       ...kAddressOption,
+      cluster: { type: 'string' },
+      'timeout-ms': { type: 'string' },
       'input-file': { type: 'string' },
       n: { type: 'string', short: 'n' },
       concurrency: { type: 'string' },
@@ -42,9 +52,12 @@ export const executeCommand: Command = {
     const count = integerFlag(values, 'n', 1, 1, help);
     const concurrency = integerFlag(values, 'concurrency', Math.min(count, 256), 1, help);
     const json = values.json === true;
-    const address = resolveAddress(values.socket, io.env, help);
+    const cluster = typeof values.cluster === 'string' ? values.cluster : io.env.SPRINGBOK_CLUSTER || undefined;
+    const clusterProblem = cluster === undefined ? undefined : clusterServersProblem(cluster);
+    if (clusterProblem !== undefined) throw usageError(`--cluster ${clusterProblem}`, help);
+    const timeoutMs = integerFlag(values, 'timeout-ms', kDefaultClusterTimeoutMs, 1, help);
 
-    return withClient(address, async (client) => {
+    const run = async (client: Invoker): Promise<number> => {
       if (values.n === undefined) {
         const timed = await invokeTimed(client, name, input);
         printOne(io, timed, json, values.logs === true, true);
@@ -57,7 +70,9 @@ export const executeCommand: Command = {
       });
       printSummary(io, results, performance.now() - startedAt, concurrency, json);
       return results.every((timed) => timed.result.ok) ? ExitCode.ok : ExitCode.functionFailed;
-    }).catch((error: unknown) => { throw requestFailed(error); });
+    };
+    const done = cluster === undefined ? withClient(resolveAddress(values.socket, io.env, help), run) : withClusterClient(cluster, timeoutMs, run);
+    return done.catch((error: unknown) => { throw requestFailed(error); });
   },
 };
 
@@ -70,14 +85,14 @@ async function readInput (argument: string | undefined, file: unknown, help: str
   }
 }
 
-async function invokeTimed (client: SpringbokClient, name: string, input: Uint8Array): Promise<Timed> {
+async function invokeTimed (client: Invoker, name: string, input: Uint8Array): Promise<Timed> {
   const startedAt = performance.now();
   const result = await client.invoke(name, input);
   return { result, latencyMs: performance.now() - startedAt };
 }
 
 /** N invocations over one pipelined connection, at most `concurrency` in flight. */
-async function runMany (client: SpringbokClient, name: string, input: Uint8Array, count: number, concurrency: number, onResult: (timed: Timed) => void): Promise<Timed[]> {
+async function runMany (client: Invoker, name: string, input: Uint8Array, count: number, concurrency: number, onResult: (timed: Timed) => void): Promise<Timed[]> {
   const results: Timed[] = [];
   let started = 0;
   const worker = async (): Promise<void> => {

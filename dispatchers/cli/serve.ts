@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Engine } from '../../engine/index.ts';
+import { clusterServersProblem } from '../../engine/cluster/servers.ts';
 import { kDefaultOptions } from '../../engine/options.ts';
 import { kDefaultMaxFrameBytes } from '../protocol.ts';
 import { HttpServer } from '../http/http-server.ts';
@@ -27,6 +28,10 @@ Options:
   --http HOST:PORT              also serve HTTP (doc/http.md); HOST defaults to 127.0.0.1 when only a port is given
   --deploy-token TOKEN          require this token on deploy and remove (default: none)
   --data-dir DIR                where deployed functions are stored (default ${defaultDataDir({})})
+  --cluster URLS                join a cluster (doc/cluster.md): comma-separated nats://HOST:PORT of its NATS
+                                servers. Functions are then stored in the cluster, not the data dir (which
+                                keeps the compile cache), and the engine takes its share of the invocations
+                                sent through NATS (springbok.invoke.NAME)
   --workers N                   scheduler threads running functions, one per core (default: the number of
                                 cores, ${availableParallelism()} here); 0 runs them on the thread that serves the sockets
   --slice-ms MS                 scheduler time slice (default ${kDefaultOptions.sliceMs})
@@ -82,6 +87,14 @@ export const serveCommand: Command = {
     const http = value<{ host: string, port: number } | undefined>('http', undefined);
     const deployToken = value<string | undefined>('deploy-token', undefined);
     const maxSourceBytes = value('max-source-bytes', kDefaultOptions.maxSourceBytes);
+    const maxInFlight = value('max-in-flight', kDefaultOptions.maxInFlight);
+    const clusterServers = value<string | undefined>('cluster', undefined);
+    const clusterProblem = clusterServers === undefined ? undefined : clusterServersProblem(clusterServers);
+    if (clusterProblem !== undefined) throw usageError(`--cluster ${clusterProblem}`, help);
+    const onWarning = (message: string): void => { io.stderr.write(`springbok: ${message}\n`); };
+    // Loaded only with --cluster: a single engine never loads the NATS client.
+    const joining = clusterServers === undefined ? undefined : import('../../engine/cluster/cluster-node.ts').then(({ ClusterNode }) => ClusterNode.join(clusterServers, onWarning));
+    const cluster = await joining?.catch((error: Error) => { throw usageError(`cannot join the cluster: ${error.message}`, help); });
 
     const workers = value('workers', availableParallelism());
     const drainMs = value('drain-ms', kDefaultDrainMs);
@@ -89,15 +102,19 @@ export const serveCommand: Command = {
       // Each scheduler thread builds its own plugins from the module that lists them.
       ...(workers > 0 ? { workers, pluginModule: { url: kPluginModule, export: 'defaultPlugins' } } : { plugins: (await import(kPluginModule) as typeof import('./plugins.ts')).defaultPlugins() }),
       dataDir,
+      ...(cluster !== undefined ? { store: cluster.store } : {}),
       sliceMs: value('slice-ms', kDefaultOptions.sliceMs),
-      maxInFlight: value('max-in-flight', kDefaultOptions.maxInFlight),
+      maxInFlight,
       maxInFlightPerFunction: value('max-in-flight-per-function', kDefaultOptions.maxInFlightPerFunction),
       maxSourceBytes,
       maxInstanceMemoryBytes: value('max-instance-memory', kDefaultOptions.maxInstanceMemoryBytes / 2 ** 20) * 2 ** 20,
       defaultBudget: config.defaultBudget,
       netAllowPrivate: value<readonly string[]>('net-allow-private', []),
-      onWarning: (message) => io.stderr.write(`springbok: ${message}\n`),
-    }).catch((error: Error) => { throw usageError(`cannot start the engine: ${error.message}`, help); });
+      onWarning,
+    }).catch(async (error: Error) => {
+      await cluster?.close();
+      throw usageError(`cannot start the engine: ${error.message}`, help);
+    });
     let server: SocketServer | undefined;
     let httpServer: HttpServer | undefined;
     try {
@@ -106,9 +123,11 @@ export const serveCommand: Command = {
         const maxInputBytes = value('max-input-bytes', kDefaultMaxFrameBytes);
         httpServer = await HttpServer.start({ engine, host: http.host, port: http.port, maxSourceBytes, maxInputBytes, metrics: new EngineMetrics(engine), ...(deployToken !== undefined ? { deployToken } : {}) });
       }
+      await cluster?.serve(engine, maxInFlight);
     } catch (error) {
       await server?.close();
       await engine.close();
+      await cluster?.close();
       throw usageError(`cannot listen: ${(error as Error).message}`, help);
     }
     // The signal handlers go in before the ready line: whoever reads it may stop us at once.
@@ -129,11 +148,12 @@ export const serveCommand: Command = {
     for (const stream of [io.stdout, io.stderr]) stream.on('error', () => {});
     const { tcp } = server.addresses;
     const httpAddress = httpServer === undefined ? '' : ` http=${formatHostPort(httpServer.address)}`;
-    io.stdout.write(`springbok ready socket=${socketPath}${tcp ? ` tcp=${tcp.host}:${tcp.port}` : ''}${httpAddress} data-dir=${dataDir} workers=${workers} languages=${engine.languages.join(',')} functions=${engine.list().length}\n`);
+    io.stdout.write(`springbok ready socket=${socketPath}${tcp ? ` tcp=${tcp.host}:${tcp.port}` : ''}${httpAddress}${cluster !== undefined ? ` cluster=${clusterServers} replicas=${cluster.replicas}` : ''} data-dir=${dataDir} workers=${workers} languages=${engine.languages.join(',')} functions=${engine.list().length}\n`);
     await signalled;
     // Drain: no new connections; open ones get ERR_CLOSED for new work and the answers of what runs.
     httpServer?.stopListening();
     server.stopListening();
+    await cluster?.stopServing();
     await engine.drain(drainMs);
     // Whatever holds the close up (a runtime thread stuck in native code), the process ends.
     setTimeout(() => hardExit(io, `the shutdown did not finish within ${kStopDeadlineMs} ms of the drain`), kStopDeadlineMs).unref();
@@ -141,6 +161,7 @@ export const serveCommand: Command = {
     await engine.close();
     await httpServer?.close();
     await server.close();
+    await cluster?.close();
     io.stdout.write('springbok stopped\n');
     // A runtime thread that does not wind down (an isolate V8 would not terminate) must not keep the
     // process alive; process.exit() would wait for it too.
