@@ -2,7 +2,7 @@ import { emptyUsage, type Usage } from '../budget.ts';
 import { toErrorRecord, type ErrorRecord } from '../errors.ts';
 import type { InvokeResult } from '../invocation.ts';
 import type { CallStep, FlowSpec, FlowStep, MapStep } from './flow-spec.ts';
-import { FlowDataError, itemInput, jsonOf, renderTemplate } from './flow-template.ts';
+import { FlowDataError, inputOf, jsonOf, renderTemplate } from './flow-template.ts';
 
 /**
  * One run of a flow, on the control plane's thread. It holds no fiber: it is a table of step
@@ -191,7 +191,7 @@ class FlowRun {
     const worker = async (): Promise<void> => {
       while (next < items.length && !this.#settled) {
         const index = next++;
-        const output = await this.#call(step, report, itemInput(items[index]), index);
+        const output = await this.#call(step, report, inputOf(items[index]), index);
         bytes += output.byteLength + 1;
         if (bytes > this.#options.maxOutputBytes) throw new StepFailure({ code: 'ERR_OUTPUT_TOO_LARGE', message: `the joined outputs pass the limit of ${this.#options.maxOutputBytes} bytes` }, index);
         try {

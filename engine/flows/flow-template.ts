@@ -2,8 +2,9 @@
  * How a flow builds a step's input (and its own output) from the outputs before it. A template is
  * JSON in which a string starting with `$` is a reference: `$input` is the flow's input, `$ID` the
  * output of step ID. A template that is one reference passes those bytes on untouched (any bytes,
- * not only text); any other template is rendered as JSON, each reference replaced by its output as
- * a JSON value (jsonOf). Everything else in it is a literal.
+ * not only text); any other template is built as JSON, each reference replaced by its output as
+ * a JSON value (jsonOf), everything else a literal, and given as input as a map item is (inputOf:
+ * a string as its text, so `"input": "ready"` passes the five letters).
  */
 
 /** Outputs that cannot be used as a template asks (not UTF-8 where JSON is needed); the message says whose. */
@@ -72,7 +73,7 @@ export function renderTemplate (template: Template, read: ReadOutput): Uint8Arra
       }
     }
   };
-  return Buffer.from(JSON.stringify(build(template)));
+  return inputOf(build(template));
 }
 
 /**
@@ -94,7 +95,7 @@ export function jsonOf (bytes: Uint8Array, what: string): unknown {
   }
 }
 
-/** A map item as its function's input: a string as its text, anything else as its JSON. */
-export function itemInput (item: unknown): Uint8Array {
-  return Buffer.from(typeof item === 'string' ? item : JSON.stringify(item));
+/** A JSON value as a function's input (a map item, a rendered template): a string as its text, anything else as its JSON. */
+export function inputOf (value: unknown): Uint8Array {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 }
