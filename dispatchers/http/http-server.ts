@@ -104,12 +104,12 @@ export class HttpServer {
   }
 
   async #handle (request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    const url = splitTarget(request.url ?? '/');
     const route = matchRoute(request.method ?? 'GET', url.pathname);
     const { engine } = this.#options;
     switch (route.kind) {
       case 'invoke': return this.#invoke(route.name, invocationRequest(request, route.path ?? '/', url.search), request, response);
-      case 'deploy': return this.#deploy(route.name, url.searchParams, request, response);
+      case 'deploy': return this.#deploy(route.name, new URLSearchParams(url.search), request, response);
       case 'remove': {
         this.#authorize(request);
         if (!await engine.remove(route.name)) throw new EngineError('ERR_UNKNOWN_FUNCTION', `no function named ${JSON.stringify(route.name)} is deployed`);
@@ -128,14 +128,14 @@ export class HttpServer {
       case 'metrics': {
         if (this.#options.metrics === undefined) throw new EngineError('ERR_PROTOCOL', 'metrics are not served by this engine');
         const { contentType, body } = await this.#options.metrics.render();
-        response.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+        response.writeHead(200, ['content-type', contentType, 'content-length', String(Buffer.byteLength(body))]);
         response.end(body);
         return;
       }
       case 'method-not-allowed':
-        return sendError(response, { code: 'ERR_PROTOCOL', message: `${request.method} is not allowed on ${url.pathname}; allowed: ${route.allow}` }, undefined, { allow: route.allow }, 405);
+        return sendError(response, { code: 'ERR_PROTOCOL', message: `${request.method} is not allowed on ${url.pathname}; allowed: ${route.allow}` }, undefined, ['allow', route.allow], 405);
       case 'not-found':
-        return sendError(response, { code: 'ERR_PROTOCOL', message: `no such endpoint: ${url.pathname} (see doc/http.md)` }, undefined, {}, 404);
+        return sendError(response, { code: 'ERR_PROTOCOL', message: `no such endpoint: ${url.pathname} (see doc/http.md)` }, undefined, [], 404);
     }
   }
 
@@ -183,31 +183,46 @@ export class HttpServer {
   }
 }
 
-function usageHeaders (usage: Usage, version: number): Record<string, string> {
-  return {
-    'x-springbok-cpu-ms': String(usage.cpuMs),
-    'x-springbok-memory-bytes': String(usage.memoryBytes),
-    'x-springbok-net-requests': String(usage.netRequests),
-    'x-springbok-net-bytes': String(usage.netBytes),
-    'x-springbok-version': String(version),
-  };
+/**
+ * A request target split into path and query without building a URL, when it is plain: an
+ * origin-form path of characters a URL keeps as they are, no dot segment and a plain query (the
+ * invocations' common case). Anything else goes through the URL parser, which normalises it.
+ */
+const kPlainTarget = /^(\/[\w\-.~!$&'()*+,;=:@/]*)(?:\?([\w\-.~!$&()*+,;=:@/?%]*))?$/;
+
+function splitTarget (target: string): { readonly pathname: string, readonly search: string } {
+  const plain = kPlainTarget.exec(target);
+  if (plain !== null && !plain[1]!.includes('/.')) return { pathname: plain[1]!, search: plain[2] === undefined || plain[2] === '' ? '' : `?${plain[2]}` };
+  const url = new URL(target, 'http://localhost');
+  return { pathname: url.pathname, search: url.search };
+}
+
+/** The usage headers, as flat name, value pairs after `first` (node:http's writeHead takes the array as it is). */
+function usageHeaders (usage: Usage, version: number, first: string[]): string[] {
+  first.push(
+    'x-springbok-cpu-ms', String(usage.cpuMs),
+    'x-springbok-memory-bytes', String(usage.memoryBytes),
+    'x-springbok-net-requests', String(usage.netRequests),
+    'x-springbok-net-bytes', String(usage.netBytes),
+    'x-springbok-version', String(version),
+  );
+  return first;
 }
 
 function sendResult (response: ServerResponse, result: InvokeResult): void {
   if (response.destroyed || response.headersSent) return;
-  if (result.ok && result.response !== undefined) return sendResponse(response, result.output, result.response, usageHeaders(result.usage, result.version));
+  if (result.ok && result.response !== undefined) return sendResponse(response, result.output, result.response, result.usage, result.version);
   if (result.ok) {
-    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': result.output.byteLength, ...usageHeaders(result.usage, result.version) });
+    response.writeHead(200, usageHeaders(result.usage, result.version, ['content-type', 'application/octet-stream', 'content-length', String(result.output.byteLength)]));
     response.end(result.output);
     return;
   }
-  sendError(response, result.error, { usage: result.usage, version: result.version, ...(result.logs.length > 0 ? { logs: result.logs } : {}) }, usageHeaders(result.usage, result.version));
+  sendError(response, result.error, { usage: result.usage, version: result.version, ...(result.logs.length > 0 ? { logs: result.logs } : {}) }, usageHeaders(result.usage, result.version, []));
 }
 
 /** The answer a function chose (the Workers format): its status, its headers and ours, its body. */
-function sendResponse (response: ServerResponse, body: Uint8Array, chosen: InvocationResponse, usage: Record<string, string>): void {
-  const headers = answerHeaders(chosen);
-  for (const [name, value] of Object.entries(usage)) headers.push(name, value);
+function sendResponse (response: ServerResponse, body: Uint8Array, chosen: InvocationResponse, usage: Usage, version: number): void {
+  const headers = usageHeaders(usage, version, answerHeaders(chosen));
   if (!isBodiless(chosen.status)) headers.push('content-length', String(body.byteLength));
   try {
     response.writeHead(chosen.status, headers);
@@ -220,19 +235,19 @@ function sendResponse (response: ServerResponse, body: Uint8Array, chosen: Invoc
 }
 
 /** A JSON error answer `{error: {code, message}, usage?, ...}` with the status of its code (or `status`). */
-function sendError (response: ServerResponse, error: ErrorRecord, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}, status = statusForCode(error.code)): void {
+function sendError (response: ServerResponse, error: ErrorRecord, extra: Record<string, unknown> = {}, headers: string[] = [], status = statusForCode(error.code)): void {
   if (response.destroyed || response.headersSent) return;
-  const all: Record<string, string> = { ...headers };
-  if (error.code === 'ERR_QUEUE_FULL') all['retry-after'] = String(kQueueFullRetryAfterSeconds);
-  if (error.code === 'ERR_UNAUTHORIZED') all['www-authenticate'] = 'Bearer';
+  if (error.code === 'ERR_QUEUE_FULL') headers.push('retry-after', String(kQueueFullRetryAfterSeconds));
+  if (error.code === 'ERR_UNAUTHORIZED') headers.push('www-authenticate', 'Bearer');
   // A refused body may still be arriving: close the connection rather than read it all.
-  if (error.code === 'ERR_SOURCE_TOO_LARGE' || error.code === 'ERR_FRAME_TOO_LARGE') all.connection = 'close';
-  sendJson(response, status, { error: { code: error.code, message: error.message }, ...extra }, all);
+  if (error.code === 'ERR_SOURCE_TOO_LARGE' || error.code === 'ERR_FRAME_TOO_LARGE') headers.push('connection', 'close');
+  sendJson(response, status, { error: { code: error.code, message: error.message }, ...extra }, headers);
 }
 
-function sendJson (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson (response: ServerResponse, status: number, body: unknown, headers: string[] = []): void {
   if (response.destroyed || response.headersSent) return;
   const text = `${JSON.stringify(body)}\n`;
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  headers.push('content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(text)));
+  response.writeHead(status, headers);
   response.end(text);
 }

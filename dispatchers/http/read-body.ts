@@ -4,26 +4,47 @@ import { EngineError, type ErrorCode } from '../../engine/errors.ts';
 /**
  * Reads a request body whole, refusing it as soon as it is known to be over `limitBytes`: at once
  * from a content-length header, else when the chunks received pass the limit. Nothing beyond the
- * limit is kept.
+ * limit is kept. Listeners rather than `for await`: an async iterator costs a promise per chunk
+ * and per end, on every invocation.
  * @param tooLargeCode the code of the refusal (ERR_SOURCE_TOO_LARGE for a deploy, ERR_FRAME_TOO_LARGE for an input)
  * @throws {EngineError} `tooLargeCode` past the limit; ERR_CANCELLED when the client goes away first.
  */
-export async function readBody (request: IncomingMessage, limitBytes: number, tooLargeCode: ErrorCode, what: string): Promise<Buffer> {
+export function readBody (request: IncomingMessage, limitBytes: number, tooLargeCode: ErrorCode, what: string): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) {
-    throw new EngineError(tooLargeCode, `${what} of ${declared} bytes is over the limit of ${limitBytes}`);
+    return Promise.reject(new EngineError(tooLargeCode, `${what} of ${declared} bytes is over the limit of ${limitBytes}`));
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of request as AsyncIterable<Buffer>) {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const stop = (): void => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onGone);
+      request.off('close', onGone);
+    };
+    const onData = (chunk: Buffer): void => {
       total += chunk.byteLength;
-      if (total > limitBytes) throw new EngineError(tooLargeCode, `${what} is over the limit of ${limitBytes} bytes`);
+      if (total > limitBytes) {
+        stop();
+        // The rest is not read: the answer closes the connection.
+        request.destroy();
+        reject(new EngineError(tooLargeCode, `${what} is over the limit of ${limitBytes} bytes`));
+        return;
+      }
       chunks.push(chunk);
-    }
-  } catch (error) {
-    if (error instanceof EngineError) throw error;
-    throw new EngineError('ERR_CANCELLED', 'the client went away while sending its request');
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    };
+    const onGone = (): void => {
+      stop();
+      reject(new EngineError('ERR_CANCELLED', 'the client went away while sending its request'));
+    };
+    request.on('data', onData);
+    request.once('end', onEnd);
+    request.once('error', onGone);
+    request.once('close', onGone);
+  });
 }
