@@ -12,10 +12,22 @@ export const kBudgetFields: readonly { readonly name: string, readonly field: ke
   { name: 'net-requests', field: 'netRequests', scale: 1 },
   { name: 'net-bytes', field: 'netBytes', scale: 1 },
   { name: 'net-rate', field: 'netRateBytesPerSec', scale: 1 },
+  { name: 'invoke-calls', field: 'invokeCalls', scale: 1 },
+  { name: 'kv-bytes', field: 'kvBytes', scale: 1 },
 ];
 
 /** The repeatable allow-list entry, by the same convention. */
 export const kAllowHostName = 'allow-host';
+
+/** Functions a function may ctx.invoke (`name,name,prefix*`; repeatable), and the shared kv namespaces it is granted (`NAMESPACE:ro|rw`; repeatable). */
+export const kAllowInvokeName = 'allow-invoke';
+export const kKvGrantName = 'kv';
+
+/** Repeated list flags, each possibly comma-separated, as one list; undefined when none was given. */
+export function listFromFlags (values: readonly string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  return values.flatMap((value) => value.split(',')).map((entry) => entry.trim()).filter((entry) => entry !== '');
+}
 
 /**
  * Builds a partial budget from user-spelled values; ranges are the engine's to check.

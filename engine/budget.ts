@@ -1,5 +1,7 @@
 import { EngineError } from './errors.ts';
 import { kAllowEntryPattern } from './network/allow-list.ts';
+import { kInvokeEntryPattern } from './invoke/invoke-policy.ts';
+import { kKvGrantPattern } from './kv/kv-limits.ts';
 
 /**
  * What one invocation of a function may consume. Set per function at deploy; every invocation
@@ -20,6 +22,14 @@ export interface Budget {
   readonly netRateBytesPerSec: number;
   /** Hosts the function may reach (`[http://|https://]host[:port]`, see network/allow-list.ts); empty means no network at all. */
   readonly allowHosts: readonly string[];
+  /** Calls one invocation may make with ctx.invoke. */
+  readonly invokeCalls: number;
+  /** Functions the function may call with ctx.invoke: names, or prefixes ending in `*`; empty means none. */
+  readonly allowInvoke: readonly string[];
+  /** Bytes (keys and values) a kv namespace may hold when this function writes to it. */
+  readonly kvBytes: number;
+  /** Shared kv namespaces the function may use beyond its own, as `NAMESPACE:ro` or `NAMESPACE:rw`. */
+  readonly kv: readonly string[];
 }
 
 /** What one invocation consumed; carried by every result, failed or not. */
@@ -28,6 +38,24 @@ export interface Usage {
   memoryBytes: number;
   netRequests: number;
   netBytes: number;
+  /** kv reads (get, list), writes (put, delete) and the bytes of keys and values they moved; present once the invocation used kv. */
+  kvReads?: number;
+  kvWrites?: number;
+  kvBytes?: number;
+  /** Each ctx.invoke the invocation made, in order, with the callee's own usage (itemised, never summed in); present once it made one. */
+  calls?: CallUsage[];
+}
+
+/** One ctx.invoke as the caller's usage lists it. */
+export interface CallUsage {
+  /** The callee's name. */
+  readonly function: string;
+  readonly ok: boolean;
+  /** The callee's error code, when it failed or was refused. */
+  readonly error?: string;
+  /** Wall-clock time of the call as the caller waited for it, in ms. */
+  readonly wallMs: number;
+  readonly usage: Usage;
 }
 
 export const kDefaultBudget: Budget = Object.freeze({
@@ -38,6 +66,10 @@ export const kDefaultBudget: Budget = Object.freeze({
   netBytes: 4 * 2 ** 20,
   netRateBytesPerSec: 0,
   allowHosts: Object.freeze<string[]>([]),
+  invokeCalls: 16,
+  allowInvoke: Object.freeze<string[]>([]),
+  kvBytes: 4 * 2 ** 20,
+  kv: Object.freeze<string[]>([]),
 });
 
 /** Upper bounds: a budget is a promise to other tenants, so none may be unbounded. */
@@ -48,9 +80,11 @@ const kMaxBudget = {
   netRequests: 1_000_000,
   netBytes: 2 ** 40,
   netRateBytesPerSec: 2 ** 40,
+  invokeCalls: 10_000,
+  kvBytes: 2 ** 40,
 } as const;
 
-const kMinBudget = { cpuMs: 1, wallMs: 1, memoryBytes: 64 * 1024, netRequests: 0, netBytes: 0, netRateBytesPerSec: 0 } as const;
+const kMinBudget = { cpuMs: 1, wallMs: 1, memoryBytes: 64 * 1024, netRequests: 0, netBytes: 0, netRateBytesPerSec: 0, invokeCalls: 0, kvBytes: 0 } as const;
 
 type NumericBudgetField = keyof typeof kMaxBudget;
 const kNumericFields = Object.keys(kMaxBudget) as NumericBudgetField[];
@@ -85,7 +119,22 @@ export function resolveBudget (partial: Partial<Budget> | undefined, defaults: B
     }
     filled.allowHosts = Object.freeze(hosts.map((h: string) => h.toLowerCase()));
   }
+  const callees = checkList(input.allowInvoke, 'allowInvoke', kInvokeEntryPattern, '"name" or "prefix*" (function-name characters)');
+  if (callees !== undefined) filled.allowInvoke = callees;
+  const grants = checkList(input.kv, 'kv', kKvGrantPattern, '"NAMESPACE:ro" or "NAMESPACE:rw" (function-name characters)');
+  if (grants !== undefined) filled.kv = grants;
   return Object.freeze(filled) as unknown as Budget;
+}
+
+/** A list field of strings of at most 256 entries, each matching `pattern`; undefined when absent. */
+function checkList (value: unknown, field: string, pattern: RegExp, rule: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length > 256) {
+    throw new EngineError('ERR_INVALID_ARGUMENT', `budget.${field} must be a list of at most 256 entries: got ${Array.isArray(value) ? `${value.length} entries` : JSON.stringify(value)}`);
+  }
+  const bad: unknown = (value as unknown[]).find((entry) => typeof entry !== 'string' || !pattern.test(entry) || entry.includes('..'));
+  if (bad !== undefined) throw new EngineError('ERR_INVALID_ARGUMENT', `budget.${field} entry ${JSON.stringify(bad)} is not ${rule}`);
+  return Object.freeze([...value as string[]]);
 }
 
 /** A zeroed usage record. */

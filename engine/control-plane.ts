@@ -7,6 +7,9 @@ import { compileFlow, kFlowLanguage, type FlowSpec, type FunctionKind } from './
 import { checkEnv } from './function-env.ts';
 import { copyStats, countResult, emptyFunctionStats, statsByFunction, type FunctionStats } from './function-stats.ts';
 import type { InvokeResult } from './invocation.ts';
+import type { EngineCalls } from './invoke/engine-calls.ts';
+import { openKv } from './kv/open-kv.ts';
+import type { KvStore } from './kv/kv-types.ts';
 import { NameLocks } from './name-locks.ts';
 import { assertFunctionName, byName } from './names.ts';
 import type { FilledEngineOptions, FunctionStore, StoreChange } from './options.ts';
@@ -42,6 +45,8 @@ export class ControlPlane {
   readonly #startedAt = performance.now();
   #registry: FunctionStore | undefined;
   #lifecycle: Lifecycle = 'open';
+  /** The functions' kv store, opened by load(). */
+  #kv: KvStore | undefined;
   #inFlight = 0;
   /** Resolves the drain's wait once nothing is in flight. */
   #onIdle: (() => void) | undefined;
@@ -49,7 +54,18 @@ export class ControlPlane {
   constructor (options: FilledEngineOptions, executor: Executor) {
     this.#options = options;
     this.#executor = executor;
+    executor.serveCalls(this.#engineCalls);
   }
+
+  /** Where invocations' ctx.invoke and kv calls land, whatever thread they run on. */
+  readonly #engineCalls: EngineCalls = {
+    // Admitted while the engine drains, like a flow's step: the caller was admitted before. A flow
+    // is not offered: its steps would start again at depth 0, and a cycle through it would not end.
+    invoke: (name, input, depth, signal) => this.#functions.get(name)?.flow !== undefined
+      ? Promise.reject(new EngineError('ERR_INVOKE_DENIED', `${name} is a flow: ctx.invoke calls functions, not flows`))
+      : this.#admit(name, input, { signal, depth }, true),
+    kv: (request) => this.#kv === undefined ? Promise.reject(new EngineError('ERR_CLOSED', 'the engine is not open')) : this.#kv.apply(request),
+  };
 
   get lifecycle (): Lifecycle {
     return this.#lifecycle;
@@ -64,6 +80,7 @@ export class ControlPlane {
    * function; one that no longer loads is kept as 'unavailable'. Then follows the store's changes.
    */
   async load (): Promise<void> {
+    this.#kv = await openKv(this.#options.dataDir);
     this.#registry = this.#options.store ?? (this.#options.dataDir === undefined ? undefined : await Registry.open(this.#options.dataDir));
     if (this.#registry === undefined) return;
     const { records, unreadable } = await this.#registry.load();
@@ -225,7 +242,7 @@ export class ControlPlane {
     }
     const running = admitted.flow !== undefined
       ? runFlow(admitted.flow, input, this.#flowHost, { wallMs: admitted.record.budget.wallMs, acceptedMsAgo: options.acceptedMsAgo, version: admitted.record.version, maxOutputBytes: this.#options.maxOutputBytes, maxLogBytes: this.#options.maxLogBytes, signal: options.signal, onResult })
-      : this.#executor.invoke(name, input, { signal: options.signal, onResult, acceptedMsAgo: options.acceptedMsAgo, request: options.request });
+      : this.#executor.invoke(name, input, { signal: options.signal, onResult, acceptedMsAgo: options.acceptedMsAgo, request: options.request, depth: options.depth });
     // A request the executor refused (the function went away on its thread) ended nothing above.
     running.catch(() => end(undefined));
     return running;
@@ -291,6 +308,7 @@ export class ControlPlane {
     this.#lifecycle = 'closed';
     this.#onIdle?.();
     await this.#executor.close();
+    this.#kv?.close();
     await this.#locks.drain();
     await this.#registry?.close();
   }

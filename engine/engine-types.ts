@@ -23,6 +23,8 @@ export interface InvokeOptions {
   readonly acceptedMsAgo?: number;
   /** The HTTP request the invocation answers (the HTTP front fills it): plugins with an HTTP-shaped entry read it. */
   readonly request?: InvocationRequest;
+  /** How many ctx.invoke calls deep the invocation is: the engine sets it for a function's calls; other callers leave it unset (0). */
+  readonly depth?: number;
 }
 
 export interface DeployOptions {

@@ -27,6 +27,9 @@ export const BUDGET_ERROR_CODES = [
   'ERR_MEMORY_BUDGET', // the function's memory passed its memoryBytes budget
   'ERR_NETWORK_BUDGET', // requests, bytes or rate passed the function's network budget
   'ERR_OUTPUT_TOO_LARGE', // the output passed the engine's maximum output size
+  'ERR_INVOKE_BUDGET', // ctx.invoke: the invocation already made its invokeCalls calls
+  'ERR_INVOKE_DEPTH', // ctx.invoke: the chain of calls is as deep as the engine allows (a cycle, most likely)
+  'ERR_KV_BUDGET', // kv: a put would take the namespace past its kvBytes, or a key or value is over its size limit
 ] as const;
 
 /** The function itself failed: its own error, or a fault of its code. */
@@ -35,6 +38,8 @@ export const FUNCTION_ERROR_CODES = [
   'ERR_TRAP', // the function's code faulted (stack underflow, bad jump, wasm trap, ...)
   'ERR_NETWORK', // an outbound request failed: bad URL, DNS, connection, timeout (the function sees it and may go on)
   'ERR_INTERNAL', // a bug in springbok or a plugin; reported, never fatal to the engine
+  'ERR_INVOKE_DENIED', // ctx.invoke: the function's deploy does not allow calling that function (--allow-invoke)
+  'ERR_KV_DENIED', // kv: the function's deploy does not grant that namespace, or grants it read-only (--kv)
 ] as const;
 
 export type RequestErrorCode = typeof REQUEST_ERROR_CODES[number];

@@ -3,6 +3,7 @@ import type { VersionState } from './function-version.ts';
 import type { InvokeResult } from './invocation.ts';
 import type { InvocationRequest, LanguageInfo } from './plugin.ts';
 import type { FunctionRecord } from './registry.ts';
+import type { EngineCalls } from './invoke/engine-calls.ts';
 import type { SchedulerStats } from './scheduler.ts';
 
 /** How an executor is asked to run one invocation: the control plane has already admitted it. */
@@ -14,6 +15,8 @@ export interface ExecuteOptions {
   readonly acceptedMsAgo?: number | undefined;
   /** The HTTP request the invocation answers, when the dispatcher has one. */
   readonly request?: InvocationRequest | undefined;
+  /** How many ctx.invoke calls deep the invocation is (0: accepted from outside). */
+  readonly depth?: number | undefined;
 }
 
 /** Live sandboxes against the instance-memory ceiling (instance-ledger.ts), summed over scheduler threads. */
@@ -67,6 +70,8 @@ export interface Executor {
   invoke (name: string, input: Uint8Array, options: ExecuteOptions): Promise<InvokeResult>;
   /** The current version of `name` as this executor holds it. */
   status (name: string): VersionStatus;
+  /** Where invocations' ctx.invoke and kv calls go (the control plane, which calls this once, before any invocation). */
+  serveCalls (calls: EngineCalls): void;
   /** Marks an address the engine listens on: no function may send requests to it. */
   protectAddress (host: string, port: number): void;
   schedulerStats (): SchedulerStats;

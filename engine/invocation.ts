@@ -3,6 +3,9 @@ import { EngineError, type ErrorRecord } from './errors.ts';
 import { outboundFetch, type NetworkMeter, type NetworkPolicy } from './network/outbound-fetch.ts';
 import type { TokenBucket } from './network/token-bucket.ts';
 import type { FetchRequest, FetchResponse, Fiber, InvocationContext, InvocationRequest, InvocationResponse } from './plugin.ts';
+import type { EngineCalls } from './invoke/engine-calls.ts';
+import { OutgoingCalls } from './invoke/outgoing-calls.ts';
+import type { KvOperation, KvReply } from './kv/kv-types.ts';
 import type { Lane, Task, TaskOutcome, TaskState } from './scheduler.ts';
 
 /**
@@ -51,8 +54,12 @@ export class Invocation implements Task, InvocationContext {
   readonly #network: InvocationNetwork;
   /** Created by the first fetch, so invocations that make none pay nothing. */
   #meter: (NetworkMeter & { readonly controller: AbortController }) | undefined;
+  /** ctx.invoke and kv: the engine's side (undefined: an executor that offers none), and this invocation's calls, made by the first. */
+  readonly #engineCalls: EngineCalls | undefined;
+  readonly #depth: number;
+  #outgoing: OutgoingCalls | undefined;
 
-  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, network: InvocationNetwork, caller: { readonly signal?: AbortSignal | undefined, readonly onResult?: (result: InvokeResult) => void, readonly acceptedMsAgo?: number | undefined, readonly request?: InvocationRequest | undefined }, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
+  constructor (lane: Lane, budget: Budget, version: number, limits: InvocationLimits, network: InvocationNetwork, engineCalls: EngineCalls | undefined, caller: { readonly signal?: AbortSignal | undefined, readonly onResult?: (result: InvokeResult) => void, readonly acceptedMsAgo?: number | undefined, readonly request?: InvocationRequest | undefined, readonly depth?: number | undefined }, onSettled: (invocation: Invocation, result: InvokeResult) => void) {
     this.lane = lane;
     this.budget = budget;
     this.cpuBudgetMs = budget.cpuMs;
@@ -65,6 +72,8 @@ export class Invocation implements Task, InvocationContext {
     this.#signal = caller.signal;
     this.#onResult = caller.onResult;
     this.request = caller.request;
+    this.#engineCalls = engineCalls;
+    this.#depth = caller.depth ?? 0;
     this.#signal?.addEventListener('abort', this.#abort, { once: true });
   }
 
@@ -85,6 +94,23 @@ export class Invocation implements Task, InvocationContext {
       this.#meter = { budget: this.budget, requests: 0, bytes: 0, bucket: this.#network.bucket, signal: controller.signal, breach: undefined, controller };
     }
     return outboundFetch(request, this.#meter, this.#network.policy);
+  }
+
+  invoke (name: string, input: Uint8Array): Promise<Uint8Array> {
+    const outgoing = this.#outgoingCalls();
+    return outgoing instanceof OutgoingCalls ? outgoing.invoke(name, input) : Promise.reject(outgoing);
+  }
+
+  kv (operation: KvOperation): Promise<KvReply> {
+    const outgoing = this.#outgoingCalls();
+    return outgoing instanceof OutgoingCalls ? outgoing.kv(operation) : Promise.reject(outgoing);
+  }
+
+  #outgoingCalls (): OutgoingCalls | EngineError {
+    if (this.state === 'settled') return new EngineError('ERR_CANCELLED', 'the invocation has ended');
+    if (this.#engineCalls === undefined) return new EngineError('ERR_INTERNAL', 'this executor offers no ctx.invoke or kv');
+    this.#outgoing ??= new OutgoingCalls(this.#engineCalls, this.lane.name, this.budget, this.#depth);
+    return this.#outgoing;
   }
 
   /** Ends the invocation with an error from outside the scheduler (deadline, cancel, close). */
@@ -112,6 +138,7 @@ export class Invocation implements Task, InvocationContext {
         outcome = { ok: false, error: { code: 'ERR_NETWORK_BUDGET', message: `${meter.breach.message} (the function then failed: ${outcome.error.message})` } };
       }
     }
+    this.#outgoing?.end(usage);
     let result: InvokeResult;
     if (outcome.ok && outcome.output.byteLength > this.#limits.maxOutputBytes) {
       result = { ok: false, error: { code: 'ERR_OUTPUT_TOO_LARGE', message: `output of ${outcome.output.byteLength} bytes is over the limit of ${this.#limits.maxOutputBytes}` }, usage, logs: this.#logs, version: this.version };

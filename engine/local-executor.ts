@@ -11,6 +11,7 @@ import type { FunctionRecord } from './registry.ts';
 import { Lane, Scheduler, type SchedulerStats } from './scheduler.ts';
 import { canonicalAddress } from './network/address-policy.ts';
 import type { NetworkPolicy } from './network/outbound-fetch.ts';
+import type { EngineCalls } from './invoke/engine-calls.ts';
 
 /** What the owner of a local executor (a scheduler thread of a thread executor) wants to hear of. */
 export interface LocalExecutorHooks {
@@ -49,6 +50,7 @@ export class LocalExecutor implements Executor {
   readonly #ledger: InstanceLedger;
   readonly #coldStarts = new ColdStartGate();
   readonly #onInstance: LocalExecutorHooks['onInstance'];
+  #engineCalls: EngineCalls | undefined;
   #closed = false;
 
   constructor (options: FilledEngineOptions, hooks: LocalExecutorHooks = {}) {
@@ -65,6 +67,10 @@ export class LocalExecutor implements Executor {
       isEngineAddress: (address, port) => this.#ownAddresses.has(`${canonicalAddress(address)}:${port}`) || this.#ownAddresses.has(`*:${port}`),
       allowPrivate: options.netAllowPrivate,
     };
+  }
+
+  serveCalls (calls: EngineCalls): void {
+    this.#engineCalls = calls;
   }
 
   protectAddress (host: string, port: number): void {
@@ -125,7 +131,7 @@ export class LocalExecutor implements Executor {
     const version = slot.current;
     version.live++;
     this.#ledger.used(version);
-    const invocation = new Invocation(slot.lane, version.record.budget, version.record.version, this.#options, { policy: this.#networkPolicy, bucket: version.bucket }, options, (settled, result) => {
+    const invocation = new Invocation(slot.lane, version.record.budget, version.record.version, this.#options, { policy: this.#networkPolicy, bucket: version.bucket }, this.#engineCalls, options, (settled, result) => {
       this.#live.delete(settled);
       this.#ledger.measured(version, result.usage.memoryBytes);
       version.release();

@@ -1,5 +1,6 @@
 import type { Budget } from './budget.ts';
 import type { ErrorRecord } from './errors.ts';
+import type { KvOperation, KvReply } from './kv/kv-types.ts';
 
 /**
  * The contract every language implements. The engine knows nothing else about a language:
@@ -109,6 +110,21 @@ export interface InvocationContext {
    * or over-budget request), which the guest should see as a catchable error.
    */
   fetch (request: FetchRequest): Promise<FetchResponse>;
+  /**
+   * Runs another function as its own invocation, under its own budget (ctx.invoke), and resolves
+   * with its output. A plugin waits for it as for fetch (`{state: 'wait'}`: the wait uses no CPU).
+   * Rejects with EngineError: the callee's own code when it failed, ERR_INVOKE_DENIED (the deploy
+   * does not allow that callee), ERR_INVOKE_BUDGET (invokeCalls used up), ERR_INVOKE_DEPTH (the
+   * chain of calls is too deep), or a refusal (ERR_UNKNOWN_FUNCTION, ERR_QUEUE_FULL...). The guest
+   * should see each as a catchable error with that code.
+   */
+  invoke (name: string, input: Uint8Array): Promise<Uint8Array>;
+  /**
+   * A kv operation on the function's own namespace or a granted one (engine/kv/kv-types.ts),
+   * waited for like fetch. Rejects with EngineError ERR_KV_DENIED, ERR_KV_BUDGET, or ERR_FUNCTION
+   * for a malformed key.
+   */
+  kv (operation: KvOperation): Promise<KvReply>;
   /**
    * The HTTP request the invocation answers, when a dispatcher that speaks HTTP has one (the HTTP
    * front); undefined otherwise (the socket protocol, in-process callers). Plugins that offer an

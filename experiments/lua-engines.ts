@@ -34,7 +34,7 @@ async function sandboxOf (language: string, source: string, budget: Partial<Budg
 }
 
 function runToEnd (sandbox: Sandbox, input: string, budget: Budget = kDefaultBudget): SliceOutcome {
-  const fiber = sandbox.invoke(encoder.encode(input), { budget, log: () => {}, fetch: () => Promise.reject(new Error('no network')) });
+  const fiber = sandbox.invoke(encoder.encode(input), { budget, log: () => {}, fetch: () => Promise.reject(new Error('no network')), invoke: () => Promise.reject(new Error('no invoke')), kv: () => Promise.reject(new Error('no kv')) });
   for (;;) {
     const outcome = fiber.run({ endsAt: performance.now() + 5 });
     if (outcome.state !== 'yield') return outcome;
@@ -121,7 +121,7 @@ for (const [name, body] of Object.entries(bombs)) {
     const before = process.memoryUsage();
     const sandbox = await sandboxOf(language, `return function () ${body} end`, { memoryBytes: kBudget, cpuMs: 60_000 });
     const budget = { ...kDefaultBudget, memoryBytes: kBudget, cpuMs: 60_000 };
-    const fiber = sandbox.invoke(new Uint8Array(), { budget, log: () => {}, fetch: () => Promise.reject(new Error('no')) });
+    const fiber = sandbox.invoke(new Uint8Array(), { budget, log: () => {}, fetch: () => Promise.reject(new Error('no')), invoke: () => Promise.reject(new Error('no')), kv: () => Promise.reject(new Error('no')) });
     let peakHostBytes = 0;
     let outcome: SliceOutcome;
     const t0 = performance.now();
@@ -153,7 +153,7 @@ for (const [name, statement] of Object.entries(shapes)) {
   gc();
   const before = process.memoryUsage();
   const logs: string[] = [];
-  const fiber = sandbox.invoke(new Uint8Array(), { budget: kDefaultBudget, log: (line) => logs.push(line), fetch: () => Promise.reject(new Error('no')) });
+  const fiber = sandbox.invoke(new Uint8Array(), { budget: kDefaultBudget, log: (line) => logs.push(line), fetch: () => Promise.reject(new Error('no')), invoke: () => Promise.reject(new Error('no')), kv: () => Promise.reject(new Error('no')) });
   while (fiber.run({ endsAt: performance.now() + 50 }).state === 'yield');
   gc();
   const after = process.memoryUsage();

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { kDefaultBudget } from '../engine/budget.ts';
 import { cPlugin } from '../plugins/wasm/index.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
 import { temporaryDir } from './support/engine-process.ts';
@@ -30,7 +31,7 @@ test('a module compiled by one plugin instance is taken by another without compi
     assert.notEqual(artifact, undefined, 'the second instance compiled (or failed) instead of taking the module');
     await assert.rejects(second.compile(source('other'), { signal: aborted }), { code: 'ERR_COMPILE' });
     // The module it took makes a sandbox like its own would.
-    const sandbox = await second.instantiate(artifact, { cpuMs: 100, wallMs: 1000, memoryBytes: 1 << 20, netRequests: 0, netBytes: 0, netRateBytesPerSec: 0, allowHosts: [] });
+    const sandbox = await second.instantiate(artifact, { ...kDefaultBudget, cpuMs: 100, wallMs: 1000, memoryBytes: 1 << 20, netRequests: 0, netBytes: 0, netRateBytesPerSec: 0, allowHosts: [] });
     await sandbox.close();
   } finally {
     await first.close?.();

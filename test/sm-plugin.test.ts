@@ -16,9 +16,10 @@ const kDecoder = new TextDecoder();
 const kMiB = 2 ** 20;
 const kYieldOutcome: SliceOutcome = { state: 'yield' };
 
-/** A context for sm, which has no network instruction: fetch() is never called. */
+/** A context for sm, which has no network, invoke or kv instruction: those are never called. */
 function context (budget: Budget = kDefaultBudget, log: (line: string) => void = () => {}): InvocationContext {
-  return { budget, log, fetch: () => Promise.reject(new EngineError('ERR_NETWORK_BUDGET', 'no network in these tests')) };
+  const never = (): Promise<never> => Promise.reject(new EngineError('ERR_INTERNAL', 'not offered to sm'));
+  return { budget, log, fetch: () => Promise.reject(new EngineError('ERR_NETWORK_BUDGET', 'no network in these tests')), invoke: never, kv: never };
 }
 
 function compile (source: string | Uint8Array, signal = new AbortController().signal): Promise<unknown> {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { EngineError } from '../../engine/errors.ts';
+import { kAllowInvokeName, kKvGrantName, listFromFlags } from '../budget-fields.ts';
 import { budgetFromFlags, CliExit, ExitCode, kAddressHelp, kAddressOption, kBudgetHelp, kBudgetOptions, parse, requestFailed, resolveAddress, resolveToken, usageError, withClient, type CliIo, type Command } from './common.ts';
 
 const help = `Usage: springbok deploy <language> <name> <file> [options]
@@ -18,7 +19,22 @@ ${kAddressHelp}
                          values of at most 4 KiB.
 
 ${kBudgetHelp}
+  --invoke-calls N       calls one invocation may make with ctx.invoke (default 16)
+  --allow-invoke LIST    functions it may call: names and prefixes ending in *, comma-separated;
+                         repeatable; none by default (doc/invoke.md)
+  --kv NS:ro|NS:rw       a shared kv namespace it may read (ro) or read and write (rw), beyond
+                         its own; repeatable (doc/kv.md)
+  --kv-bytes N           bytes a kv namespace may hold when this function writes to it
+                         (default 4194304)
 `;
+
+/** The flags of ctx.invoke and kv, beside the budget's. */
+const kCompositionOptions = {
+  'invoke-calls': { type: 'string' },
+  'kv-bytes': { type: 'string' },
+  [kAllowInvokeName]: { type: 'string', multiple: true },
+  [kKvGrantName]: { type: 'string', multiple: true },
+} as const;
 
 /** `--env KEY=VALUE` flags as an object (the engine checks names and sizes); undefined when none. */
 function envFromFlags (flags: readonly string[] | undefined, help: string): Record<string, string> | undefined {
@@ -39,10 +55,12 @@ export const deployCommand: Command = {
   summary: 'compile and store a function: deploy <language> <name> <file>',
   help,
   async run (args: string[], io: CliIo): Promise<number> {
-    const { values, positionals } = parse(args, { ...kAddressOption, ...kBudgetOptions, json: { type: 'boolean' }, env: { type: 'string', multiple: true } }, help);
+    const { values, positionals } = parse(args, { ...kAddressOption, ...kBudgetOptions, ...kCompositionOptions, json: { type: 'boolean' }, env: { type: 'string', multiple: true } }, help);
     const [language, name, file, ...extra] = positionals;
     if (language === undefined || name === undefined || file === undefined || extra.length > 0) throw usageError('deploy needs exactly <language> <name> <file>', help);
-    const budget = budgetFromFlags(values, help);
+    const allowInvoke = listFromFlags(values[kAllowInvokeName] as string[] | undefined);
+    const kv = listFromFlags(values[kKvGrantName] as string[] | undefined);
+    const budget = { ...budgetFromFlags(values, help), ...(allowInvoke !== undefined ? { allowInvoke } : {}), ...(kv !== undefined ? { kv } : {}) };
     const env = envFromFlags(values.env as string[] | undefined, help);
     let source: Uint8Array;
     try {

@@ -6,6 +6,7 @@ import type { Budget } from '../budget.ts';
 import type { LanguageInfo } from '../plugin.ts';
 import type { InstanceStats } from '../executor.ts';
 import type { InstanceEnd } from '../function-version.ts';
+import type { CallMessage, RemoteAnswer } from '../invoke/remote-calls.ts';
 
 /**
  * What the main thread and a scheduler thread of a multi-core engine say to each other. Messages
@@ -51,6 +52,8 @@ export type ToThread =
   | { readonly t: 'discard', readonly name: string, readonly version: number }
   | { readonly t: 'remove', readonly request: number, readonly name: string }
   | { readonly t: 'protect', readonly host: string, readonly port: number }
+  /** The answer to a ctx.invoke or kv call the thread sent (remote-calls.ts). */
+  | { readonly t: 'answer', readonly id: number, readonly answer: RemoteAnswer }
   | { readonly t: 'close' };
 
 /** What a thread reports of its scheduler and heap, a few times a second while it works. */
@@ -63,6 +66,8 @@ export interface ThreadSnapshot {
 
 export type FromThread =
   | RecordsMessage
+  /** A running invocation's ctx.invoke or kv call, or the cancel of one (remote-calls.ts). */
+  | CallMessage
   | { readonly t: 'ready', readonly languages: readonly LanguageInfo[] }
   /** invoke refused the request (unknown function, closed): the caller's promise rejects. */
   | { readonly t: 'refused', readonly id: number, readonly error: ErrorRecord }

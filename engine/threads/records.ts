@@ -1,3 +1,4 @@
+import type { Usage } from '../budget.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { InvokeResult } from '../invocation.ts';
 import type { HeaderList, InvocationRequest, InvocationResponse } from '../plugin.ts';
@@ -126,13 +127,15 @@ function readHeaders (reader: RecordReader): [string, string][] {
 
 /**
  * `acceptedAt` is absolute (timeOrigin + now, ms): each thread's performance.now() has its own zero.
- * A u8 says whether an HTTP request (method, url, headers) follows.
+ * `depth` is how many ctx.invoke calls deep the invocation is. A u8 says whether an HTTP request
+ * (method, url, headers) follows.
  */
-export function writeInvoke (writer: RecordWriter, id: number, acceptedAt: number, name: string, input: Uint8Array, request?: InvocationRequest): void {
+export function writeInvoke (writer: RecordWriter, id: number, acceptedAt: number, name: string, input: Uint8Array, request?: InvocationRequest, depth = 0): void {
   writer.u32(id);
   writer.f64(acceptedAt);
   writer.string(name);
   writer.bytes(input);
+  writer.u8(depth);
   writer.u8(request === undefined ? 0 : 1);
   if (request === undefined) return;
   writer.string(request.method);
@@ -140,25 +143,32 @@ export function writeInvoke (writer: RecordWriter, id: number, acceptedAt: numbe
   writeHeaders(writer, request.headers);
 }
 
-export function readInvoke (reader: RecordReader): { id: number, acceptedAt: number, name: string, input: Uint8Array, request?: InvocationRequest } {
-  const id = reader.u32(), acceptedAt = reader.f64(), name = reader.string(), input = reader.bytes();
-  if (reader.u8() === 0) return { id, acceptedAt, name, input };
-  return { id, acceptedAt, name, input, request: { method: reader.string(), url: reader.string(), headers: readHeaders(reader) } };
+/** `depth` is left out when 0 (an invocation accepted from outside). */
+export function readInvoke (reader: RecordReader): { id: number, acceptedAt: number, name: string, input: Uint8Array, depth?: number, request?: InvocationRequest } {
+  const id = reader.u32(), acceptedAt = reader.f64(), name = reader.string(), input = reader.bytes(), depth = reader.u8();
+  const invoke = depth === 0 ? { id, acceptedAt, name, input } : { id, acceptedAt, name, input, depth };
+  if (reader.u8() === 0) return invoke;
+  return { ...invoke, request: { method: reader.string(), url: reader.string(), headers: readHeaders(reader) } };
 }
 
 const kOk = 1;
 const kLogs = 2;
 const kResponse = 4;
+/** The usage has kv counts or calls (rare, so they travel as JSON). */
+const kMoreUsage = 8;
 
 export function writeResult (writer: RecordWriter, id: number, result: InvokeResult): void {
   writer.u32(id);
   const response = result.ok ? result.response : undefined;
-  writer.u8((result.ok ? kOk : 0) | (result.logs.length > 0 ? kLogs : 0) | (response !== undefined ? kResponse : 0));
+  const { cpuMs, memoryBytes, netRequests, netBytes, ...more } = result.usage;
+  const hasMore = Object.keys(more).length > 0;
+  writer.u8((result.ok ? kOk : 0) | (result.logs.length > 0 ? kLogs : 0) | (response !== undefined ? kResponse : 0) | (hasMore ? kMoreUsage : 0));
   writer.u32(result.version);
-  writer.f64(result.usage.cpuMs);
-  writer.f64(result.usage.memoryBytes);
-  writer.f64(result.usage.netRequests);
-  writer.f64(result.usage.netBytes);
+  writer.f64(cpuMs);
+  writer.f64(memoryBytes);
+  writer.f64(netRequests);
+  writer.f64(netBytes);
+  if (hasMore) writer.string(JSON.stringify(more));
   if (result.ok) {
     writer.bytes(result.output);
   } else {
@@ -179,7 +189,8 @@ export function readResult (reader: RecordReader): { id: number, result: InvokeR
   const id = reader.u32();
   const flags = reader.u8();
   const version = reader.u32();
-  const usage = { cpuMs: reader.f64(), memoryBytes: reader.f64(), netRequests: reader.f64(), netBytes: reader.f64() };
+  const numbers = { cpuMs: reader.f64(), memoryBytes: reader.f64(), netRequests: reader.f64(), netBytes: reader.f64() };
+  const usage: Usage = (flags & kMoreUsage) !== 0 ? { ...numbers, ...JSON.parse(reader.string()) as Partial<Usage> } : numbers;
   let output: Uint8Array | undefined;
   let error: { code: ErrorCode, message: string } | undefined;
   if ((flags & kOk) !== 0) output = reader.bytes();

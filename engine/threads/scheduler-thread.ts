@@ -7,6 +7,7 @@ import type { InvokeResult } from '../invocation.ts';
 import { HeartbeatWatch } from './heartbeat.ts';
 import { PreemptSignal } from '../preemption.ts';
 import type { InvocationRequest, LanguageInfo } from '../plugin.ts';
+import { CallServer, type RemoteCall } from '../invoke/remote-calls.ts';
 
 const kThreadMain = new URL('./thread-main.ts', import.meta.url);
 /** How long a closing thread may take to end its invocations and plugins before it is terminated. */
@@ -17,6 +18,8 @@ export interface ThreadListener {
   result (id: number, result: InvokeResult): void;
   refused (id: number, error: ErrorRecord): void;
   warning (message: string): void;
+  /** An invocation on the thread made a ctx.invoke or kv call: answer it with thread.calls.serve. */
+  call (thread: SchedulerThread, id: number, call: RemoteCall): void;
   /** The thread ended without being closed (a fault in it): its invocations are lost. */
   exited (thread: SchedulerThread, reason: string): void;
 }
@@ -46,6 +49,8 @@ export class SchedulerThread {
   snapshot: ThreadSnapshot = { scheduler: { lanesReady: 0, tasksWaiting: 0, slices: 0, turns: 0 }, instances: { live: 0, evictions: 0, restores: 0, chargedBytes: 0, ceilingBytes: 0 }, heapUsedBytes: 0, externalBytes: 0 };
   /** The thread's sign of life (heartbeat.ts): the watchdog reads it. */
   readonly heartbeat = new HeartbeatWatch();
+  /** The ctx.invoke and kv calls of the thread's invocations being answered here. */
+  readonly calls = new CallServer();
   /** Raised as an invocation is sent: the thread's slice in progress ends at its next clock check. */
   readonly #preempt = new PreemptSignal();
   /** True once the thread's plugins are loaded (before that it beats irregularly and runs nothing). */
@@ -91,9 +96,9 @@ export class SchedulerThread {
   }
 
   /** Sends an invocation (as a record: records.ts). */
-  invoke (id: number, name: string, input: Uint8Array, request: InvocationRequest | undefined): void {
+  invoke (id: number, name: string, input: Uint8Array, request: InvocationRequest | undefined, depth: number): void {
     if (this.#exited) return;
-    writeInvoke(this.#outbox.records, id, performance.timeOrigin + performance.now(), name, input, request);
+    writeInvoke(this.#outbox.records, id, performance.timeOrigin + performance.now(), name, input, request, depth);
     this.#outbox.wrote();
     this.#preempt.request();
   }
@@ -147,6 +152,12 @@ export class SchedulerThread {
       }
       case 'refused':
         this.#listener.refused(message.id, message.error);
+        break;
+      case 'call':
+        this.#listener.call(this, message.id, message.call);
+        break;
+      case 'call-cancel':
+        this.calls.cancel(message.id, message.message);
         break;
       case 'done': {
         const waiting = this.#requests.get(message.request);

@@ -14,6 +14,7 @@ import type { SchedulerStats } from '../scheduler.ts';
 import { kThreadStalledMs } from './heartbeat.ts';
 import type { ThreadInit } from './messages.ts';
 import { SchedulerThread, type ThreadListener } from './scheduler-thread.ts';
+import type { EngineCalls } from '../invoke/engine-calls.ts';
 
 /** A thread that dies within this long of its start is restarted only after kRestartDelayMs. */
 const kYoungThreadMs = 1000;
@@ -78,6 +79,7 @@ export class ThreadExecutor implements Executor {
   /** A cache dir this executor made (no data dir): removed at close. */
   readonly #ownCacheDir: string | undefined;
   #languages: readonly LanguageInfo[] = [];
+  #engineCalls: EngineCalls | undefined;
   #nextCall = 1;
   #closed = false;
 
@@ -117,6 +119,10 @@ export class ThreadExecutor implements Executor {
 
   get loadConcurrency (): number {
     return this.#threads.length;
+  }
+
+  serveCalls (calls: EngineCalls): void {
+    this.#engineCalls = calls;
   }
 
   protectAddress (host: string, port: number): void {
@@ -215,7 +221,7 @@ export class ThreadExecutor implements Executor {
       if (onAbort !== undefined) signal!.addEventListener('abort', onAbort, { once: true });
       const acceptedAt = performance.now() - (options.acceptedMsAgo ?? 0);
       this.#calls.set(id, { thread, version: deployed.record.version, acceptedAt, wallMs: deployed.record.budget.wallMs, options, resolve, reject, onAbort });
-      thread.invoke(id, name, input, options.request);
+      thread.invoke(id, name, input, options.request, options.depth ?? 0);
     });
   }
 
@@ -307,6 +313,13 @@ export class ThreadExecutor implements Executor {
     result: (id, result) => this.#answer(id, result),
     refused: (id, error) => this.#take(id)?.reject(new EngineError(error.code, error.message)),
     warning: (message) => this.#options.onWarning(message),
+    call: (thread, id, call) => {
+      if (this.#engineCalls === undefined) {
+        thread.post({ t: 'answer', id, answer: { ok: false, error: { code: 'ERR_INTERNAL', message: 'this engine offers no ctx.invoke or kv' } } });
+        return;
+      }
+      thread.calls.serve(this.#engineCalls, id, call, (answered, answer) => thread.post({ t: 'answer', id: answered, answer }));
+    },
     exited: (thread, reason) => this.#replace(thread, reason),
   };
 

@@ -16,6 +16,7 @@ import { startBeating } from './heartbeat.ts';
 import { clearPreempt, installPreemptFlag } from '../preemption.ts';
 import { Outbox } from './outbox.ts';
 import { readInvoke, RecordReader, writeResult } from './records.ts';
+import { RemoteCalls } from '../invoke/remote-calls.ts';
 
 const port = parentPort!;
 const init = workerData as ThreadInit;
@@ -42,6 +43,10 @@ const executor = new LocalExecutor(fillEngineOptions({
   },
 });
 
+/** ctx.invoke and kv go to the main thread's control plane. */
+const remoteCalls = new RemoteCalls((message) => outbox.send(message));
+executor.serveCalls(remoteCalls);
+
 /** Invocations running here, by the main thread's id: aborting one cancels it. */
 const running = new Map<number, AbortController>();
 /** Prepares whose version was discarded before they finished, by "name@version". */
@@ -62,8 +67,8 @@ function handle (message: ToThread): void {
     case 'records': {
       const reader = new RecordReader(message.buffer, message.length);
       while (!reader.done) {
-        const { id, acceptedAt, name, input, request } = readInvoke(reader);
-        invoke(id, acceptedAt, name, input, request);
+        const { id, acceptedAt, name, input, request, depth } = readInvoke(reader);
+        invoke(id, acceptedAt, name, input, request, depth ?? 0);
       }
       break;
     }
@@ -73,25 +78,27 @@ function handle (message: ToThread): void {
     case 'discard': discard(message.name, message.version); break;
     case 'remove': remove(message.request, message.name); break;
     case 'protect': executor.protectAddress(message.host, message.port); break;
+    case 'answer': remoteCalls.answer(message.id, message.answer); break;
     case 'close': void close(); break;
   }
 }
 
-function invoke (id: number, acceptedAt: number, name: string, input: Uint8Array, request: InvocationRequest | undefined): void {
+function invoke (id: number, acceptedAt: number, name: string, input: Uint8Array, request: InvocationRequest | undefined, depth: number): void {
   const controller = new AbortController();
   running.set(id, controller);
   const pending = installing.get(name);
   if (pending !== undefined) {
-    void pending.then(() => start(id, acceptedAt, name, input, request, controller));
+    void pending.then(() => start(id, acceptedAt, name, input, request, depth, controller));
   } else {
-    start(id, acceptedAt, name, input, request, controller);
+    start(id, acceptedAt, name, input, request, depth, controller);
   }
 }
 
-function start (id: number, acceptedAt: number, name: string, input: Uint8Array, request: InvocationRequest | undefined, controller: AbortController): void {
+function start (id: number, acceptedAt: number, name: string, input: Uint8Array, request: InvocationRequest | undefined, depth: number, controller: AbortController): void {
   executor.invoke(name, input, {
     signal: controller.signal,
     request,
+    depth,
     // The wall clock started when the main thread accepted the invocation, not when it got here.
     acceptedMsAgo: performance.timeOrigin + performance.now() - acceptedAt,
     onResult: (result) => {
@@ -149,6 +156,7 @@ async function close (): Promise<void> {
   clearInterval(snapshots);
   clearInterval(heartbeat);
   await executor.close().catch(() => {});
+  remoteCalls.close();
   outbox.send({ t: 'closed' });
   outbox.flush();
   port.close();

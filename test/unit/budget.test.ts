@@ -4,13 +4,15 @@ import { emptyUsage, kDefaultBudget, resolveBudget, type Budget } from '../../en
 import { EngineError } from '../../engine/errors.ts';
 
 /** Each numeric field's documented bounds (doc/budgets.md), written out here rather than read from the code. */
-const kBounds: Readonly<Record<Exclude<keyof Budget, 'allowHosts'>, readonly [min: number, max: number]>> = {
+const kBounds: Readonly<Record<Exclude<keyof Budget, 'allowHosts' | 'allowInvoke' | 'kv'>, readonly [min: number, max: number]>> = {
   cpuMs: [1, 3_600_000],
   wallMs: [1, 3_600_000],
   memoryBytes: [64 * 1024, 16 * 2 ** 30],
   netRequests: [0, 1_000_000],
   netBytes: [0, 2 ** 40],
   netRateBytesPerSec: [0, 2 ** 40],
+  invokeCalls: [0, 10_000],
+  kvBytes: [0, 2 ** 40],
 };
 
 function refused (partial: unknown, message: RegExp): void {
@@ -45,7 +47,7 @@ test('every numeric field takes integers from its minimum to its maximum and not
 });
 
 test('a field that is not a budget field is refused by name, whatever the object inherits', () => {
-  refused({ cpu: 5 }, /^budget\.cpu is not a budget field \(known: cpuMs, wallMs, memoryBytes, netRequests, netBytes, netRateBytesPerSec, allowHosts\)$/);
+  refused({ cpu: 5 }, /^budget\.cpu is not a budget field \(known: cpuMs, wallMs, memoryBytes, netRequests, netBytes, netRateBytesPerSec, allowHosts, invokeCalls, allowInvoke, kvBytes, kv\)$/);
   refused({ cpuMs: 5, wallms: 5 }, /^budget\.wallms is not a budget field/);
 });
 

@@ -1,0 +1,92 @@
+import type { Budget, CallUsage, Usage } from '../budget.ts';
+import { EngineError, toErrorRecord } from '../errors.ts';
+import type { KvOperation, KvReply, KvRequest } from '../kv/kv-types.ts';
+import { checkValue, keyBytes, kMaxListKeys, namespaceFor } from '../kv/kv-limits.ts';
+import type { EngineCalls } from './engine-calls.ts';
+import { checkCall } from './invoke-policy.ts';
+import { assertFunctionName } from '../names.ts';
+
+/**
+ * One invocation's ctx.invoke and kv calls: checks each against the function's deploy, sends it
+ * to the engine, counts it, and adds what it counted to the invocation's usage at the end. Made by
+ * the first such call, so invocations that make none pay nothing.
+ */
+export class OutgoingCalls {
+  readonly #engine: EngineCalls;
+  readonly #caller: string;
+  readonly #budget: Budget;
+  readonly #depth: number;
+  /** Aborted when the invocation ends: its calls still running are cancelled. */
+  readonly #ended = new AbortController();
+  readonly #calls: CallUsage[] = [];
+  #callsMade = 0;
+  #kvReads = 0;
+  #kvWrites = 0;
+  #kvBytes = 0;
+  #usedKv = false;
+
+  constructor (engine: EngineCalls, caller: string, budget: Budget, depth: number) {
+    this.#engine = engine;
+    this.#caller = caller;
+    this.#budget = budget;
+    this.#depth = depth;
+  }
+
+  /** The callee's output; rejects with EngineError carrying the callee's code when it failed, or the refusal's. */
+  async invoke (name: string, input: Uint8Array): Promise<Uint8Array> {
+    assertFunctionName(name);
+    checkCall(this.#caller, name, this.#budget.allowInvoke, this.#budget.invokeCalls, this.#callsMade, this.#depth);
+    if (!(input instanceof Uint8Array)) throw new EngineError('ERR_FUNCTION', 'invoke: the input must be bytes or a string');
+    this.#callsMade++;
+    const startedAt = performance.now();
+    const wallMs = (): number => Math.round((performance.now() - startedAt) * 1000) / 1000;
+    let result;
+    try {
+      result = await this.#engine.invoke(name, input, this.#depth + 1, this.#ended.signal);
+    } catch (error) {
+      const record = toErrorRecord(error);
+      this.#calls.push({ function: name, ok: false, error: record.code, wallMs: wallMs(), usage: { cpuMs: 0, memoryBytes: 0, netRequests: 0, netBytes: 0 } });
+      throw new EngineError(record.code, `invoke ${name}: ${record.message}`);
+    }
+    this.#calls.push({ function: name, ok: result.ok, ...(result.ok ? {} : { error: result.error.code }), wallMs: wallMs(), usage: result.usage });
+    if (!result.ok) throw new EngineError(result.error.code, `invoke ${name}: ${result.error.message}`);
+    return result.output;
+  }
+
+  async kv (operation: KvOperation): Promise<KvReply> {
+    this.#usedKv = true;
+    const write = operation.op === 'put' || operation.op === 'delete';
+    const namespace = namespaceFor(this.#caller, this.#budget.kv, operation.namespace, write);
+    let request: KvRequest;
+    switch (operation.op) {
+      case 'get': request = { op: 'get', namespace, key: keyBytes(operation.key) }; break;
+      case 'delete': request = { op: 'delete', namespace, key: keyBytes(operation.key) }; break;
+      case 'list': request = { op: 'list', namespace, prefix: keyBytes(operation.prefix, 'prefix'), limit: kMaxListKeys }; break;
+      case 'put': {
+        if (!(operation.value instanceof Uint8Array)) throw new EngineError('ERR_FUNCTION', 'kv: the value must be bytes or a string');
+        checkValue(operation.value);
+        request = { op: 'put', namespace, key: keyBytes(operation.key), value: operation.value, limitBytes: this.#budget.kvBytes };
+        break;
+      }
+      default: throw new EngineError('ERR_FUNCTION', `kv: unknown operation ${JSON.stringify((operation as { op: unknown }).op)}`);
+    }
+    if (write) this.#kvWrites++;
+    else this.#kvReads++;
+    this.#kvBytes += request.op === 'list' ? request.prefix.byteLength : request.key.byteLength + (request.op === 'put' ? request.value.byteLength : 0);
+    const reply = await this.#engine.kv(request);
+    if (reply.value != null) this.#kvBytes += reply.value.byteLength;
+    if (reply.keys !== undefined) for (const key of reply.keys) this.#kvBytes += Buffer.byteLength(key);
+    return reply;
+  }
+
+  /** The invocation ended: cancels its calls still running and adds the counts to its usage. */
+  end (usage: Usage): void {
+    this.#ended.abort(new EngineError('ERR_CANCELLED', `the caller ${this.#caller} ended`));
+    if (this.#usedKv) {
+      usage.kvReads = this.#kvReads;
+      usage.kvWrites = this.#kvWrites;
+      usage.kvBytes = this.#kvBytes;
+    }
+    if (this.#calls.length > 0) usage.calls = this.#calls;
+  }
+}
