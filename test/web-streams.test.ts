@@ -35,6 +35,11 @@ const kStreamCases: SnippetCase[] = [
     let again;
     try { await response.text(); again = 'read'; } catch (error) { again = error.name; }
     return [before, same, got, response.bodyUsed, again, new Response(null).body, new Response('').body instanceof ReadableStream, Object.prototype.toString.call(body)];` },
+  { name: 'Blob.stream() streams a copy of the blob\'s bytes', code: `
+    const bytes = new Uint8Array([1, 2, 3]), blob = new Blob([bytes]), got = [];
+    bytes[0] = 9;
+    for await (const chunk of blob.stream()) got.push(...chunk);
+    return [got, blob.size];` },
   { name: 'a body stream takes a BYOB reader', code: `
     const reader = new Response('abcdef').body.getReader({ mode: 'byob' });
     const first = await reader.read(new Uint8Array(4));

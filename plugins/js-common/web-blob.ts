@@ -1,6 +1,6 @@
 /**
  * Blob for both JavaScript engines (part of the fetch group, web-fetch.ts): guest source. A Blob is
- * its bytes, held whole (no streams: `stream()` is absent); `endings` is ignored ('transparent').
+ * its bytes, held whole (`stream()` is a byte stream of a copy of them); `endings` is ignored ('transparent').
  */
 export const kBlobSource = `
 const blobStates = new NativeWeakMap();
@@ -46,6 +46,7 @@ class Blob {
   async text () { return decodeUtf8(blobOf(this).bytes, false); }
   async arrayBuffer () { return typedBuffer(copyBytes(blobOf(this).bytes)); }
   async bytes () { return copyBytes(blobOf(this).bytes); }
+  stream () { return streams().fromBytes(copyBytes(blobOf(this).bytes)); }
 }
 // A slice index: negative counts from the end; clamped to 0..size.
 function relativeIndex (value, fallback, size) {
