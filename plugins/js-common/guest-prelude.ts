@@ -4,7 +4,7 @@
  * functions that it takes off the global object and hides in its closure:
  *
  *   __sbHostLog(line)                                         console.log and friends
- *   __sbHostFetch(invocationId, fetchId, url, method, headersJson, body)   starts ctx.fetch; body is a string, a Uint8Array or undefined
+ *   __sbHostCall(invocationId, callId, op, a, b, c, d)        starts an asynchronous host call: fetch, ctx.invoke, ctx.kv (js-common/host-calls.ts lists them)
  *   __sbHostSettled(invocationId, ok, payload, response)      an async function finished (payload: output, or [code, message]; response: a Worker's status and headers as JSON, or undefined)
  *   __sbHostRandom(byteCount)                                 a Uint8Array of byteCount random bytes (at most 65,536), for crypto
  *   __sbHostUrl(input, base, setter, value)                   URL parsing, answered as a JSON array of strings (web-url.ts)
@@ -101,7 +101,7 @@ export interface GuestApi {
    * response's `[status, [[name, value], ...]]` as JSON (see {@link workerResponse}).
    */
   readonly start: unknown;
-  /** deliver(list): settles fetches; list is `[[fetchId, ok, value], ...]`, value `[status, headersJson, body]` or `[code, message]`. */
+  /** deliver(list): settles host calls and timers; list is `[[callId, ok, value], ...]`, value `[a, b, c]` (host-calls.ts) or `[code, message]`. */
   readonly deliver: unknown;
   /** forget(invocationId): drops what the guest holds for an invocation that was cancelled. */
   readonly forget: unknown;
@@ -153,9 +153,9 @@ export function guestPreludeSource (limits: PreludeLimits): string {
   return `(() => {
 'use strict';
 const g = globalThis;
-const hostLog = g.__sbHostLog, hostFetch = g.__sbHostFetch, hostSettled = g.__sbHostSettled, hostRandom = g.__sbHostRandom, hostUrl = g.__sbHostUrl, hostSource = g.__sbHostSource;
+const hostLog = g.__sbHostLog, hostCall = g.__sbHostCall, hostSettled = g.__sbHostSettled, hostRandom = g.__sbHostRandom, hostUrl = g.__sbHostUrl, hostSource = g.__sbHostSource;
 const hostDigest = g.__sbHostDigest, hostTimer = g.__sbHostTimer;
-delete g.__sbHostLog; delete g.__sbHostFetch; delete g.__sbHostSettled; delete g.__sbHostRandom; delete g.__sbHostUrl; delete g.__sbHostSource;
+delete g.__sbHostLog; delete g.__sbHostCall; delete g.__sbHostSettled; delete g.__sbHostRandom; delete g.__sbHostUrl; delete g.__sbHostSource;
 delete g.__sbHostDigest; delete g.__sbHostTimer;
 // Things that could block or escape the engine's accounting are not offered (doc/js.md lists the globals).
 for (const name of ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'std', 'os']) delete g[name];
@@ -268,15 +268,19 @@ function reportUncaught (error) {
   try { what = error instanceof NativeError ? describe(error) : text(error); } catch { what = 'exception'; }
   logLine(['Uncaught ' + what]);
 }
-const pending = new MapNative(); // fetchId -> [invocationId, onValue, onError], timerId -> [invocationId, fire, undefined, true, repeatMs or -1]
+const pending = new MapNative(); // callId -> [invocationId, onValue, onError], timerId -> [invocationId, fire, undefined, true, repeatMs or -1]
 let nextFetchId = 1;
 // The invocation whose entry is running: entries run one at a time, and the promise jobs an entry
 // queues run before it ends, so code running now belongs to it (the global fetch is charged to it).
 let runningInvocation = 0;
+// Every asynchronous host call (fetch, ctx.invoke, ctx.kv) is pending work, settled through deliver().
+function requestHostCall (invocationId, op, a, b, c, d, onValue, onError) {
+  const callId = nextFetchId++;
+  apply(mapSet, pending, [callId, [invocationId, onValue, onError]]);
+  hostCall(invocationId, callId, op, a, b, c, d);
+}
 function requestFetch (invocationId, url, method, headersJson, body, onValue, onError) {
-  const fetchId = nextFetchId++;
-  apply(mapSet, pending, [fetchId, [invocationId, onValue, onError]]);
-  hostFetch(invocationId, fetchId, url, method, headersJson, body);
+  requestHostCall(invocationId, 'fetch', url, method, headersJson, body, onValue, onError);
 }
 function startFetch (url, method, headersJson, body, onValue, onError) {
   if (runningInvocation === 0) throw new NativeTypeError('fetch: only an invocation can fetch, not the top level of the module');
@@ -338,8 +342,54 @@ function encodeOrFail (value) {
   try { return encode(value); } catch (error) { return [0, failure(error)]; }
 }
 
+// ctx.invoke and ctx.kv: the same for a plain function's ctx and a Worker's.
+function hostPromise (invocationId, op, a, b, c, onValue) {
+  return new NativePromise((resolve, reject) => {
+    requestHostCall(invocationId, op, a, b, c, undefined, (value) => resolve(onValue(value)), reject);
+  });
+}
+function checkedBody (value, what) {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string' && !(value instanceof NativeUint8Array)) throw new NativeTypeError(what + ' must be a string or a Uint8Array');
+  return value;
+}
+function checkedKey (key, what) {
+  if (typeof key !== 'string') throw new NativeTypeError(what + ' must be a string');
+  return key;
+}
+function namespaceOption (options) {
+  if (options == null || options.namespace == null) return undefined;
+  return String(options.namespace);
+}
+function makeInvoke (invocationId) {
+  return function invoke (name, input) {
+    return new NativePromise((resolve, reject) => {
+      requestHostCall(invocationId, 'invoke', checkedKey(name, 'ctx.invoke: the name'), checkedBody(input, 'ctx.invoke: the input'), undefined, undefined, (value) => resolve(value[1]), reject);
+    });
+  };
+}
+function makeKv (invocationId) {
+  return freeze({
+    get (key, options) {
+      const asBytes = options != null && options.type === 'bytes';
+      return hostPromise(invocationId, 'kv.get', checkedKey(key, 'ctx.kv.get: the key'), namespaceOption(options), asBytes, (value) => value[0] === 0 ? null : asBytes ? value[2] : value[1]);
+    },
+    put (key, value, options) {
+      return hostPromise(invocationId, 'kv.put', checkedKey(key, 'ctx.kv.put: the key'), checkedBody(value, 'ctx.kv.put: the value'), namespaceOption(options), () => undefined);
+    },
+    delete (key, options) {
+      return hostPromise(invocationId, 'kv.delete', checkedKey(key, 'ctx.kv.delete: the key'), namespaceOption(options), undefined, (value) => value[0] === 1);
+    },
+    list (prefix, options) {
+      return hostPromise(invocationId, 'kv.list', checkedKey(prefix === undefined ? '' : prefix, 'ctx.kv.list: the prefix'), namespaceOption(options), undefined, (value) => parse(value[1]));
+    },
+  });
+}
+
 function makeContext (invocationId) {
   return freeze({
+    invoke: makeInvoke(invocationId),
+    kv: makeKv(invocationId),
     fetch (url, init) {
       return new NativePromise((resolve, reject) => {
         const options = init == null ? {} : init;
@@ -374,6 +424,8 @@ async function callWorker (invocationId, input, requestJson) {
       waits[waits.length] = apply(nativeThen, NativePromise.resolve(promise), [undefined, (error) => logLine(['ctx.waitUntil: a promise rejected: ' + describe(error)])]);
     },
     passThroughOnException () {},
+    invoke: makeInvoke(invocationId),
+    kv: makeKv(invocationId),
   });
   const handler = worker.fetch;
   if (typeof handler !== 'function') throw new NativeTypeError('the default export has no fetch method any more');

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Settlement } from './fetch-relay.ts';
+import type { Settlement } from './host-call-relay.ts';
 import { kMaxPendingTimers, kMaxTimerDelayMs } from './web-timers.ts';
 
 /** A timer a little early by Node's clock (it counts whole ms) is taken as due: this much, in ms. */

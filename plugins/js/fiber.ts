@@ -1,7 +1,7 @@
 import { cpuBudgetError } from '../../engine/budget-errors.ts';
 import { toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import type { Fiber, InvocationContext, SliceOutcome } from '../../engine/plugin.ts';
-import { FetchRelay } from '../js-common/fetch-relay.ts';
+import { HostCallRelay } from '../js-common/host-call-relay.ts';
 import { requestJson, settledOutcome } from '../js-common/guest-prelude.ts';
 import { decodeInput } from '../js-common/host-values.ts';
 import { TimerRelay } from '../js-common/timer-relay.ts';
@@ -29,7 +29,7 @@ export class JsFiber implements Fiber {
   /** The input as received: a Workers-format module takes it as bytes, a function as a string. */
   readonly #input: Uint8Array;
   readonly #context: InvocationContext;
-  readonly #relay: FetchRelay;
+  readonly #relay: HostCallRelay;
   readonly #timers = new TimerRelay();
   #cpuMs = 0;
   #memoryBytes = 0;
@@ -48,7 +48,7 @@ export class JsFiber implements Fiber {
     this.#sandbox = sandbox;
     this.#input = input;
     this.#context = context;
-    this.#relay = new FetchRelay(context);
+    this.#relay = new HostCallRelay(context);
     this.#cancelled = new Promise((resolve) => { this.#wakeOnCancel = resolve; });
   }
 
@@ -94,7 +94,7 @@ export class JsFiber implements Fiber {
       if (this.#cpuLeftMs() <= 0) return this.#overBudget();
       instance.attach(id, {
         log: (line) => this.#context.log(line),
-        fetch: (fetchId, url, method, headers, body) => this.#relay.start(fetchId, url, method, headers, body),
+        call: (callId, op, a, b, c, d) => this.#relay.start(callId, op, a, b, c, d),
         settled: (ok, payload, response) => { this.#settled ??= [ok, payload, response]; },
         timer: (timerId, delayMs) => this.#timers.set(timerId, delayMs),
       });

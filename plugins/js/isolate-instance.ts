@@ -11,7 +11,8 @@ import type { IsolateGate } from './isolate-gate.ts';
 /** What an invocation hears from the guest while its entries run (the prelude's host functions). */
 export interface InvocationHooks {
   log (line: string): void;
-  fetch (fetchId: number, url: unknown, method: unknown, headersJson: unknown, body: unknown): void;
+  /** An asynchronous host call (js-common/host-calls.ts). */
+  call (callId: number, op: unknown, a: unknown, b: unknown, c: unknown, d: unknown): void;
   /** `response`: a Workers-format function's status and headers, as the prelude encodes them (guest-prelude.ts). */
   settled (ok: boolean, payload: unknown, response: unknown): void;
   /** Sets a timer (delayMs -1: cancels it); false when the invocation has too many. */
@@ -134,7 +135,7 @@ export class IsolateInstance {
     // Host functions are copied-argument callbacks: the guest gets plain functions of its own realm.
     // console is global in the shared context: a line belongs to the invocation whose entry is running.
     await global.set('__sbHostLog', new ivm.Callback((line: unknown) => this.#hooks.get(this.#entryInvocation)?.log(typeof line === 'string' ? line : String(line))));
-    await global.set('__sbHostFetch', new ivm.Callback((id: number, fetchId: number, url: unknown, method: unknown, headers: unknown, body: unknown) => this.#hooks.get(id)?.fetch(fetchId, url, method, headers, body)));
+    await global.set('__sbHostCall', new ivm.Callback((id: number, callId: number, op: unknown, a: unknown, b: unknown, c: unknown, d: unknown) => this.#hooks.get(id)?.call(callId, op, a, b, c, d)));
     await global.set('__sbHostSettled', new ivm.Callback((id: number, ok: boolean, payload: unknown, response: unknown) => this.#hooks.get(id)?.settled(ok === true, payload, response)));
     // The returned bytes are copied into the isolate as a Uint8Array of its own realm; the host's time is the entry's CPU.
     await global.set('__sbHostRandom', new ivm.Callback((byteCount: unknown) => this.#charged(() => hostRandomBytes(byteCount))));

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { cpuBudgetError } from '../../engine/budget-errors.ts';
 import { toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import { kYield, type Fiber, type InvocationContext, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
-import { FetchRelay, type Settlement } from '../js-common/fetch-relay.ts';
+import { HostCallRelay, type Settlement } from '../js-common/host-call-relay.ts';
 import { requestJson, settledOutcome } from '../js-common/guest-prelude.ts';
 import { decodeInput } from '../js-common/host-values.ts';
 import { TimerRelay } from '../js-common/timer-relay.ts';
@@ -61,7 +61,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
   /** The input as received: a Workers-format module takes it as bytes, a function as a string. */
   readonly #input: Uint8Array;
   readonly #context: InvocationContext;
-  readonly #relay: FetchRelay;
+  readonly #relay: HostCallRelay;
   readonly #timers = new TimerRelay();
   readonly #id = nextInvocationId++;
   readonly #stack = new JspiStack<number>();
@@ -78,7 +78,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
     this.#sandbox = sandbox;
     this.#input = input;
     this.#context = context;
-    this.#relay = new FetchRelay(context);
+    this.#relay = new HostCallRelay(context);
   }
 
   /** The function's wasm memory size (shared by its invocations; at least the build's 16 MiB), in bytes. */
@@ -145,7 +145,7 @@ export class QuickJsFiber implements Fiber, StepOwner {
       if (this.#state.kind === 'finished') return; // cancelled while the instance loaded
       instance.attach(this.#id, {
         log: (line) => this.#context.log(line),
-        fetch: (fetchId, url, method, headers, body) => this.#relay.start(fetchId, url, method, headers, body),
+        call: (callId, op, a, b, c, d) => this.#relay.start(callId, op, a, b, c, d),
         settled: (ok, payload, response) => this.#settled([ok, payload, response]),
         timer: (timerId, delayMs) => this.#timers.set(timerId, delayMs),
       });

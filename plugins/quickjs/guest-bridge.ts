@@ -19,10 +19,10 @@
  *   result(4)                      bind done, of a Workers-format module (its start takes bytes)
  * A step that never calls result was interrupted (CPU budget, cancel) or ran out of memory.
  *
- * Script completion value: `function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl, hostSource, hostDigest, hostTimer)` that
+ * Script completion value: `function (hostLog, hostCall, hostSettled, hostResult, box, hostRandom, hostUrl, hostSource, hostDigest, hostTimer)` that
  * installs the wrappers and returns `function (api)`, which binds the prelude's API and returns `step`.
  */
-export const kGuestBridgeSource = `(function (hostLog, hostFetch, hostSettled, hostResult, box, hostRandom, hostUrl, hostSource, hostDigest, hostTimer) {
+export const kGuestBridgeSource = `(function (hostLog, hostCall, hostSettled, hostResult, box, hostRandom, hostUrl, hostSource, hostDigest, hostTimer) {
 'use strict';
 const g = globalThis, apply = Reflect.apply, NativeUint8Array = Uint8Array, NativeString = String;
 const slice = Uint8Array.prototype.slice;
@@ -31,7 +31,7 @@ function wire (value) {
   return value instanceof NativeUint8Array ? apply(bufferOf, apply(slice, value, []), []) : value;
 }
 g.__sbHostLog = (line) => { hostLog(NativeString(line)); };
-g.__sbHostFetch = (id, fetchId, url, method, headers, body) => { hostFetch(id, fetchId, url, method, headers, wire(body)); };
+g.__sbHostCall = (id, callId, op, a, b, c, d) => { hostCall(id, callId, op, wire(a), wire(b), wire(c), wire(d)); };
 g.__sbHostSettled = (id, ok, payload, response) => {
   if (ok) hostSettled(id, 1, wire(payload), response);
   else hostSettled(id, 0, NativeString(payload[0]), NativeString(payload[1]));

@@ -16,7 +16,8 @@ import { PollPacer } from './poll-pacer.ts';
 /** What an invocation hears from the guest while its steps run (the prelude's host functions). */
 export interface InvocationHooks {
   log (line: string): void;
-  fetch (fetchId: number, url: unknown, method: unknown, headersJson: unknown, body: unknown): void;
+  /** An asynchronous host call (js-common/host-calls.ts). */
+  call (callId: number, op: unknown, a: unknown, b: unknown, c: unknown, d: unknown): void;
   /** `response`: a Workers-format function's status and headers, as the prelude encodes them (guest-prelude.ts). */
   settled (ok: boolean, payload: unknown, response: unknown): void;
   /** Sets a timer (delayMs -1: cancels it); false when the invocation has too many. */
@@ -169,7 +170,7 @@ export class QuickJsInstance {
       const makeBridge = this.#own(context.unwrapResult(context.evalCode(kGuestBridgeSource, 'springbok-bridge.js')));
       const hostFunctions = [
         this.#hostFunction('log', (args) => this.#hooks.get(this.#entryInvocation)?.log(this.#string(args[0]))),
-        this.#hostFunction('fetch', (args) => this.#hooks.get(this.#number(args[0]))?.fetch(this.#number(args[1]), this.#value(args[2]), this.#value(args[3]), this.#value(args[4]), this.#value(args[5]))),
+        this.#hostFunction('call', (args) => this.#hooks.get(this.#number(args[0]))?.call(this.#number(args[1]), this.#value(args[2]), this.#value(args[3]), this.#value(args[4]), this.#value(args[5]), this.#value(args[6]))),
         this.#hostFunction('settled', (args) => {
           const ok = this.#number(args[1]) === 1;
           const outOfMemory = !ok && this.#refusedInStep;

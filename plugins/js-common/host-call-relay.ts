@@ -1,16 +1,17 @@
 import { toErrorRecord } from '../../engine/errors.ts';
 import type { InvocationContext } from '../../engine/plugin.ts';
-import { clip, fetchRequest } from './host-values.ts';
+import { runHostCall } from './host-calls.ts';
+import { clip } from './host-values.ts';
 
-/** One settled fetch as the guest prelude's deliver() takes it: `[fetchId, ok, [status, headersJson, body] | [code, message]]`. */
+/** One settled host call as the guest prelude's deliver() takes it: `[callId, ok, [a, b, c] | [code, message]]` (host-calls.ts). */
 export type Settlement = [number, boolean, unknown[]];
 
 /**
- * The host side of one invocation's ctx.fetch calls: starts each request through the engine
- * (context.fetch, which meters and may refuse it), and queues the settlements until the fiber's
- * next run() hands them to the guest. Shared by both engines.
+ * The host side of one invocation's asynchronous host calls (fetch, ctx.invoke, kv): starts each
+ * through the engine (host-calls.ts: the InvocationContext meters and may refuse it), and queues
+ * the settlements until the fiber's next run() hands them to the guest. Shared by both engines.
  */
-export class FetchRelay {
+export class HostCallRelay {
   readonly #context: InvocationContext;
   readonly #ready: Settlement[] = [];
   #inFlight = 0;
@@ -21,26 +22,20 @@ export class FetchRelay {
     this.#context = context;
   }
 
-  /** Requests started and not yet settled. */
+  /** Calls started and not yet settled. */
   get inFlight (): number { return this.#inFlight; }
 
   /** Settlements waiting to be delivered to the guest. */
   get readyCount (): number { return this.#ready.length; }
 
-  /** Starts a guest's request; arguments come straight from the guest and are checked here. */
-  start (fetchId: number, url: unknown, method: unknown, headersJson: unknown, body: unknown): void {
+  /** Starts a guest's call; arguments come straight from the guest and are checked by runHostCall. */
+  start (callId: number, op: unknown, a: unknown, b: unknown, c: unknown, d: unknown): void {
     this.#inFlight++;
-    let response;
-    try {
-      response = this.#context.fetch(fetchRequest(url, method, headersJson, body));
-    } catch (error) {
-      response = Promise.reject(error);
-    }
-    response.then((value) => {
-      this.#settle([fetchId, true, [value.status, JSON.stringify(value.headers), value.body]]);
+    runHostCall(this.#context, op, a, b, c, d).then((value) => {
+      this.#settle([callId, true, value]);
     }, (error: unknown) => {
       const record = toErrorRecord(error);
-      this.#settle([fetchId, false, [record.code, clip(record.message)]]);
+      this.#settle([callId, false, [record.code, clip(record.message)]]);
     });
   }
 
@@ -49,7 +44,7 @@ export class FetchRelay {
     return this.#ready.splice(0, this.#ready.length);
   }
 
-  /** Resolves when the next request settles (never, when none is in flight). */
+  /** Resolves when the next call settles (never, when none is in flight). */
   nextSettled (): Promise<void> {
     this.#settled ??= new Promise((resolve) => { this.#wake = resolve; });
     return this.#settled;
