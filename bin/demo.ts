@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The main job, end to end: starts an engine on a temporary socket and data dir, deploys the
- * example functions of every language with the real CLI, executes them, shows a budget stopping
- * a runaway function while its neighbour answers, then stops the engine.
+ * example functions of every language with the real CLI, executes them, runs a flow over three of
+ * them, shows a budget stopping a runaway function while its neighbour answers, then stops the engine.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -49,6 +49,10 @@ const steps: Step[] = [
   { args: ['deploy', 'quickjs', 'qjs-sha256', 'examples/js/sha256.js'] },
   { args: ['deploy', 'quickjs', 'qjs-async', 'examples/js/async-chain.js'] },
   { args: ['deploy', 'quickjs', 'qjs-bomb', '-', '--memory-mb', '16'], stdin: 'export default function () { const parts = []; for (;;) parts.push("x".repeat(1 << 16) + parts.length); }' },
+  { args: ['deploy', 'js', 'words', 'examples/flows/words.js'] },
+  { args: ['deploy', 'lua', 'word-score', 'examples/flows/word-score.lua'] },
+  { args: ['deploy', 'js', 'word-report', 'examples/flows/word-report.js'] },
+  { args: ['deploy', 'flow', 'word-scores', 'examples/flows/word-scores.json', '--wall-ms', '5000'] },
   { args: ['list'] },
   { args: ['execute', 'hello', 'world'] },
   { args: ['execute', 'sum', '100'] },
@@ -68,6 +72,8 @@ const steps: Step[] = [
   { args: ['execute', 'qjs-sha256', 'abc'] },
   { args: ['execute', 'qjs-async', 'three small words'] },
   { args: ['execute', 'qjs-bomb'], expectExit: 1 },
+  { args: ['execute', 'word-scores', 'The quick brown fox jumps over the lazy dog'] },
+  { args: ['execute', 'word-scores', 'a flow reports each step', '--json'] },
   { args: ['execute', 'c-fib', '30'], needsToolchain: true },
   { args: ['execute', 'c-primes', '1000000'], needsToolchain: true },
   { args: ['execute', 'c-words', 'hello big world', '--logs'], needsToolchain: true },
