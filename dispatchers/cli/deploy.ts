@@ -10,6 +10,11 @@ Compiles, validates and durably stores a function; exits 0 only once it is store
 existing name replaces it atomically (invocations in flight finish on the old version).
 <file> may be - for standard input.
 
+A flow (doc/flows.md) is deployed the same way, language flow and a JSON file of steps:
+  springbok deploy flow word-scores word-scores.json --wall-ms 5000
+Its functions must be deployed first; --wall-ms is the whole flow's wall-clock budget (each step
+runs under its own function's budget).
+
 Options:
 ${kAddressHelp}
   --json                 print the deployed function's record as JSON
