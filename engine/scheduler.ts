@@ -4,6 +4,7 @@ import type { Fiber, InvocationResponse } from './plugin.ts';
 import type { ErrorRecord } from './errors.ts';
 import { cpuBudgetError } from './budget-errors.ts';
 import { preemptRequested, setPreemptMasked } from './preemption.ts';
+import { demoteWhile, kHogCpuMs } from './threads/thread-priority.ts';
 
 /**
  * The run queue. Fibers of all functions share the one JavaScript thread; the scheduler decides
@@ -152,6 +153,7 @@ export class Scheduler {
       else lane.inRing = false;
       // New work for this thread is waiting in its messages: back to the event loop to read it.
     } while (now < turnEndsAt && !this.#yieldThread && !preemptRequested());
+    demoteWhile(false);
     this.#yieldThread = false;
     if ((this.#ring.size > 0 || this.#fresh.size > 0) && !this.#turnPending) {
       this.#turnPending = true;
@@ -199,6 +201,7 @@ export class Scheduler {
     }
     const endsAt = startedAt + (cpuLeftMs < this.#sliceMs ? cpuLeftMs : this.#sliceMs);
     let outcome;
+    demoteWhile(task.cpuMs >= kHogCpuMs);
     try {
       outcome = task.fiber.run({ endsAt });
     } catch (error) {

@@ -14,6 +14,7 @@ import type { FunctionRecord } from '../registry.ts';
 import type { FromThread, ThreadInit, ToThread } from './messages.ts';
 import { startBeating } from './heartbeat.ts';
 import { clearPreempt, installPreemptFlag } from '../preemption.ts';
+import { enableHogDemotion } from './thread-priority.ts';
 import { Outbox } from './outbox.ts';
 import { readInvoke, RecordReader, writeResult } from './records.ts';
 import { RemoteCalls } from '../invoke/remote-calls.ts';
@@ -56,6 +57,7 @@ const installing = new Map<string, Promise<void>>();
 let closing = false;
 
 installPreemptFlag(init.preempt);
+enableHogDemotion();
 port.on('message', (batch: ToThread[]) => {
   // Read now: whatever preempted the slice that just ended is in this batch.
   clearPreempt();
