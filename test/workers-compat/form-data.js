@@ -25,6 +25,11 @@ export default {
     lines.push(`content-type ${contentType.replace(boundary, 'BOUNDARY')}`);
     const raw = await response.clone().text();
     lines.push(`multipart ${JSON.stringify(raw.split(boundary).join('BOUNDARY'))}`);
+    const breaks = new FormData();
+    breaks.append('line\nname "q"', 'a\nb\rc\r\nd');
+    const breaksResponse = new Response(breaks), breaksType = breaksResponse.headers.get('content-type');
+    const breaksBoundary = breaksType.slice(breaksType.indexOf('boundary=') + 'boundary='.length);
+    lines.push(`line breaks ${JSON.stringify((await breaksResponse.text()).split(breaksBoundary).join('BOUNDARY'))}`);
     const parsed = await response.formData();
     lines.push(`parsed ${[...parsed].map(([key, value]) => typeof value === 'string' ? `${key}=${value}` : `${key}=File(${value.name},${value.type},${value.size})`).join(' ')}`);
     const request = new Request('https://example.com/form', { method: 'POST', body: 'a=1&b=two+words&c=%E2%9C%93', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
