@@ -8,8 +8,8 @@ import { compatCases, kCompatLanguages, kKnownDifferences, runOnSpringbok, start
 
 /**
  * The Workers compatibility suite: every Worker of test/workers-compat/ on both JavaScript engines
- * through the real in-process Engine, invoked as the socket invokes it, answers the same bytes on
- * both and, unless it is a known difference, the bytes workerd answered (the `.expected` files,
+ * through the real in-process Engine, invoked as the socket invokes it, answers the same status,
+ * headers and body on both and, unless it is a known difference, what workerd answered (the `.expected` files,
  * written by `experiments/workers-compat.ts --update-expected`). A known difference must still
  * differ: when springbok comes to match workerd, it moves into the equal set.
  */
