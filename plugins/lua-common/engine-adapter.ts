@@ -11,7 +11,8 @@ export type ResumeStatus = 'ok' | 'yield' | 'error';
 export interface RunningLuaFiber<Thread> {
   onHook (L: Thread): void;
   onLog (line: string): void;
-  onFetch (url: string, method: string, body: Uint8Array | undefined, headerPairs: string[]): void;
+  /** host_call(op, ...): an asynchronous host call (host-call-bridge.ts); each argument a string's bytes, or undefined for false. */
+  onHostCall (op: string, args: (Uint8Array | undefined)[]): void;
   /** host_bind: the invocation's string table and metatable view are at stack indices 1 and 2 of L. */
   onBind (L: Thread): void;
   cpuSeconds (): number;

@@ -1,9 +1,9 @@
 import { cpuBudgetError } from '../../engine/budget-errors.ts';
 import type { ErrorRecord } from '../../engine/errors.ts';
-import { kYield, type Fiber, type FetchRequest, type InvocationContext, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
+import { kYield, type Fiber, type InvocationContext, type Slice, type SliceOutcome } from '../../engine/plugin.ts';
 import type { LuaEngineAdapter, LuaFiberControl, ResumeStatus, RunningLuaFiber } from './engine-adapter.ts';
 import { describeErrorValue, errorWithTraceback } from './error-text.ts';
-import { fetchRequestFrom, PendingFetch } from './fetch-bridge.ts';
+import { PendingHostCall } from './host-call-bridge.ts';
 import { SliceClock } from './slice-clock.ts';
 import { preemptRequested } from '../../engine/preemption.ts';
 
@@ -29,8 +29,9 @@ export class LuaFiber<Thread> implements Fiber, RunningLuaFiber<Thread>, LuaFibe
   #threadRef = 0;
   #bindRefs: number[] = [];
   #preempted = false;
-  #request: FetchRequest | undefined;
-  #fetch: PendingFetch | undefined;
+  /** A host call the guest asked for (host_call), started once its coroutine has yielded. */
+  #request: { readonly op: string, readonly args: (Uint8Array | undefined)[] } | undefined;
+  #pending: PendingHostCall | undefined;
   /** Set once the CPU budget is gone: the message the hook keeps raising. */
   #killMessage: string | undefined;
 
@@ -74,7 +75,7 @@ export class LuaFiber<Thread> implements Fiber, RunningLuaFiber<Thread>, LuaFibe
         nargs = 2;
       } else {
         this.#installStringLibrary();
-        if (this.#fetch !== undefined) nargs = this.#pushFetchReply(this.#thread!);
+        if (this.#pending !== undefined) nargs = this.#pushHostCallReply(this.#thread!);
       }
       outcome = this.#outcomeOf(engine.resume(this.#thread!, nargs));
     } catch (error) {
@@ -117,8 +118,8 @@ export class LuaFiber<Thread> implements Fiber, RunningLuaFiber<Thread>, LuaFibe
     this.#context.log(line);
   }
 
-  onFetch (url: string, method: string, body: Uint8Array | undefined, headerPairs: string[]): void {
-    this.#request = fetchRequestFrom(url, method, body, headerPairs);
+  onHostCall (op: string, args: (Uint8Array | undefined)[]): void {
+    this.#request = { op, args };
   }
 
   onBind (L: Thread): void {
@@ -167,10 +168,10 @@ export class LuaFiber<Thread> implements Fiber, RunningLuaFiber<Thread>, LuaFibe
     if (engine.memoryBreached) return { state: 'failed', error: engine.memoryError() };
     if (status === 'yield') {
       if (this.#request !== undefined) {
-        this.#fetch = new PendingFetch(this.#context, this.#request);
+        this.#pending = new PendingHostCall(this.#context, this.#request.op, this.#request.args);
         this.#request = undefined;
         engine.setTop(thread, 0);
-        return { state: 'wait', until: this.#fetch.settled };
+        return { state: 'wait', until: this.#pending.settled };
       }
       if (this.#preempted) {
         this.#preempted = false;
@@ -191,20 +192,23 @@ export class LuaFiber<Thread> implements Fiber, RunningLuaFiber<Thread>, LuaFibe
     return errorWithTraceback(message, engine.traceback(thread));
   }
 
-  #pushFetchReply (thread: Thread): number {
+  #pushHostCallReply (thread: Thread): number {
     const engine = this.#engine;
-    const reply = this.#fetch!.reply!;
-    this.#fetch = undefined;
+    const reply = this.#pending!.reply!;
+    this.#pending = undefined;
     if (!reply.ok) {
       engine.pushBoolean(thread, false);
       engine.pushText(thread, reply.message);
       return 2;
     }
     engine.pushBoolean(thread, true);
-    engine.pushInteger(thread, reply.status);
-    engine.pushBytes(thread, reply.body);
-    for (const text of reply.headers) engine.pushText(thread, text);
-    return 3 + reply.headers.length;
+    for (const value of reply.values) {
+      if (typeof value === 'string') engine.pushText(thread, value);
+      else if (typeof value === 'number') engine.pushInteger(thread, value);
+      else if (typeof value === 'boolean') engine.pushBoolean(thread, value);
+      else engine.pushBytes(thread, value);
+    }
+    return 1 + reply.values.length;
   }
 
   #release (): void {

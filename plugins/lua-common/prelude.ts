@@ -11,7 +11,9 @@
  *
  * Host functions, passed as the chunk's arguments (each engine implements them):
  *   host_log(line)                       print() output
- *   host_fetch(url, method, body|false, k1, v1, ...)  records a request; the caller then yields
+ *   host_call(op, ...)                   records an asynchronous host call (fetch, invoke, kv.*: see
+ *                                        host-call-bridge.ts); the caller then yields and is resumed
+ *                                        with true and the answer's values, or false and an error
  *   host_clock()                         the invocation's CPU time, in seconds (os.clock)
  *   host_memory()                        the function's accounted memory, in KB (collectgarbage "count")
  *   host_bind(string_table, string_metatable_view)  the invocation's string library, for the host to
@@ -21,12 +23,13 @@
  *                                        again, so a killed invocation cannot keep itself alive
  */
 export const kPreludeSource = String.raw`
-local host_log, host_fetch, host_clock, host_memory, host_bind, host_killed = ...
+local host_log, host_call, host_clock, host_memory, host_bind, host_killed = ...
 local G = _G
 local type, tostring, error, select, pairs, rawget, setmetatable = type, tostring, error, select, pairs, rawget, setmetatable
 local co_create, co_resume, co_yield, co_running, co_status, co_wrap, co_isyieldable, co_close =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.running, coroutine.status, coroutine.wrap, coroutine.isyieldable, coroutine.close
-local raw_load, concat, pack, unpack, string_sub = load, table.concat, table.pack, table.unpack, string.sub
+local raw_load, concat, pack, unpack, string_sub, string_find = load, table.concat, table.pack, table.unpack, string.sub, string.find
+local tonumber = tonumber
 local os_time, os_date, os_difftime = os.time, os.date, os.difftime
 local libs = { string = string, table = table, math = math, utf8 = utf8 }
 local raw_pcall, raw_xpcall = pcall, xpcall
@@ -143,8 +146,66 @@ local function make_coroutine(main)
   }
 end
 
+-- A host call from the invocation's own coroutine (a guest coroutine cannot be parked by the host).
+-- A refusal is raised as "CODE: message" at the level of whoever called ctx.fetch, ctx.invoke or
+-- ctx.kv.*: from Lua code with its position first, straight from pcall with the code first.
+local function host_wait(main, what, ...)
+  if co_running() ~= main then
+    error(what .. " cannot be called inside a coroutine: call it from the function's main body", 3)
+  end
+  host_call(...)
+  local r = pack(co_yield())
+  if not r[1] then error(r[2], 3) end
+  return r
+end
+
+local function check_string(value, what)
+  if type(value) ~= 'string' then error(what .. ' must be a string, got ' .. type(value), 3) end
+  return value
+end
+
+local function check_namespace(ns, what)
+  if ns == nil then return false end
+  return check_string(ns, what .. ': the namespace')
+end
+
+local function make_kv(main)
+  local kv = {}
+  kv.get = function(key, ns)
+    local r = host_wait(main, 'ctx.kv.get', 'kv.get', check_string(key, 'ctx.kv.get: the key'), check_namespace(ns, 'ctx.kv.get'))
+    if r[2] then return r[3] end
+    return nil
+  end
+  kv.put = function(key, value, ns)
+    host_wait(main, 'ctx.kv.put', 'kv.put', check_string(key, 'ctx.kv.put: the key'), check_string(value, 'ctx.kv.put: the value'), check_namespace(ns, 'ctx.kv.put'))
+  end
+  kv.delete = function(key, ns)
+    local r = host_wait(main, 'ctx.kv.delete', 'kv.delete', check_string(key, 'ctx.kv.delete: the key'), check_namespace(ns, 'ctx.kv.delete'))
+    return r[2]
+  end
+  kv.list = function(prefix, ns)
+    local r = host_wait(main, 'ctx.kv.list', 'kv.list', check_string(prefix or '', 'ctx.kv.list: the prefix'), check_namespace(ns, 'ctx.kv.list'))
+    local keys, packed, at = {}, r[2], 1
+    while at <= #packed do
+      local colon = string_find(packed, ':', at, true)
+      local length = tonumber(string_sub(packed, at, colon - 1))
+      keys[#keys + 1] = string_sub(packed, colon + 1, colon + length)
+      at = colon + length + 1
+    end
+    return keys
+  end
+  return kv
+end
+
 local function make_ctx(main)
   local ctx = {}
+  ctx.invoke = function(a, b, c)
+    local name, input = a, b
+    if a == ctx then name, input = b, c end -- ctx:invoke(name, input) works too
+    local r = host_wait(main, 'ctx.invoke', 'invoke', check_string(name, 'ctx.invoke: the name'), check_string(input or '', 'ctx.invoke: the input'))
+    return r[2]
+  end
+  ctx.kv = make_kv(main)
   ctx.fetch = function(a, b, c)
     local url, opts = a, b
     if a == ctx then url, opts = b, c end -- ctx:fetch(url, opts) works too
@@ -168,12 +229,7 @@ local function make_ctx(main)
         end
       end
     end
-    if co_running() ~= main then
-      error("ctx.fetch cannot be called inside a coroutine: call it from the function's main body", 2)
-    end
-    host_fetch(url, method, body, unpack(flat))
-    local r = pack(co_yield())
-    if not r[1] then error(r[2], 2) end
+    local r = host_wait(main, 'ctx.fetch', 'fetch', url, method, body, unpack(flat))
     local headers = {}
     for i = 4, r.n, 2 do headers[r[i]] = r[i + 1] end
     return { status = r[2], body = r[3], headers = headers }

@@ -78,10 +78,9 @@ export class FengariState {
       (L1) => { this.current?.onLog(jsString(api.lua_tolstring(L1, 1))); return 0; },
       (L1) => {
         const top = api.lua_gettop(L1);
-        const pairs: string[] = [];
-        for (let i = 4; i <= top; i++) pairs.push(jsString(api.lua_tolstring(L1, i)));
-        const body = api.lua_type(L1, 3) === api.LUA_TSTRING ? Uint8Array.from(api.lua_tolstring(L1, 3)!) : undefined;
-        this.current?.onFetch(jsString(api.lua_tolstring(L1, 1)), jsString(api.lua_tolstring(L1, 2)), body, pairs);
+        const args: (Uint8Array | undefined)[] = [];
+        for (let i = 2; i <= top; i++) args.push(api.lua_type(L1, i) === api.LUA_TSTRING ? Uint8Array.from(api.lua_tolstring(L1, i)!) : undefined);
+        this.current?.onHostCall(jsString(api.lua_tolstring(L1, 1)), args);
         return 0;
       },
       (L1) => { api.lua_pushnumber(L1, this.current?.cpuSeconds() ?? 0); return 1; },

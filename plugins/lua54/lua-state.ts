@@ -58,10 +58,9 @@ export class WasmoonState {
       host((L1) => { this.current?.onLog(lua.toText(L1, 1)); return 0; }),
       host((L1) => {
         const top = m._lua_gettop(L1);
-        const pairs: string[] = [];
-        for (let i = 4; i <= top; i++) pairs.push(lua.toText(L1, i));
-        const body = m._lua_type(L1, 3) === LUA_TSTRING ? lua.toBytes(L1, 3) ?? undefined : undefined;
-        this.current?.onFetch(lua.toText(L1, 1), lua.toText(L1, 2), body, pairs);
+        const args: (Uint8Array | undefined)[] = [];
+        for (let i = 2; i <= top; i++) args.push(m._lua_type(L1, i) === LUA_TSTRING ? lua.toBytes(L1, i) ?? undefined : undefined);
+        this.current?.onHostCall(lua.toText(L1, 1), args);
         return 0;
       }),
       host((L1) => { m._lua_pushnumber(L1, this.current?.cpuSeconds() ?? 0); return 1; }),
