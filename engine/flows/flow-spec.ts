@@ -111,20 +111,20 @@ function compileStep (raw: unknown, index: number): FlowStep {
     const input = compileTemplate(step.input ?? '$input', (message) => at(`"input": ${message}`));
     const needs = referencesOf(input);
     if (needs.includes(id)) at('its input reads its own output');
-    return { kind: 'call', id, function: fn as string, input, needs };
+    return { kind: 'call', id, function: fn, input, needs };
   }
   const over = compileTemplate(step.over, (message) => at(`"over": ${message}`));
   if (over.kind !== 'reference') at('"over" must be one reference, "$input" or "$step", whose output is a JSON array');
   if (over.step === id) at('"over" reads its own output');
   const concurrency = boundedInteger(step.concurrency, kDefaultMapConcurrency, kMaxMapConcurrency, '"concurrency"', at);
   const maxItems = boundedInteger(step.maxItems, kDefaultMapItems, kMaxMapItems, '"maxItems"', at);
-  return { kind: 'map', id, function: fn as string, over: over.step, concurrency, maxItems, needs: over.step === undefined ? [] : [over.step] };
+  return { kind: 'map', id, function: fn, over: over.step, concurrency, maxItems, needs: over.step === undefined ? [] : [over.step] };
 }
 
 function boundedInteger (value: unknown, fallback: number, max: number, field: string, at: (message: string) => never): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) at(`${field} must be an integer from 1 to ${max}: got ${JSON.stringify(value)}`);
-  return value as number;
+  return value;
 }
 
 /** Refuses a cycle of references, naming it (`a → b → a`): such steps would wait for each other for ever. */
