@@ -257,9 +257,16 @@ function roundMs (ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
+/**
+ * Adds one invocation's usage to a step's or a flow's. The kv counters are added when the part has
+ * them; a part's itemised ctx.invoke calls are not carried (they are its function's own detail).
+ */
 function addUsage (total: Usage, part: Usage): void {
   total.cpuMs = roundMs(total.cpuMs + part.cpuMs);
   total.memoryBytes = Math.max(total.memoryBytes, part.memoryBytes);
   total.netRequests += part.netRequests;
   total.netBytes += part.netBytes;
+  if (part.kvReads !== undefined) total.kvReads = (total.kvReads ?? 0) + part.kvReads;
+  if (part.kvWrites !== undefined) total.kvWrites = (total.kvWrites ?? 0) + part.kvWrites;
+  if (part.kvBytes !== undefined) total.kvBytes = (total.kvBytes ?? 0) + part.kvBytes;
 }
