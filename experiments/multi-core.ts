@@ -5,7 +5,8 @@
  * threads, one run after another, the same client. CPU-bound functions (fib by recursion in js, c,
  * lua54) at concurrency 8, trivial ones (an echo in sm and js) at concurrency 64.
  * Headline: throughput with N threads ÷ with 1 thread (the target is ≥ 1.7 at N = 2 for CPU-bound
- * work, and no drop for trivial work).
+ * work, and no drop for trivial work). Then the first concurrent burst after a deploy: two
+ * CPU-bound invocations sent together to a function just deployed, against two in a row.
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -16,7 +17,7 @@ import { startEngine } from './lib/engine-child.ts';
 import { runFor } from './lib/load-loop.ts';
 import { experimentArgs, machineHeader, summarize, writeResult } from './lib/report.ts';
 
-const args = experimentArgs('multi-core', 'Usage: node experiments/multi-core.ts [--quick]\n\nThroughput and latency of CPU-bound and trivial functions with 0, 1, 2 … N scheduler threads (serve --workers), and the ratios against 1 thread.');
+const args = experimentArgs('multi-core', 'Usage: node experiments/multi-core.ts [--quick]\n\nThroughput and latency of CPU-bound and trivial functions with 0, 1, 2 … N scheduler threads (serve --workers), and the ratios against 1 thread; then two CPU-bound invocations sent together right after a deploy against two in a row (the first-burst speed-up).');
 const q = args.quick;
 const warmUpMs = q ? 200 : 1500;
 const measureMs = q ? 400 : 5000;
@@ -63,10 +64,52 @@ for (const workers of workerCounts) {
   }
 }
 
+// ---- the first concurrent burst after a deploy --------------------------------------------------
+// Two CPU-bound invocations sent together right after a deploy, on as many threads as cores: the
+// second thread has no instance yet (and, without a shared compiled module, would compile the
+// function again first). Speed-up = two in a row (warm) ÷ the two together; 2× is perfect.
+const burstTrials = q ? 1 : 4;
+const burstWorkloads = [
+  ...(hasC ? [{ language: 'c', source: await example('c/fib.c'), input: q ? '27' : '33' }] : []),
+  { language: 'lua54', source: await example('lua/fib.lua'), input: q ? '20' : '26' },
+  { language: 'js', source: await example('js/fib.js'), input: q ? '22' : '30' },
+];
+const bursts: { language: string, input: string, trial: number, firstBurstMs: number, twoInARowMs: number, warmBurstMs: number, firstBurstSpeedUp: number, warmBurstSpeedUp: number }[] = [];
+if (cores >= 2) {
+  const engine = await startEngine(['--workers', String(cores)]);
+  const client = await SpringbokClient.connect({ socketPath: engine.socketPath });
+  const timed = async (name: string, input: string, together: boolean): Promise<number> => {
+    const startedAt = performance.now();
+    const results = together ? await Promise.all([client.invoke(name, input), client.invoke(name, input)]) : [await client.invoke(name, input), await client.invoke(name, input)];
+    const ms = performance.now() - startedAt;
+    const failed = results.find((result) => !result.ok);
+    if (failed !== undefined && !failed.ok) throw new Error(`${name}: ${failed.error.code} ${failed.error.message}`);
+    return ms;
+  };
+  const round2 = (x: number): number => Math.round(x * 100) / 100;
+  try {
+    for (const workload of burstWorkloads) {
+      for (let trial = 0; trial < burstTrials; trial++) {
+        const name = `burst-${workload.language}-${trial}`;
+        await client.deploy(name, workload.language, workload.source);
+        const firstBurstMs = await timed(name, workload.input, true);
+        const twoInARowMs = await timed(name, workload.input, false);
+        const warmBurstMs = await timed(name, workload.input, true);
+        const row = { language: workload.language, input: workload.input, trial, firstBurstMs: round2(firstBurstMs), twoInARowMs: round2(twoInARowMs), warmBurstMs: round2(warmBurstMs), firstBurstSpeedUp: round2(twoInARowMs / firstBurstMs), warmBurstSpeedUp: round2(twoInARowMs / warmBurstMs) };
+        bursts.push(row);
+        console.log(`first burst ${workload.language.padEnd(5)} fib(${workload.input}) trial ${trial}: together after deploy ${row.firstBurstMs} ms, two in a row ${row.twoInARowMs} ms, together warm ${row.warmBurstMs} ms: speed-up first ×${row.firstBurstSpeedUp}, warm ×${row.warmBurstSpeedUp}`);
+      }
+    }
+  } finally {
+    await client.close();
+    await engine.stop();
+  }
+}
+
 // Throughput with N threads ÷ with one thread, per function.
 const ratios = rows.filter((row) => row.workers !== 1).map((row) => {
   const one = rows.find((other) => other.workers === 1 && other.function === row.function)!;
   return { workers: row.workers, function: row.function, kind: row.kind, throughputVsOneThread: Math.round((row.perSecond / one.perSecond) * 100) / 100 };
 });
 for (const ratio of ratios) console.log(`workers=${ratio.workers} ÷ workers=1  ${ratio.function.padEnd(9)} throughput ×${ratio.throughputVsOneThread}`);
-await writeResult(args.out, { experiment: 'multi-core', quick: q, machine: header, loadAverage: { atStart: loadAtStart, atEnd: loadavg() }, warmUpMs, measureMs, rows, ratios });
+await writeResult(args.out, { experiment: 'multi-core', quick: q, machine: header, loadAverage: { atStart: loadAtStart, atEnd: loadavg() }, warmUpMs, measureMs, rows, ratios, bursts });
