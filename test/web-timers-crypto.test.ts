@@ -56,7 +56,9 @@ for (const [language, plugin] of kJsEngines) {
     await engine.deploy('run', language, bytes(kSnippetRunner));
     const result = await engine.invoke('run', bytes(`
       const order = [];
-      const ids = [setTimeout((a, b) => order.push('0:' + a + b), 0, 'x', 'y'), setTimeout(() => order.push(10), 10), setTimeout(() => order.push(5), 5)];
+      // Set in order of delay: the standard orders a timer only after those set before it with no longer a delay
+      // (set the other way round, a slow moment between the calls, as on a loaded machine, may reorder them).
+      const ids = [setTimeout((a, b) => order.push('0:' + a + b), 0, 'x', 'y'), setTimeout(() => order.push(5), 5), setTimeout(() => order.push(10), 10)];
       const cancelled = setTimeout(() => order.push('cancelled'), 1);
       clearTimeout(cancelled);
       clearTimeout(123456789); clearTimeout(undefined); clearInterval('nothing');
