@@ -2,6 +2,7 @@ import { getRandomValues } from 'node:crypto';
 import type { ErrorRecord } from '../../engine/errors.ts';
 import type { FetchResponse, InvocationContext } from '../../engine/plugin.ts';
 import { kSpringbokModule, kWasiModule } from './host-interface.ts';
+import { compositionImports, waitForHost, type GuestAccess } from './async-host-calls.ts';
 
 /** What a fiber offers its imports (WasmFiber implements it). */
 export interface FiberHost {
@@ -47,10 +48,6 @@ const WASI_EBADF = 8;
 const WASI_EINVAL = 28;
 const kUtf8 = new TextDecoder();
 
-/** SB_* codes of springbok.h. */
-const SB_ERR_NETWORK_BUDGET = -1;
-const SB_ERR_NETWORK = -2;
-
 /**
  * The import object of one instance: springbok's host functions and the small WASI subset that
  * wasi-libc needs. Each reads guest memory through fresh views (memory may have grown) and checks
@@ -74,6 +71,7 @@ export function hostImports (memory: WebAssembly.Memory, input: Uint8Array, cont
     if (stdoutLine.length > kMaxLogLineBytes) { context.log(stdoutLine); stdoutLine = ''; }
   };
 
+  const access: GuestAccess = { bytes, context: () => context, fiber: () => fiber };
   const springbok = {
     read_input: (pointer: number, length: number): void => {
       fiber.charge(kHostCallFuel + Math.min(length, input.byteLength));
@@ -98,7 +96,6 @@ export function hostImports (memory: WebAssembly.Memory, input: Uint8Array, cont
     suspend: new WebAssembly.Suspending(() => fiber.suspend()),
     fetch: new WebAssembly.Suspending((requestPointer: number, responsePointer: number) => {
       // sb_fetch_request: 8 u32 fields; sb_fetch_response: status, then (ptr, cap, len) for headers and body.
-      fiber.charge(kHostCallFuel);
       const field = (index: number): Uint8Array => {
         const length = Math.min(u32(requestPointer + index * 8 + 4), kMaxFetchFieldBytes);
         fiber.charge(length);
@@ -109,12 +106,9 @@ export function hostImports (memory: WebAssembly.Memory, input: Uint8Array, cont
       const headers = parseHeaderLines(kUtf8.decode(field(2)));
       const body = field(3).slice();
       bytes(responsePointer, 28);
-      const answer = context.fetch({ url, method, headers, body }).then(
-        (response) => writeResponse(response, responsePointer),
-        (error: { code?: string }) => error?.code === 'ERR_NETWORK_BUDGET' ? SB_ERR_NETWORK_BUDGET : SB_ERR_NETWORK,
-      );
-      return fiber.suspendForFetch(answer);
+      return waitForHost(access, () => context.fetch({ url, method, headers, body }), (response) => writeResponse(response, responsePointer));
     }),
+    ...compositionImports(access),
   };
 
   const writeResponse = (response: FetchResponse, pointer: number): number => {

@@ -4,7 +4,7 @@
  */
 
 /** The host functions a function may call (include/springbok.h, doc/c.md). */
-export const kGuestImports = ['output', 'log', 'fetch'] as const;
+export const kGuestImports = ['output', 'log', 'fetch', 'invoke', 'kv_get', 'kv_put', 'kv_delete', 'kv_list'] as const;
 
 /**
  * springbok's internal host functions, each with the runtime functions (named by their export in
