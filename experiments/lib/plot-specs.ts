@@ -431,12 +431,40 @@ function longTailRss (result: Row): TopLevelSpec {
   };
 }
 
+/** http-vs-workerd.json: req/s, p50 and p99 of springbok's HTTP front (js, quickjs, c) and workerd, per function and connection count. */
+function httpVsWorkerd (result: Row): TopLevelSpec {
+  const rows = result.rows as { function: string, server: string, connections: number, perSecond: number, latencyMs: Summary }[];
+  const fnLabel: Record<string, string> = { echo: 'echo', fib: `fib(${String(result.fibN ?? 20)})` };
+  const values = rows.flatMap((r) => {
+    const base = { function: fnLabel[r.function] ?? r.function, server: r.server, connections: r.connections };
+    return [{ ...base, measure: 'requests/s', value: r.perSecond }, { ...base, measure: 'p50 (ms)', value: r.latencyMs.p50 }, { ...base, measure: 'p99 (ms)', value: r.latencyMs.p99 }];
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'springbok serve --http against workerd, same module, loopback', subtitle: `${String(result.loadGenerator)}, keep-alive connections; medians of ${String(result.rounds)} interleaved rounds (latency on a log scale)` },
+    data: { values },
+    facet: { row: { field: 'measure', title: null, sort: ['requests/s', 'p50 (ms)', 'p99 (ms)'], header: { labelFontSize: 12 } }, column: { field: 'function', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
+    spec: {
+      width: 240,
+      height: 150,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'connections', type: 'ordinal', title: 'connections', axis: { labelAngle: 0 } },
+        y: { field: 'value', type: 'quantitative', title: null, scale: { type: 'log' } },
+        color: { field: 'server', type: 'nominal', title: null, sort: ['workerd', 'springbok js', 'springbok quickjs', 'springbok c'] },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec;
+}
+
 /** Every chart plot.ts renders, in the order doc/results.md shows them. */
 export const kCharts: readonly ChartDef[] = [
   { name: 'baselines-latency', source: 'baselines', spec: baselinesLatency },
   { name: 'baselines-throughput', source: 'baselines', spec: baselinesThroughput },
   { name: 'baselines-workerd', source: 'baselines', spec: baselinesWorkerd },
   { name: 'warm-invoke', source: 'warm-invoke', spec: warmInvoke },
+  { name: 'http-vs-workerd', source: 'http-vs-workerd', spec: httpVsWorkerd },
   { name: 'noisy-neighbour', source: 'noisy-neighbour', spec: noisyNeighbour },
   { name: 'noisy-neighbour-kinds', source: 'noisy-neighbour', spec: noisyNeighbourKinds },
   { name: 'cpu-budget-precision', source: 'cpu-budget-precision', spec: cpuBudgetPrecision },
