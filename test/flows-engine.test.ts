@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../engine/index.ts';
+import { hasMoreItemsThan } from '../engine/flows/array-scan.ts';
 import type { FlowUsage } from '../engine/flows/flow-run.ts';
 import type { InvokeResult } from '../engine/invocation.ts';
 import { smPlugin } from '../plugins/sm/index.ts';
@@ -92,4 +93,27 @@ test('a flow replacing a function takes it out of service, and a step refuses a 
   assert.match(textOf(nested), /step "a" \(function echo\): echo is a flow/);
   assert.equal(engine.list().find((fn) => fn.name === 'echo')?.language, 'flow');
   assert.equal(engine.stats().totals.invocations, 1, 'the engine\'s totals count the one step that ran (hello), not the flows');
+});
+
+test('a fan-out bomb is counted, not parsed: the scan stops past maxItems, and follows strings and nesting', async () => {
+  const cases: [string, number, boolean][] = [
+    ['[]', 0, false], ['[1,2]', 1, true], ['[1,2]', 2, false],
+    [' [ "a,b", "c\\",d" ]', 1, true], [' [ "a,b", "c\\",d" ]', 2, false], ['["\\\\",1,2]', 2, true],
+    ['[[1,2,3],{"a":1,"b":2}]', 2, false], ['[[1,2,3],{"a":1,"b":2}]', 1, true],
+    ['{"a":1,"b":2,"c":3}', 1, false], ['"a,b,c"', 1, false], ['[1] , 3, 4', 1, false], ['["open', 0, false],
+  ];
+  for (const [text, limit, more] of cases) {
+    assert.equal(hasMoreItemsThan(Buffer.from(text), limit), more, `${text} has more than ${limit} items: ${more}`);
+    // The scan agrees with the parse wherever the parse succeeds.
+    let parsed: unknown;
+    try { parsed = JSON.parse(text); } catch { continue; }
+    if (Array.isArray(parsed)) assert.equal(parsed.length > limit, more, text);
+  }
+
+  await using engine = await openEngine();
+  await engine.deploy('bomb', 'flow', flowSource({ steps: [{ id: 'each', map: 'echo', over: '$input', maxItems: 10 }], output: '$each' }));
+  // Two million items, and one at the end that is not even JSON: refused on the count, unparsed.
+  const result = await engine.invoke('bomb', Buffer.from(`[${'1,'.repeat(2_000_000)}nonsense]`));
+  assert.equal(textOf(result), 'ERR_INVALID_ARGUMENT: step "each" (function echo): map over more than 10 items is refused (the step\'s maxItems)');
+  assert.equal(engine.stats().perFunction.echo?.invocations ?? 0, 0);
 });

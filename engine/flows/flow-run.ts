@@ -1,4 +1,5 @@
 import { emptyUsage, type Usage } from '../budget.ts';
+import { hasMoreItemsThan } from './array-scan.ts';
 import { toErrorRecord, type ErrorRecord } from '../errors.ts';
 import type { InvokeResult } from '../invocation.ts';
 import type { CallStep, FlowSpec, FlowStep, MapStep } from './flow-spec.ts';
@@ -182,9 +183,12 @@ class FlowRun {
    */
   async #runMap (step: MapStep, report: StepReport): Promise<Uint8Array> {
     const what = step.over === undefined ? 'the flow\'s input' : `the output of step ${JSON.stringify(step.over)}`;
-    const items = jsonOf(this.#read(step.over), what);
+    const over = this.#read(step.over);
+    const refused = { code: 'ERR_INVALID_ARGUMENT', message: `map over more than ${step.maxItems} items is refused (the step's maxItems)` } as const;
+    if (hasMoreItemsThan(over, step.maxItems)) throw new StepFailure(refused);
+    const items = jsonOf(over, what);
     if (!Array.isArray(items)) throw new StepFailure({ code: 'ERR_INVALID_ARGUMENT', message: `map needs a JSON array; ${what} is ${items === null ? 'null' : typeof items}` });
-    if (items.length > step.maxItems) throw new StepFailure({ code: 'ERR_INVALID_ARGUMENT', message: `map over ${items.length} items is refused: the step's maxItems is ${step.maxItems}` });
+    if (items.length > step.maxItems) throw new StepFailure(refused);
     const joined: unknown[] = new Array(items.length);
     let next = 0;
     let bytes = 2;
