@@ -26,6 +26,12 @@ import { isAllowedImport, kHostOnlyExports, kRuntimeImportCallers, kSpringbokMod
  * (plugins/wasm/fiber.ts `charge`): a call that handled many bytes brings the next clock check
  * forward.
  *
+ * Instance reuse (plugins/wasm/instance-snapshot.ts): a C/LLVM instance is restored to its state
+ * right after instantiation and run again, so everything it can change must be restorable from the
+ * host. Its memory is; its mutable globals (the C stack pointer) are exported as `__sb_global_<n>`;
+ * its table is not, so an instruction that writes a table (table.set; the bulk table instructions
+ * are refused with bulk memory) is refused. clang emits none without reference types.
+ *
  * Internal imports: springbok's own host functions (`done`, `read_input`, `memory_refused`, `fuel`,
  * `suspend`) may be called only from the runtime functions plugins/wasm/host-interface.ts names,
  * found by their exports, and the runtime's host-only entry points may not be called or referenced
@@ -79,6 +85,9 @@ export function meterRuntime (bytes: Uint8Array): Uint8Array {
 
 export const kRuntimeFuelExport = '__sb_fuel';
 
+/** Each mutable global the module defines is exported as this prefix and its index (C/LLVM modules only). */
+export const kMutableGlobalExportPrefix = '__sb_global_';
+
 function refuse (message: string): never {
   throw new EngineError('ERR_COMPILE', message);
 }
@@ -92,6 +101,7 @@ function rewrite (bytes: Uint8Array, mode: 'suspend' | 'trap'): InstrumentedModu
   let suspendImport = -1;
   let minPages = -1;
   let definedGlobals = 0;
+  let mutableGlobals: number[] = [];
   let types = 0;
   let definedFunctions = 0;
   let paramCounts: number[] = [];
@@ -138,7 +148,11 @@ function rewrite (bytes: Uint8Array, mode: 'suspend' | 'trap'): InstrumentedModu
     }
     if (section.id === 6) {
       definedGlobals = new ByteReader(bytes, section.start, section.end).u32();
-      if (!trap) referencedFunctions = new Set([...referencedFunctions, ...readGlobalFunctionRefs(bytes, section)]);
+      if (!trap) {
+        const globals = readGlobals(bytes, section);
+        referencedFunctions = new Set([...referencedFunctions, ...globals.functions]);
+        mutableGlobals = globals.mutable;
+      }
     }
     if (section.id === 7 && !trap) for (const [name, index] of readFunctionExports(bytes, section)) exportedFunctions.set(name, index);
     if (section.id === 9 && !trap) referencedFunctions = new Set([...referencedFunctions, ...readElementFunctions(bytes, section)]);
@@ -183,11 +197,16 @@ function rewrite (bytes: Uint8Array, mode: 'suspend' | 'trap'): InstrumentedModu
       if (section.id === 6) continue;
     }
     if (section.id === 7) {
-      // Exports: append the counter, for the host to set (trap mode) or lower (host calls' charges).
+      // Exports: append the counter, for the host to set (trap mode) or lower (host calls' charges),
+      // and (suspend mode) the module's mutable globals, for the host to restore.
       const reader = new ByteReader(bytes, section.start, section.end);
       const count = reader.u32();
-      const name = new TextEncoder().encode(kRuntimeFuelExport);
-      const content = [...encodeU32(count + 1), ...bytes.subarray(reader.pos, section.end), ...encodeU32(name.length), ...name, 0x03, ...encodeU32(fuelGlobal)];
+      const added: [string, number][] = [[kRuntimeFuelExport, fuelGlobal], ...mutableGlobals.map((index): [string, number] => [`${kMutableGlobalExportPrefix}${index}`, index])];
+      const entries = added.flatMap(([name, index]) => {
+        const encoded = new TextEncoder().encode(name);
+        return [...encodeU32(encoded.length), ...encoded, 0x03, ...encodeU32(index)];
+      });
+      const content = [...encodeU32(count + added.length), ...bytes.subarray(reader.pos, section.end), ...entries];
       out.push([7, ...encodeU32(content.length), ...content]);
       continue;
     }
@@ -386,8 +405,8 @@ function skipBlockType (reader: ByteReader): void {
   else reader.skipSigned(33);
 }
 
-/** Advances past the immediates of `opcode`; refuses what the pass does not meter or know. */
-function skipImmediates (reader: ByteReader, opcode: number, allowBulk = false): void {
+/** Advances past the immediates of `opcode`; refuses what the pass does not meter or know (a trusted runtime may use bulk memory and write its table). */
+function skipImmediates (reader: ByteReader, opcode: number, trustedRuntime = false): void {
   if (opcode >= 0x45 && opcode <= 0xc4) return; // numeric instructions, sign extension
   switch (opcode) {
     case 0x00: case 0x01: case 0x05: case 0x0b: case 0x0f: case 0x1a: case 0x1b: case 0xd1:
@@ -395,7 +414,12 @@ function skipImmediates (reader: ByteReader, opcode: number, allowBulk = false):
     case 0x02: case 0x03: case 0x04:
       skipBlockType(reader);
       return;
-    case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: case 0xd2:
+    case 0x26:
+      // Instances are reused with their memory and globals restored, never their table (see the module comment).
+      if (!trustedRuntime) refuse('the module writes a table (table.set), which springbok does not allow: its instances are reused and a table is not restored');
+      reader.u32();
+      return;
+    case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0xd2:
       reader.u32();
       return;
     case 0x0e:
@@ -427,7 +451,7 @@ function skipImmediates (reader: ByteReader, opcode: number, allowBulk = false):
     case 0xfc: {
       const sub = reader.u32();
       if (sub <= 7) return; // saturating float-to-int
-      if (allowBulk && sub <= 17) {
+      if (trustedRuntime && sub <= 17) {
         // Bounded by the memory or table size: a trusted runtime may use them.
         const immediates: Record<number, number> = { 8: 2, 9: 1, 10: 2, 11: 1, 12: 2, 13: 1, 14: 2, 15: 1, 16: 1, 17: 1 };
         for (let i = 0; i < immediates[sub]!; i++) reader.u32();
@@ -562,16 +586,17 @@ function readElementFunctions (bytes: Uint8Array, section: Section): number[] {
   return functions;
 }
 
-/** Functions named by ref.func in global initialisers. */
-function readGlobalFunctionRefs (bytes: Uint8Array, section: Section): number[] {
+/** The mutable globals a global section defines (by index; no global is imported in suspend mode) and the functions its initialisers name by ref.func. */
+function readGlobals (bytes: Uint8Array, section: Section): { mutable: number[], functions: number[] } {
   const reader = new ByteReader(bytes, section.start, section.end);
+  const mutable: number[] = [];
   const functions: number[] = [];
-  for (let count = reader.u32(); count > 0; count--) {
+  for (let index = 0, count = reader.u32(); index < count; index++) {
     reader.u8(); // value type
-    reader.u8(); // mutability
+    if (reader.u8() === 1) mutable.push(index);
     readConstantExpression(reader, functions);
   }
-  return functions;
+  return { mutable, functions };
 }
 
 /** Reads a constant expression up to its end, noting the functions it references. */

@@ -1,9 +1,8 @@
 import type { ErrorRecord } from '../../engine/errors.ts';
 import type { Fiber, InvocationContext, Slice, SliceOutcome } from '../../engine/plugin.ts';
-import { kRuntimeFuelExport } from '../wasm-common/instrument.ts';
 import { JspiStack } from '../wasm-common/jspi-stack.ts';
-import { guestExit, hostImports, type FiberHost } from './host-imports.ts';
-import type { MemorySource } from './memory-pool.ts';
+import type { InstanceSource, LiveInstance } from './function-instances.ts';
+import { guestExit, type FiberHost } from './host-imports.ts';
 
 /** Fuel handed out per clock check: one unit per loop iteration or call, so ~10–100 µs of work. */
 export const kFuelPerCheck = 20_000;
@@ -12,12 +11,10 @@ export const kFuelPerCheck = 20_000;
 const kMinFuel = -(2 ** 30);
 
 export interface WasmFunction {
-  readonly module: WebAssembly.Module;
-  readonly minPages: number;
   /** Maximum pages: the memory budget. */
   readonly maxPages: number;
   readonly maxOutputBytes: number;
-  readonly memories: MemorySource;
+  readonly instances: InstanceSource;
 }
 
 /**
@@ -35,7 +32,8 @@ const kNew: WasmFiberState = Object.freeze({ kind: 'new' });
 class Unwind extends Error {}
 
 /**
- * One invocation of a C/LLVM function: a fresh instance and memory, run with JSPI (JspiStack).
+ * One invocation of a C/LLVM function: an instance in its initial state (new, or restored from the
+ * function's snapshot: function-instances.ts), run with JSPI (JspiStack).
  *
  * The first slice runs inside run(): `promising(__sb_entry)` executes synchronously until the
  * guest finishes (springbok.done) or its fuel check finds the slice over and calls the suspending
@@ -43,8 +41,8 @@ class Unwind extends Error {}
  * fetch suspends the same way but waits ('wait') for the answer first.
  *
  * Once the invocation has an outcome (done, a trap, cancellation) every host call traps, so no
- * guest code can run on, park a stack or add output after it; the instance is discarded and its
- * memory is pooled (zeroed) only after its stack is gone.
+ * guest code can run on, park a stack or add output after it; the instance goes back (to be restored
+ * or dropped) only after its stack is gone.
  */
 export class WasmFiber implements Fiber, FiberHost {
   readonly #fn: WasmFunction;
@@ -52,15 +50,15 @@ export class WasmFiber implements Fiber, FiberHost {
   readonly #context: InvocationContext;
   readonly #stack = new JspiStack<number>();
   #state: WasmFiberState = kNew;
-  #memory: WebAssembly.Memory | undefined;
+  #instance: LiveInstance | undefined;
   #memoryBytes = 0;
   #memoryRefused = false;
   /** The instance's fuel counter (exported by the instrumentation pass): host calls charge it. */
   #fuelCounter: WebAssembly.Global | undefined;
   /**
-   * True while a wasm stack of this invocation exists (running or parked). Its memory goes back to
-   * the pool only once this is false: a stack that outlived its outcome could otherwise write
-   * into the next invocation's memory.
+   * True while a wasm stack of this invocation exists (running or parked). Its instance goes back
+   * only once this is false: a stack that outlived its outcome could otherwise write into the next
+   * invocation's memory.
    */
   #stackLive = false;
   readonly #output: Uint8Array[] = [];
@@ -72,7 +70,7 @@ export class WasmFiber implements Fiber, FiberHost {
     this.#context = context;
   }
 
-  get memoryBytes (): number { return this.#memory?.buffer.byteLength ?? this.#memoryBytes; }
+  get memoryBytes (): number { return this.#instance?.memory.buffer.byteLength ?? this.#memoryBytes; }
   get offThreadCpuMs (): number { return this.#stack.offThreadCpuMs; }
 
   run (slice: Slice): SliceOutcome {
@@ -93,10 +91,9 @@ export class WasmFiber implements Fiber, FiberHost {
     this.#stack.runInside(slice);
     let entry: (length: number) => Promise<unknown>;
     try {
-      this.#memory = this.#fn.memories.acquire();
-      const instance = new WebAssembly.Instance(this.#fn.module, hostImports(this.#memory, this.#input, this.#context, this.#fn.maxOutputBytes, this));
-      entry = WebAssembly.promising(instance.exports.__sb_entry as (length: number) => void);
-      this.#fuelCounter = instance.exports[kRuntimeFuelExport] as WebAssembly.Global | undefined;
+      this.#instance = this.#fn.instances.acquire(this.#input, this.#context, this);
+      entry = this.#instance.entry;
+      this.#fuelCounter = this.#instance.fuelCounter;
     } catch (error) {
       return this.#finish({ state: 'failed', error: { code: 'ERR_TRAP', message: `instance could not start: ${(error as Error).message}` } });
     }
@@ -158,7 +155,7 @@ export class WasmFiber implements Fiber, FiberHost {
   /** springbok.memory_refused: believed only if `bytes` more would indeed pass the memory budget. */
   memoryRefused (bytes: number): void {
     this.charge(0);
-    if ((this.#memory?.buffer.byteLength ?? 0) + bytes > this.#fn.maxPages * 65536) this.#memoryRefused = true;
+    if ((this.#instance?.memory.buffer.byteLength ?? 0) + bytes > this.#fn.maxPages * 65536) this.#memoryRefused = true;
   }
 
   /** Appends a copy of `bytes` (a view of guest memory) to the output, or false past the limit (nothing copied). */
@@ -178,7 +175,7 @@ export class WasmFiber implements Fiber, FiberHost {
 
   // ----
 
-  /** The entry's promise settled: no frame of the instance is left, so its memory can go back. */
+  /** The entry's promise settled: no frame of the instance is left, so it can go back. */
   #onStackGone (error: unknown, stackGone: PromiseWithResolvers<void>): void {
     this.#stackLive = false;
     if (error !== undefined) this.#onThrow(error);
@@ -201,7 +198,7 @@ export class WasmFiber implements Fiber, FiberHost {
     this.#finish({ state: 'failed', error: this.#memoryRefused ? memoryError(this.#fn) : { code: 'ERR_TRAP', message: `wasm trap: ${message}` } });
   }
 
-  /** The invocation has its outcome: a resumed slice ends with it, and the memory goes back once the stack is gone. */
+  /** The invocation has its outcome: a resumed slice ends with it, and the instance goes back once the stack is gone. */
   #finish (outcome: SliceOutcome): SliceOutcome {
     this.#state = { kind: 'finished', outcome };
     this.#stack.endSlice();
@@ -209,15 +206,16 @@ export class WasmFiber implements Fiber, FiberHost {
     return outcome;
   }
 
-  /** Gives the memory back to the pool once the invocation has an outcome and its stack is gone. */
+  /** Gives the instance back once the invocation has an outcome and its stack is gone. */
   #release (): void {
-    const memory = this.#memory;
-    if (memory === undefined) return;
-    this.#memoryBytes = Math.max(this.#memoryBytes, memory.buffer.byteLength);
+    const instance = this.#instance;
+    if (instance === undefined) return;
+    this.#memoryBytes = Math.max(this.#memoryBytes, instance.memory.buffer.byteLength);
     // A stack still running or parked (a cancelled one unwinds later) may write to its memory.
     if (this.#stackLive) return;
-    this.#memory = undefined;
-    this.#fn.memories.release(memory);
+    this.#instance = undefined;
+    this.#fuelCounter = undefined;
+    this.#fn.instances.release(instance);
   }
 }
 

@@ -48,12 +48,19 @@ const WASI_EBADF = 8;
 const WASI_EINVAL = 28;
 const kUtf8 = new TextDecoder();
 
+/** An instance's imports, and how they are pointed at the next invocation when the instance is reused. */
+export interface HostImports {
+  readonly imports: WebAssembly.Imports;
+  /** From now on the host functions serve this invocation (its input, context and fiber); per-invocation state starts empty. */
+  rebind (input: Uint8Array, context: InvocationContext, fiber: FiberHost): void;
+}
+
 /**
  * The import object of one instance: springbok's host functions and the small WASI subset that
  * wasi-libc needs. Each reads guest memory through fresh views (memory may have grown) and checks
  * every pointer and length against the memory's size before touching it.
  */
-export function hostImports (memory: WebAssembly.Memory, input: Uint8Array, context: InvocationContext, maxOutputBytes: number, fiber: FiberHost): WebAssembly.Imports {
+export function hostImports (memory: WebAssembly.Memory, input: Uint8Array, context: InvocationContext, maxOutputBytes: number, fiber: FiberHost): HostImports {
   const bytes = (pointer: number, length: number): Uint8Array => {
     const view = new Uint8Array(memory.buffer);
     if (pointer < 0 || length < 0 || pointer + length > view.byteLength) exit('ERR_TRAP', `host call given memory [${pointer}, ${pointer + length}) outside the ${view.byteLength}-byte memory`);
@@ -167,7 +174,14 @@ export function hostImports (memory: WebAssembly.Memory, input: Uint8Array, cont
       return 0;
     },
   };
-  return { env: { memory }, [kSpringbokModule]: springbok, [kWasiModule]: wasi };
+  const rebind = (nextInput: Uint8Array, nextContext: InvocationContext, nextFiber: FiberHost): void => {
+    input = nextInput;
+    context = nextContext;
+    fiber = nextFiber;
+    stdoutLine = '';
+    stdoutDecoder = undefined;
+  };
+  return { imports: { env: { memory }, [kSpringbokModule]: springbok, [kWasiModule]: wasi }, rebind };
 }
 
 function parseHeaderLines (text: string): Record<string, string> {

@@ -7,6 +7,7 @@ import type { CompileOptions, LanguagePlugin, Sandbox } from '../../engine/plugi
 import { ArtifactCache } from './artifact-cache.ts';
 import { buildModule, type SourceKind } from './build.ts';
 import { instrument } from '../wasm-common/instrument.ts';
+import { InstanceSnapshot } from './instance-snapshot.ts';
 import { MemoryPool } from './memory-pool.ts';
 import { SharedModules, type CompiledModule } from './shared-modules.ts';
 import { WasmSandbox } from './sandbox.ts';
@@ -24,7 +25,10 @@ export interface WasmPluginOptions {
   readonly maxOutputBytes?: number;
 }
 
-type WasmArtifact = CompiledModule;
+/** A compiled module and its snapshot on this thread (instance-snapshot.ts). */
+interface WasmArtifact extends CompiledModule {
+  readonly snapshot: InstanceSnapshot;
+}
 
 const kArtifacts = new WeakSet<WasmArtifact>();
 const kPageBytes = 65536;
@@ -90,18 +94,19 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
       } catch (error) {
         throw new EngineError('ERR_COMPILE', `the instrumented module does not validate: ${(error as Error).message}`);
       }
-      const artifact = artifactOf({ module, minPages: instrumented.minPages });
-      modules.publish(key, artifact);
+      const compiledModule = { module, minPages: instrumented.minPages };
+      const artifact = artifactOf(compiledModule);
+      modules.publish(key, compiledModule);
       return artifact;
     },
     async instantiate (artifact: unknown, budget: Budget): Promise<Sandbox> {
       if (!kArtifacts.has(artifact as WasmArtifact)) throw new EngineError('ERR_INTERNAL', `${kind}: instantiate() was given an artifact ${kind} did not compile`);
-      const { module, minPages } = artifact as WasmArtifact;
+      const { module, minPages, snapshot } = artifact as WasmArtifact;
       const maxPages = Math.min(65536, Math.floor(budget.memoryBytes / kPageBytes));
       if (maxPages < minPages) {
         throw new EngineError('ERR_MEMORY_BUDGET', `the module needs ${minPages * 64} KiB of memory to start; the budget is ${Math.floor(budget.memoryBytes / 1024)} KiB`);
       }
-      return new WasmSandbox({ module, minPages, maxPages, maxOutputBytes, memories: memories.shape(minPages, maxPages) });
+      return new WasmSandbox({ module, snapshot, maxPages, maxOutputBytes, memories: memories.shape(minPages, maxPages) });
     },
     async close (): Promise<void> {
       memories.clear();
@@ -110,8 +115,15 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
   });
 }
 
+/** The artifact of a module compiled here or taken from another thread: its snapshot is taken on this thread, once. */
 function artifactOf (compiled: CompiledModule): WasmArtifact {
-  const artifact = Object.freeze({ module: compiled.module, minPages: compiled.minPages });
+  let snapshot: InstanceSnapshot;
+  try {
+    snapshot = InstanceSnapshot.take(compiled.module, compiled.minPages);
+  } catch (error) {
+    throw new EngineError('ERR_COMPILE', `the module cannot be instantiated: ${(error as Error).message}`);
+  }
+  const artifact = Object.freeze({ module: compiled.module, minPages: compiled.minPages, snapshot });
   kArtifacts.add(artifact);
   return artifact;
 }

@@ -1,0 +1,89 @@
+import type { InvocationContext } from '../../engine/plugin.ts';
+import { kRuntimeFuelExport } from '../wasm-common/instrument.ts';
+import { hostImports, type FiberHost, type HostImports } from './host-imports.ts';
+import { kNoContext, kNoFiber, kNoInput, type InstanceSnapshot, type InstanceState } from './instance-snapshot.ts';
+import type { MemorySource } from './memory-pool.ts';
+
+/** An instance serving one invocation: its memory, its entry point and its fuel counter. */
+export interface LiveInstance extends InstanceState {
+  /** `__sb_entry`, wrapped for JSPI. */
+  readonly entry: (length: number) => Promise<unknown>;
+  readonly fuelCounter: WebAssembly.Global | undefined;
+  readonly host: HostImports;
+}
+
+/** Where a fiber gets its instance and gives it back (FunctionInstances). */
+export interface InstanceSource {
+  /** An instance in its initial state, its host functions serving this invocation. */
+  acquire (input: Uint8Array, context: InvocationContext, fiber: FiberHost): LiveInstance;
+  /** Takes an instance back once its invocation has an outcome and no stack of it is left. */
+  release (instance: LiveInstance): void;
+}
+
+export interface FunctionInstancesOptions {
+  readonly module: WebAssembly.Module;
+  readonly snapshot: InstanceSnapshot;
+  readonly maxOutputBytes: number;
+  readonly memories: MemorySource;
+}
+
+/** Idle instances one function keeps on its thread; a second is only for calls that overlap (one parked on a fetch). */
+const kMaxIdle = 1;
+
+/**
+ * The instances of one C/LLVM function on one thread (one sandbox). An invocation takes an idle
+ * instance, or a new one on a pooled memory when none is idle (the first call, a restore after
+ * eviction, overlapping calls). When it ends and its stack is gone, the instance is restored to the
+ * function's snapshot (memory zeroed and its data image written back, mutable globals reset:
+ * instance-snapshot.ts) and kept for the next invocation, so a warm call skips creating an instance
+ * (~10-60 µs) and pays the restore (~2 µs for 128 KiB). An instance whose memory grew cannot be
+ * restored: it is dropped and its memory with it. close() gives the idle memories back to the pool,
+ * which zeroes them again.
+ */
+export class FunctionInstances implements InstanceSource {
+  readonly #options: FunctionInstancesOptions;
+  readonly #idle: LiveInstance[] = [];
+  #closed = false;
+
+  constructor (options: FunctionInstancesOptions) { this.#options = options; }
+
+  acquire (input: Uint8Array, context: InvocationContext, fiber: FiberHost): LiveInstance {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) {
+      idle.host.rebind(input, context, fiber);
+      return idle;
+    }
+    const { module, snapshot, maxOutputBytes, memories } = this.#options;
+    const memory = memories.acquire();
+    try {
+      const host = hostImports(memory, input, context, maxOutputBytes, fiber);
+      const { exports } = new WebAssembly.Instance(module, host.imports);
+      return {
+        memory,
+        globals: snapshot.globalsOf(exports),
+        entry: WebAssembly.promising(exports.__sb_entry as (length: number) => void),
+        fuelCounter: exports[kRuntimeFuelExport] as WebAssembly.Global | undefined,
+        host,
+      };
+    } catch (error) {
+      memories.release(memory);
+      throw error;
+    }
+  }
+
+  release (instance: LiveInstance): void {
+    // Nothing of the invocation stays reachable from an idle instance.
+    instance.host.rebind(kNoInput, kNoContext, kNoFiber);
+    if (this.#closed || this.#idle.length >= kMaxIdle || !this.#options.snapshot.restore(instance)) {
+      this.#options.memories.release(instance.memory);
+      return;
+    }
+    this.#idle.push(instance);
+  }
+
+  /** The sandbox is closed (evicted, retired): idle memories go back to the pool; instances still running follow when released. */
+  close (): void {
+    this.#closed = true;
+    for (const instance of this.#idle.splice(0)) this.#options.memories.release(instance.memory);
+  }
+}
