@@ -3,7 +3,7 @@ import { hasMoreItemsThan } from './array-scan.ts';
 import { toErrorRecord, type ErrorRecord } from '../errors.ts';
 import type { InvokeResult } from '../invocation.ts';
 import type { CallStep, FlowSpec, FlowStep, MapStep } from './flow-spec.ts';
-import { FlowDataError, inputOf, jsonOf, renderTemplate } from './flow-template.ts';
+import { FlowDataError, inputOf, jsonOf, referencesOf, renderTemplate } from './flow-template.ts';
 
 /**
  * One run of a flow, on the control plane's thread. It holds no fiber: it is a table of step
@@ -80,6 +80,12 @@ class FlowRun {
   /** Per step, how many of the steps it reads have not finished. */
   readonly #waitingOn = new Map<string, number>();
   readonly #readers = new Map<string, FlowStep[]>();
+  /**
+   * Per step, the readers that have not yet taken its output; at 0 the output is dropped, so a long
+   * chain holds the outputs of its frontier, not of every step. The flow's output template counts
+   * as a reader that never takes.
+   */
+  readonly #unread = new Map<string, number>();
   readonly #startedAt: number;
   readonly #deadline: NodeJS.Timeout;
   readonly #logs: string[] = [];
@@ -95,11 +101,15 @@ class FlowRun {
     this.#options = options;
     this.result = new Promise((resolve) => { this.#resolve = resolve; });
     this.#startedAt = performance.now() - (options.acceptedMsAgo ?? 0);
+    for (const kept of referencesOf(spec.output)) this.#unread.set(kept, (this.#unread.get(kept) ?? 0) + 1);
     this.#unfinished = spec.steps.length;
     for (const step of spec.steps) {
       this.#reports.set(step.id, { id: step.id, function: step.function, state: 'not-run', invocations: 0, usage: emptyUsage() });
       this.#waitingOn.set(step.id, step.needs.length);
-      for (const need of step.needs) this.#readers.set(need, [...(this.#readers.get(need) ?? []), step]);
+      for (const need of step.needs) {
+        this.#readers.set(need, [...(this.#readers.get(need) ?? []), step]);
+        this.#unread.set(need, (this.#unread.get(need) ?? 0) + 1);
+      }
     }
     this.#deadline = setTimeout(this.#expire, Math.max(0, options.wallMs - (options.acceptedMsAgo ?? 0)));
     options.signal?.addEventListener('abort', this.#abort, { once: true });
@@ -154,7 +164,9 @@ class FlowRun {
   }
 
   async #runCall (step: CallStep, report: StepReport): Promise<Uint8Array> {
-    return this.#call(step, report, renderTemplate(step.input, this.#read));
+    const input = renderTemplate(step.input, this.#read);
+    this.#taken(step);
+    return this.#call(step, report, input);
   }
 
   /** Runs the step's function once; resolves to its output, rejects with StepFailure. */
@@ -187,6 +199,7 @@ class FlowRun {
     const refused = { code: 'ERR_INVALID_ARGUMENT', message: `map over more than ${step.maxItems} items is refused (the step's maxItems)` } as const;
     if (hasMoreItemsThan(over, step.maxItems)) throw new StepFailure(refused);
     const items = jsonOf(over, what);
+    this.#taken(step);
     if (!Array.isArray(items)) throw new StepFailure({ code: 'ERR_INVALID_ARGUMENT', message: `map needs a JSON array; ${what} is ${items === null ? 'null' : typeof items}` });
     if (items.length > step.maxItems) throw new StepFailure(refused);
     const joined: unknown[] = new Array(items.length);
@@ -207,6 +220,15 @@ class FlowRun {
     };
     await Promise.all(Array.from({ length: Math.min(step.concurrency, items.length) }, worker));
     return Buffer.from(JSON.stringify(joined));
+  }
+
+  /** `step` has built its input: the outputs it read are dropped once no other reader waits for them. */
+  #taken (step: FlowStep): void {
+    for (const need of step.needs) {
+      const left = this.#unread.get(need)! - 1;
+      this.#unread.set(need, left);
+      if (left === 0) this.#outputs.delete(need);
+    }
   }
 
   /** The flow's input (undefined) or a finished step's output; the scheduling guarantees it is there. */
