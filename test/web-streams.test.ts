@@ -129,6 +129,20 @@ for (const [language, plugin] of kJsEngines) {
     assert.equal(output(await engine.invoke('lazy', bytes(''))), '[true,true,false]');
   });
 
+  test(`${language}: a function that replaces the stream methods still reads its stream bodies whole`, async () => {
+    await using engine = await Engine.open({ plugins: [plugin()] });
+    await engine.deploy('tamper', language, bytes(`export default async function () {
+      const body = new ReadableStream({ start (c) { c.enqueue(new Uint8Array([104, 105])); c.close(); } });
+      ReadableStream.prototype.getReader = () => { throw new Error('replaced getReader'); };
+      ReadableStreamDefaultReader.prototype.read = () => { throw new Error('replaced read'); };
+      const text = await new Response(body).text();
+      let own;
+      try { new ReadableStream().getReader(); own = 'unchanged'; } catch (error) { own = error.message; }
+      return JSON.stringify([text, own]);
+    }`));
+    assert.equal(output(await engine.invoke('tamper', bytes(''))), '["hi","replaced getReader"]');
+  });
+
   test(`${language}: fetch sends a stream body read whole, through the metered path`, async () => {
     const server = createServer((request: IncomingMessage, response: ServerResponse) => {
       const chunks: Buffer[] = [];
