@@ -43,6 +43,12 @@ test('templates: one reference passes any bytes on; JSON templates take text as 
 
   await engine.deploy('literal', 'flow', flowSource({ steps: [{ id: 'a', function: 'hello', input: 'ready' }], output: '$a' }));
   assert.equal(textOf(await engine.invoke('literal', new Uint8Array())), 'hello, ready', 'a literal string is given as its text');
+
+  // A step nothing reads still runs (for its effect); the outputs read by two steps reach both.
+  await engine.deploy('fork', 'flow', flowSource({ steps: [{ id: 'a', function: 'hello' }, { id: 'side', function: 'echo' }, { id: 'b', function: 'echo', input: '$a' }, { id: 'c', function: 'hello', input: '$a' }], output: { b: '$b', c: '$c' } }));
+  const forked = await engine.invoke('fork', Buffer.from('x'));
+  assert.equal(textOf(forked), '{"b":"hello, x","c":"hello, hello, x"}');
+  assert.deepEqual((forked.usage as FlowUsage).steps.map((step) => step.state), ['done', 'done', 'done', 'done']);
 });
 
 test('a map step keeps to its concurrency', async () => {

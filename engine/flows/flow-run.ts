@@ -128,7 +128,8 @@ class FlowRun {
     if (this.#settled) return;
     report.state = 'done';
     report.wallMs = roundMs(this.#sinceStart() - report.startMs!);
-    this.#outputs.set(step.id, output);
+    // An output nothing reads (a step run for its effect) is not kept.
+    if (this.#unread.has(step.id)) this.#outputs.set(step.id, output);
     this.#unfinished--;
     for (const reader of this.#readers.get(step.id) ?? []) {
       const left = this.#waitingOn.get(reader.id)! - 1;
