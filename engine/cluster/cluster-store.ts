@@ -1,4 +1,5 @@
 import type { NatsConnection, QueuedIterator } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { KvWatchInclude, Kvm, type KV, type KvEntry, type KvWatchEntry } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { EngineError } from '../errors.ts';
@@ -10,30 +11,52 @@ import { decodeBucketValue, encodeRecord, encodeTombstone, versionOf, type Bucke
 
 /** How long an engine waits for JetStream to come up (a cluster starting with it) before it gives up, in ms. */
 const kStartDeadlineMs = 30_000;
+/**
+ * How long a write keeps trying while the cluster cannot take it, in ms: a NATS server lost takes
+ * JetStream a few seconds to elect new leaders, and a deploy then should wait, not fail.
+ */
+const kWriteDeadlineMs = 15_000;
 /** Sources fetched at once when an engine loads every function. */
 const kLoadConcurrency = 8;
+
+/** The stream under the KV bucket, and the subject of a key in it (how JetStream lays a bucket out). */
+const kRecordStream = `KV_${kRecordBucket}`;
+function keySubject (name: string): string {
+  return `$KV.${kRecordBucket}.${name}`;
+}
 
 /**
  * The registry of a cluster (FunctionStore): one record per function name in a JetStream KV
  * bucket, its source in an object store, both replicated by JetStream's RAFT. A write returns once
  * the cluster acknowledged it (a quorum of the replicas has it), so an acknowledged deploy survives
- * any one NATS server lost. Versions are compare-and-set on the key's revision: a deploy gets the
- * version after the latest one stored under the name, and fails if another engine stored one in
- * between, so two engines never hand out the same version.
+ * any one NATS server lost.
+ *
+ * Versions are compare-and-set: a deploy gets the version after the latest one stored under the
+ * name, and is stored only if nothing was written to the bucket since that was read, so two
+ * engines never hand out the same version. The condition is on the bucket's last sequence, not
+ * the key's: nats-server before 2.9.21 checks a key's expected revision before the RAFT proposal
+ * only, and lets two racing writes with the same expected revision both through (nats-server issue
+ * 4320; Debian's 2.9.10 took 53 of 100 such races here), while the bucket-wide condition counts
+ * the writes in flight and took none. A write that fails only because another key was written
+ * meanwhile is tried again; one that finds its own name changed is refused.
  */
 export class ClusterStore implements FunctionStore {
   readonly #kv: KV;
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
   readonly #sources: ObjectStore;
   readonly #onWarning: (message: string) => void;
-  /** The key's revision latestVersion() saw, by name: the write that follows expects it (0: no key). */
-  readonly #seenRevisions = new Map<string, number>();
+  /** What latestVersion() saw, by name: the write that follows expects the name still at that version. */
+  readonly #seen = new Map<string, { readonly version: number, readonly bucketSequence: number }>();
   #watch: QueuedIterator<KvWatchEntry> | undefined;
   #onChange: ((change: StoreChange) => void) | undefined;
   /** Changes seen between load() and follow(). */
   #early: StoreChange[] = [];
 
-  private constructor (kv: KV, sources: ObjectStore, onWarning: (message: string) => void) {
+  private constructor (kv: KV, js: JetStreamClient, jsm: JetStreamManager, sources: ObjectStore, onWarning: (message: string) => void) {
     this.#kv = kv;
+    this.#js = js;
+    this.#jsm = jsm;
     this.#sources = sources;
     this.#onWarning = onWarning;
   }
@@ -42,7 +65,7 @@ export class ClusterStore implements FunctionStore {
   static async open (connection: NatsConnection, replicas: number, onWarning: (message: string) => void): Promise<ClusterStore> {
     const kv = await retryWhileStarting(`cannot open the KV bucket ${kRecordBucket}`, kStartDeadlineMs, () => new Kvm(connection).create(kRecordBucket, { replicas, history: 1 }));
     const sources = await retryWhileStarting(`cannot open the object store ${kSourceBucket}`, kStartDeadlineMs, () => new Objm(connection).create(kSourceBucket, { replicas }));
-    return new ClusterStore(kv, sources, onWarning);
+    return new ClusterStore(kv, jetstream(connection), await jetstreamManager(connection), sources, onWarning);
   }
 
   async load (): Promise<{ records: FunctionRecord[], unreadable: UnreadableRecord[] }> {
@@ -69,15 +92,16 @@ export class ClusterStore implements FunctionStore {
   }
 
   async latestVersion (name: string): Promise<number> {
-    const entry = await this.#kv.get(name);
-    const value = entry === null ? undefined : this.#valueOf(entry);
-    this.#seenRevisions.set(name, value === undefined ? 0 : entry!.revision);
-    return value === undefined ? 0 : versionOf(value);
+    const seen = await retryWhileStarting(`the cluster did not answer which version of ${name} is the latest`, kWriteDeadlineMs, () => this.#readLatest(name));
+    this.#seen.set(name, seen);
+    return seen.version;
   }
 
   /** Stores the source, then the record; resolves once the cluster acknowledged the record. */
   async write (record: FunctionRecord): Promise<void> {
-    if (await this.#sources.info(record.sourceSha256) === null) await this.#sources.putBlob({ name: record.sourceSha256 }, record.source);
+    await retryWhileStarting(`the cluster did not store the source of ${record.name}`, kWriteDeadlineMs, async () => {
+      if (await this.#sources.info(record.sourceSha256) === null) await this.#sources.putBlob({ name: record.sourceSha256 }, record.source);
+    });
     await this.#compareAndSet(record.name, encodeRecord(record), 'deployed');
   }
 
@@ -98,18 +122,46 @@ export class ClusterStore implements FunctionStore {
     this.#onChange = undefined;
   }
 
+  /**
+   * The version stored under `name` (0 for none) and the bucket's last sequence, read in that
+   * order from the streams' leader (a replica may lag), so a write conditioned on the sequence
+   * finds the name as read.
+   */
+  async #readLatest (name: string): Promise<{ version: number, bucketSequence: number }> {
+    const bucketSequence = (await this.#jsm.streams.info(kRecordStream)).state.last_seq;
+    const stored = await this.#jsm.streams.getMessage(kRecordStream, { last_by_subj: keySubject(name) }).catch((error: Error) => {
+      if (/no message found/i.test(error.message)) return null;
+      throw error;
+    });
+    if (stored === null || stored.header?.get('KV-Operation')) return { version: 0, bucketSequence };
+    return { version: versionOf(decodeBucketValue(stored.string())), bucketSequence };
+  }
+
+  /** Stores `value` under `name` if the name is still at the version latestVersion() saw (the class comment says how). */
   async #compareAndSet (name: string, value: string, what: string): Promise<void> {
-    const expected = this.#seenRevisions.get(name) ?? (await this.latestVersion(name), this.#seenRevisions.get(name)!);
-    this.#seenRevisions.delete(name);
-    try {
-      if (expected === 0) await this.#kv.create(name, value);
-      else await this.#kv.update(name, value, expected);
-    } catch (error) {
-      const message = (error as Error).message;
-      if (/wrong last sequence|key exists/i.test(message)) {
-        throw new EngineError('ERR_UNAVAILABLE', `${name} was ${what} by another engine at the same moment, so this request was not applied; list shows the version now in service, and you may send it again`);
+    let seen = this.#seen.get(name) ?? await this.#readLatest(name);
+    this.#seen.delete(name);
+    const giveUpAt = performance.now() + kWriteDeadlineMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#js.publish(keySubject(name), value, { expect: { lastSequence: seen.bucketSequence } });
+        return;
+      } catch (error) {
+        const message = (error as Error).message;
+        if (performance.now() > giveUpAt) throw new EngineError('ERR_UNAVAILABLE', `the cluster did not acknowledge that ${name} was ${what} within ${kWriteDeadlineMs} ms: ${message}`);
+        if (/wrong last sequence/i.test(message)) {
+          const now = await this.#readLatest(name).catch(() => undefined);
+          if (now !== undefined && now.version !== seen.version) {
+            // A retry whose first attempt was stored, but whose acknowledgement was lost, finds its own value.
+            if (attempt > 1 && (await this.#kv.get(name).catch(() => null))?.string() === value) return;
+            throw new EngineError('ERR_UNAVAILABLE', `${name} was ${what} by another engine at the same moment, so this request was not applied; list shows the version now in service, and you may send it again`);
+          }
+          // Another name was written meanwhile: this one is as it was, so the write may go again.
+          if (now !== undefined) seen = now;
+          continue;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
-      throw new EngineError('ERR_UNAVAILABLE', `the cluster did not acknowledge that ${name} was ${what}: ${message}`);
     }
   }
 
@@ -145,6 +197,7 @@ export class ClusterStore implements FunctionStore {
     if (entry.operation !== 'PUT') return { kind: 'delete', name: entry.key, version: Number.MAX_SAFE_INTEGER };
     const value = decodeBucketValue(entry.string());
     if (value.removed) return { kind: 'delete', name: value.name, version: value.version };
-    return { kind: 'put', record: await this.#withSource(value.record) };
+    // The object store may be electing a leader (a NATS server just lost): the source comes once it has one.
+    return { kind: 'put', record: await retryWhileStarting(`cannot read the source of ${value.record.name}`, kWriteDeadlineMs, () => this.#withSource(value.record)) };
   }
 }
