@@ -96,7 +96,7 @@ exported.TextDecoderStream = TextDecoderStream;
 const NativeReadableStream = exports.ReadableStream, streamPrototype = NativeReadableStream.prototype;
 const uncurry = (fn) => Function.prototype.call.bind(fn);
 const lockedOf = uncurry(Object.getOwnPropertyDescriptor(streamPrototype, 'locked').get);
-const getReader = uncurry(streamPrototype.getReader), tee = uncurry(streamPrototype.tee), cancel = uncurry(streamPrototype.cancel);
+const getReader = uncurry(streamPrototype.getReader), tee = uncurry(streamPrototype.tee);
 const readerPrototype = exports.ReadableStreamDefaultReader.prototype;
 const read = uncurry(readerPrototype.read), readerCancel = uncurry(readerPrototype.cancel);
 const { bytesOf } = base.internals;
@@ -114,11 +114,11 @@ exported.internals = {
       controller.close();
     } });
   },
-  // A stream that has been read from (or is being read) cannot be a body any more.
+  // A stream that has been read from (or is being read) cannot be a body any more. The standard's
+  // [[disturbed]] slot has no public accessor: the polyfill keeps it as the stream's _disturbed.
   unusable (stream) { return lockedOf(stream) || stream._disturbed === true; },
   disturbed (stream) { return stream._disturbed === true; },
-  tee (stream) { return tee(stream); },
-  cancel (stream, reason) { return cancel(stream, reason); },
+  tee,
   // A copy of the whole stream as one Uint8Array; each chunk must be bytes (an ArrayBuffer or a view), as a body's are.
   async readAll (stream, what) {
     const reader = getReader(stream), pieces = [];
