@@ -100,6 +100,8 @@ export interface WorkersOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Whether `fetch` may reach loopback and private addresses (workerd's default is public only). */
   readonly allowLocalNetwork?: boolean;
+  /** Service bindings, by Worker: binding name → the name of another Worker given here (`env.NAME.fetch` calls it). */
+  readonly services?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /**
@@ -117,15 +119,17 @@ export async function startWorkerdWorkers (dir: string, workers: Record<string, 
   const definitions: string[] = [];
   const ports: Record<string, number> = {};
   const urls: Record<string, string> = {};
+  const serviceOf = new Map(Object.keys(workers).map((name, at) => [name, `w${at}`]));
   let index = 0;
   for (const [name, path] of Object.entries(workers)) {
     const module = `w${index}-${basename(path)}`;
     await copyFile(path, join(dir, module));
     services.push(`(name = "w${index}", worker = .w${index})`);
     sockets.push(`(name = "s${index}", address = "127.0.0.1:0", http = (), service = "w${index}")`);
+    const serviceBindings = Object.entries(options.services?.[name] ?? {}).map(([binding, target]) => `(name = ${JSON.stringify(binding)}, service = "${serviceOf.get(target) ?? target}")`);
     definitions.push(`const w${index} :Workerd.Worker = (
   modules = [ (name = "worker.js", esModule = embed "${module}") ],
-  bindings = [ ${bindings.join(', ')} ],${outbound}
+  bindings = [ ${[...bindings, ...serviceBindings].join(', ')} ],${outbound}
   compatibilityDate = "${kCompatibilityDate}",
 );`);
     ports[`s${index}`] = await freePort();
