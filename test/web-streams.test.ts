@@ -34,7 +34,9 @@ const kStreamCases: SnippetCase[] = [
     for (let step = await reader.read(); !step.done; step = await reader.read()) got.push(...step.value);
     let again;
     try { await response.text(); again = 'read'; } catch (error) { again = error.name; }
-    return [before, same, got, response.bodyUsed, again, new Response(null).body, new Response('').body instanceof ReadableStream, Object.prototype.toString.call(body)];` },
+    const read = new Response('x');
+    await read.text();
+    return [before, same, got, response.bodyUsed, again, new Response(null).body, new Response('').body instanceof ReadableStream, Object.prototype.toString.call(body), read.body instanceof ReadableStream, read.body.locked, read.bodyUsed];` },
   { name: 'Blob.stream() streams a copy of the blob\'s bytes', code: `
     const bytes = new Uint8Array([1, 2, 3]), blob = new Blob([bytes]), got = [];
     bytes[0] = 9;

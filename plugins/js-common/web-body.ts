@@ -78,7 +78,7 @@ function bodyMixin (Class) {
     const body = stateOf(bodies, this, 'Request or Response');
     if (body.stream === null) {
       if (body.bytes === null && !body.used) return null;
-      body.stream = streams().fromBytes(body.bytes === null ? new NativeUint8Array(0) : body.bytes);
+      body.stream = body.used ? streams().readStream() : streams().fromBytes(body.bytes);
       body.bytes = null;
     }
     return body.stream;

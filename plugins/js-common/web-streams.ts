@@ -114,6 +114,12 @@ exported.internals = {
       controller.close();
     } });
   },
+  // The stream of a body already read whole: locked and disturbed, as the reader that read it left it.
+  readStream () {
+    const stream = exported.internals.fromBytes(new NativeUint8Array(0));
+    read(getReader(stream));
+    return stream;
+  },
   // A stream that has been read from (or is being read) cannot be a body any more. The standard's
   // [[disturbed]] slot has no public accessor: the polyfill keeps it as the stream's _disturbed.
   unusable (stream) { return lockedOf(stream) || stream._disturbed === true; },
