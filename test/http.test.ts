@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { SpringbokClient } from '../dispatchers/client.ts';
+import { splitTarget } from '../dispatchers/http/router.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
 import { example, httpBase, startEngineProcess, temporaryDir } from './support/engine-process.ts';
 
@@ -24,6 +25,31 @@ async function errorOf (response: Response): Promise<{ error: { code: string, me
   assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
   return await response.json() as { error: { code: string, message: string }, usage?: Record<string, number> };
 }
+
+test('HTTP: a request target splits into the path and query the URL parser gives, with or without the shortcut', () => {
+  const base = 'http://localhost';
+  const tricky = ['/functions/f', '/functions/f?', '/functions/f?a=1&b=%zz', '//functions/f', '/functions/../healthz', '/functions/./f', '/functions/%66',
+    '/functions/f/a?x#frag', "/functions/f?it's", '/functions/é', '/functions/a b', '/functions\\f', '/', '/?', '/healthz?x=/..'];
+  // Besides the cases above, every target of up to three characters after the slash from an alphabet of the characters that matter.
+  const alphabet = ['/', '.', '?', '%', '2', 'e', 'a', "'", '~', '!', '(', '*', '+', ';', '=', ':', '@', '-', '_', '#', ' ', '"', '<', '`', '{', '|', '\\', '^', '['];
+  const generated = [''];
+  for (let length = 1; length <= 3; length++) {
+    for (const prefix of generated.filter((text) => text.length === length - 1)) generated.push(...alphabet.map((c) => prefix + c));
+  }
+  let compared = 0;
+  for (const target of [...tricky, ...generated.map((text) => `/${text}`)]) {
+    let url: URL;
+    try {
+      url = new URL(target, base);
+    } catch {
+      assert.throws(() => splitTarget(target), TypeError, target);
+      continue;
+    }
+    assert.deepEqual(splitTarget(target), { pathname: url.pathname, search: url.search }, target);
+    compared++;
+  }
+  assert.ok(compared > 20_000, `${compared} targets compared`);
+});
 
 test('HTTP: deploy, execute, list and delete functions of sm, lua, js and c', { timeout: 120_000 }, async () => {
   await using dir = await temporaryDir();

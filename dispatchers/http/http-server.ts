@@ -9,7 +9,7 @@ import { assertDeployToken } from '../deploy-token.ts';
 import { kQueueFullRetryAfterSeconds, statusForCode } from './error-status.ts';
 import { answerHeaders, envFromHeaders, invocationRequest, isBodiless } from './function-http.ts';
 import { readBody } from './read-body.ts';
-import { matchRoute } from './router.ts';
+import { matchRoute, splitTarget } from './router.ts';
 
 /** What the HTTP front reports to a metrics collector: only what the engine's stats cannot tell. */
 export interface HttpMetricsSink {
@@ -181,20 +181,6 @@ export class HttpServer {
     const match = header === undefined ? null : /^Bearer\s+(.+)$/i.exec(header);
     assertDeployToken(this.#options.deployToken, match?.[1]?.trim(), 'Authorization: Bearer TOKEN');
   }
-}
-
-/**
- * A request target split into path and query without building a URL, when it is plain: an
- * origin-form path of characters a URL keeps as they are, no dot segment and a plain query (the
- * invocations' common case). Anything else goes through the URL parser, which normalises it.
- */
-const kPlainTarget = /^(\/[\w\-.~!$&'()*+,;=:@/]*)(?:\?([\w\-.~!$&()*+,;=:@/?%]*))?$/;
-
-function splitTarget (target: string): { readonly pathname: string, readonly search: string } {
-  const plain = kPlainTarget.exec(target);
-  if (plain !== null && !plain[1]!.includes('/.')) return { pathname: plain[1]!, search: plain[2] === undefined || plain[2] === '' ? '' : `?${plain[2]}` };
-  const url = new URL(target, 'http://localhost');
-  return { pathname: url.pathname, search: url.search };
 }
 
 /** The usage headers, as flat name, value pairs after `first` (node:http's writeHead takes the array as it is). */

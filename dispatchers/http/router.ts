@@ -35,3 +35,22 @@ export function matchRoute (method: string, pathname: string): Route {
   if (kind === undefined) return { kind: 'method-not-allowed', allow: Object.keys(kFunctionMethods).join(', ') };
   return { kind, name };
 }
+
+/**
+ * A plain request target: an origin-form path (not `//`, which a URL reads as a host) of characters
+ * a URL keeps as they are, and a query of the same kind.
+ */
+const kPlainTarget = /^(\/(?!\/)[\w\-.~!$&'()*+,;=:@/]*)(?:\?([\w\-.~!$&()*+,;=:@/?%]*))?$/;
+
+/**
+ * A request target's path and query (`?...`, or empty), as `new URL(target, base)` gives them:
+ * a plain target (the invocations' common case) without building a URL, anything else through
+ * the URL parser, which normalises it (dot segments, percent-encoding).
+ * @throws {TypeError} for a target the URL parser refuses.
+ */
+export function splitTarget (target: string): { readonly pathname: string, readonly search: string } {
+  const plain = kPlainTarget.exec(target);
+  if (plain !== null && !plain[1]!.includes('/.')) return { pathname: plain[1]!, search: plain[2] === undefined || plain[2] === '' ? '' : `?${plain[2]}` };
+  const url = new URL(target, 'http://localhost');
+  return { pathname: url.pathname, search: url.search };
+}
