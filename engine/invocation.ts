@@ -138,7 +138,7 @@ export class Invocation implements Task, InvocationContext {
         outcome = { ok: false, error: { code: 'ERR_NETWORK_BUDGET', message: `${meter.breach.message} (the function then failed: ${outcome.error.message})` } };
       }
     }
-    this.#outgoing?.end(usage);
+    if (this.#outgoing !== undefined) outcome = this.#outgoing.end(usage, outcome);
     let result: InvokeResult;
     if (outcome.ok && outcome.output.byteLength > this.#limits.maxOutputBytes) {
       result = { ok: false, error: { code: 'ERR_OUTPUT_TOO_LARGE', message: `output of ${outcome.output.byteLength} bytes is over the limit of ${this.#limits.maxOutputBytes}` }, usage, logs: this.#logs, version: this.version };

@@ -111,6 +111,12 @@ test('hostile: a recursive invoker stops at the depth limit; a fan-out bomb at i
   assert.equal(output(await engine.invoke('bomb', bytes(''))), '16 ERR_INVOKE_BUDGET');
   await engine.deploy('bomb4', 'js', bytes(kFanOut), { allowInvoke: ['double'], invokeCalls: 4 });
   assert.equal(output(await engine.invoke('bomb4', bytes(''))), '4 ERR_INVOKE_BUDGET');
+  // Not caught: the function fails because of its budget, and says so (as for the network budget).
+  await engine.deploy('bomb-uncaught', 'lua', bytes('return function (_, ctx) for i = 1, 100 do ctx.invoke("double", tostring(i)) end end'), { allowInvoke: ['double'] });
+  const uncaught = await engine.invoke('bomb-uncaught', bytes(''));
+  assert.equal(uncaught.ok ? '' : uncaught.error.code, 'ERR_INVOKE_BUDGET');
+  assert.match(uncaught.ok ? '' : uncaught.error.message, /invoke budget of 16 calls per invocation used up \(the function then failed: /);
+  assert.equal(uncaught.usage.calls?.length, 16);
 });
 
 test('hostile: a self-replicating fan-out is contained: when the root ends, every call still running under it is cancelled', async () => {

@@ -112,6 +112,11 @@ test('hostile: a kv filler stops at its storage budget (ERR_KV_BUDGET) and the n
   // Full: a new key is refused at once (rewriting a key in place does not grow it, so that would pass).
   assert.equal(output(await engine.invoke('filler', bytes('b empty'))), `ERR_KV_BUDGET 0 ${19 * 1007}`);
   assert.equal(output(await engine.invoke('filler', bytes('c'))), `ERR_KV_BUDGET 19 ${19 * 1007}`, 'once emptied, the space is there again');
+  // Not caught: the function fails because of its storage budget, and says so.
+  await engine.deploy('careless', 'lua', bytes('return function (_, ctx) for i = 1, 1000 do ctx.kv.put("k" .. i, string.rep("x", 1000)) end end'), { kvBytes: 20_000 });
+  const careless = await engine.invoke('careless', bytes(''));
+  assert.equal(careless.ok ? '' : careless.error.code, 'ERR_KV_BUDGET');
+  assert.equal(careless.usage.kvWrites, 20, 'nineteen puts and the refused twentieth');
 
   await engine.deploy('limits', 'js', bytes(`export default async (input, ctx) => {
     const attempt = async (key, value) => { try { await ctx.kv.put(key, value); return 'ok'; } catch (error) { return error.code; } };

@@ -1,5 +1,6 @@
 import type { Budget, CallUsage, Usage } from '../budget.ts';
-import { EngineError, toErrorRecord } from '../errors.ts';
+import { EngineError, toErrorRecord, type ErrorRecord } from '../errors.ts';
+import type { TaskOutcome } from '../scheduler.ts';
 import type { KvOperation, KvReply, KvRequest } from '../kv/kv-types.ts';
 import { checkValue, keyBytes, kMaxListKeys, namespaceFor } from '../kv/kv-limits.ts';
 import type { EngineCalls } from './engine-calls.ts';
@@ -24,6 +25,8 @@ export class OutgoingCalls {
   #kvWrites = 0;
   #kvBytes = 0;
   #usedKv = false;
+  /** The first of the function's own limits it ran into (calls, depth, kv size): what its failure is put down to. */
+  #breach: ErrorRecord | undefined;
 
   constructor (engine: EngineCalls, caller: string, budget: Budget, depth: number) {
     this.#engine = engine;
@@ -35,7 +38,7 @@ export class OutgoingCalls {
   /** The callee's output; rejects with EngineError carrying the callee's code when it failed, or the refusal's. */
   async invoke (name: string, input: Uint8Array): Promise<Uint8Array> {
     assertFunctionName(name);
-    checkCall(this.#caller, name, this.#budget.allowInvoke, this.#budget.invokeCalls, this.#callsMade, this.#depth);
+    this.#noting(() => checkCall(this.#caller, name, this.#budget.allowInvoke, this.#budget.invokeCalls, this.#callsMade, this.#depth));
     if (!(input instanceof Uint8Array)) throw new EngineError('ERR_FUNCTION', 'invoke: the input must be bytes or a string');
     this.#callsMade++;
     const startedAt = performance.now();
@@ -57,30 +60,36 @@ export class OutgoingCalls {
     this.#usedKv = true;
     const write = operation.op === 'put' || operation.op === 'delete';
     const namespace = namespaceFor(this.#caller, this.#budget.kv, operation.namespace, write);
-    let request: KvRequest;
-    switch (operation.op) {
-      case 'get': request = { op: 'get', namespace, key: keyBytes(operation.key) }; break;
-      case 'delete': request = { op: 'delete', namespace, key: keyBytes(operation.key) }; break;
-      case 'list': request = { op: 'list', namespace, prefix: keyBytes(operation.prefix, 'prefix'), limit: kMaxListKeys }; break;
-      case 'put': {
-        if (!(operation.value instanceof Uint8Array)) throw new EngineError('ERR_FUNCTION', 'kv: the value must be bytes or a string');
-        checkValue(operation.value);
-        request = { op: 'put', namespace, key: keyBytes(operation.key), value: operation.value, limitBytes: this.#budget.kvBytes };
-        break;
-      }
-      default: throw new EngineError('ERR_FUNCTION', `kv: unknown operation ${JSON.stringify((operation as { op: unknown }).op)}`);
-    }
+    const request = this.#noting(() => this.#requestFor(operation, namespace));
     if (write) this.#kvWrites++;
     else this.#kvReads++;
     this.#kvBytes += request.op === 'list' ? request.prefix.byteLength : request.key.byteLength + (request.op === 'put' ? request.value.byteLength : 0);
-    const reply = await this.#engine.kv(request);
+    const reply = await this.#engine.kv(request).catch((error: unknown) => this.#noting(() => { throw error; }));
     if (reply.value != null) this.#kvBytes += reply.value.byteLength;
     if (reply.keys !== undefined) for (const key of reply.keys) this.#kvBytes += Buffer.byteLength(key);
     return reply;
   }
 
-  /** The invocation ended: cancels its calls still running and adds the counts to its usage. */
-  end (usage: Usage): void {
+  /** The checked request for the store. @throws {EngineError} ERR_KV_BUDGET for a key or value over its limit, ERR_FUNCTION for a malformed one. */
+  #requestFor (operation: KvOperation, namespace: string): KvRequest {
+    switch (operation.op) {
+      case 'get': return { op: 'get', namespace, key: keyBytes(operation.key) };
+      case 'delete': return { op: 'delete', namespace, key: keyBytes(operation.key) };
+      case 'list': return { op: 'list', namespace, prefix: keyBytes(operation.prefix, 'prefix'), limit: kMaxListKeys };
+      case 'put':
+        if (!(operation.value instanceof Uint8Array)) throw new EngineError('ERR_FUNCTION', 'kv: the value must be bytes or a string');
+        checkValue(operation.value);
+        return { op: 'put', namespace, key: keyBytes(operation.key), value: operation.value, limitBytes: this.#budget.kvBytes };
+      default: throw new EngineError('ERR_FUNCTION', `kv: unknown operation ${JSON.stringify((operation as { op: unknown }).op)}`);
+    }
+  }
+
+  /**
+   * The invocation ended: cancels its calls still running and adds the counts to its usage. A
+   * function that failed (ERR_FUNCTION, ERR_TRAP) after one of its own limits refused it failed
+   * because of that limit, as for the network budget: the outcome then carries that code.
+   */
+  end (usage: Usage, outcome: TaskOutcome): TaskOutcome {
     this.#ended.abort(new EngineError('ERR_CANCELLED', `the caller ${this.#caller} ended`));
     if (this.#usedKv) {
       usage.kvReads = this.#kvReads;
@@ -88,5 +97,19 @@ export class OutgoingCalls {
       usage.kvBytes = this.#kvBytes;
     }
     if (this.#calls.length > 0) usage.calls = this.#calls;
+    const breach = this.#breach;
+    if (outcome.ok || breach === undefined || (outcome.error.code !== 'ERR_FUNCTION' && outcome.error.code !== 'ERR_TRAP')) return outcome;
+    return { ok: false, error: { code: breach.code, message: `${breach.message} (the function then failed: ${outcome.error.message})` } };
+  }
+
+  /** Runs `check`, noting a refusal by one of the function's own budgets (ERR_INVOKE_BUDGET, ERR_INVOKE_DEPTH, ERR_KV_BUDGET) before it is thrown on. */
+  #noting<T> (check: () => T): T {
+    try {
+      return check();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (this.#breach === undefined && (code === 'ERR_INVOKE_BUDGET' || code === 'ERR_INVOKE_DEPTH' || code === 'ERR_KV_BUDGET')) this.#breach = toErrorRecord(error);
+      throw error;
+    }
   }
 }
