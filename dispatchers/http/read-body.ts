@@ -27,9 +27,10 @@ export function readBody (request: IncomingMessage, limitBytes: number, tooLarge
       total += chunk.byteLength;
       if (total > limitBytes) {
         stop();
-        // The rest is not read: the answer closes the connection.
-        request.destroy();
         reject(new EngineError(tooLargeCode, `${what} is over the limit of ${limitBytes} bytes`));
+        // The rest is not read: the connection is dropped, once the refusal (a few promise reactions
+        // from here) has been written to it.
+        setImmediate(() => request.destroy());
         return;
       }
       chunks.push(chunk);
