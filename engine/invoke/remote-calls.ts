@@ -105,4 +105,10 @@ export class CallServer {
   cancel (id: number, message: string): void {
     this.#running.get(id)?.abort(new Error(message));
   }
+
+  /** The thread is gone: the calls its invocations made end with them. */
+  cancelAll (message: string): void {
+    for (const controller of this.#running.values()) controller.abort(new Error(message));
+    this.#running.clear();
+  }
 }

@@ -193,6 +193,7 @@ export class SchedulerThread {
     this.#closed();
     for (const waiting of this.#requests.values()) waiting.reject(new EngineError('ERR_INTERNAL', `scheduler thread ${this.index} stopped: ${reason}`));
     this.#requests.clear();
+    this.calls.cancelAll(`scheduler thread ${this.index} stopped: ${reason}`);
     this.instances.clear();
     this.evicted.clear();
     this.installed.clear();
