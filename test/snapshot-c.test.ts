@@ -131,3 +131,25 @@ test('evicted and restored under a ceiling of one instance, with calls arriving 
   const { instances } = engine.stats();
   assert.ok(instances.evictions >= 30 && instances.restores >= 30, `evictions ${instances.evictions}, restores ${instances.restores}`);
 });
+
+test('the instrumentation pass exports every mutable global for restoring, and refuses table.set (a table is not restored)', async () => {
+  const { default: binaryen } = await import('binaryen');
+  const { instrument } = await import('../plugins/wasm-common/instrument.ts');
+  const build = (body: string): Uint8Array => {
+    const module = binaryen.parseText(`(module
+      (import "env" "memory" (memory 2))
+      (import "springbok" "fuel" (func $fuel (result i32)))
+      (import "springbok" "suspend" (func $suspend (result i32)))
+      (table 1 funcref)
+      (global $constant i32 (i32.const 7))
+      (global $sp (mut i32) (i32.const 65536))
+      (func $f (export "f") (param i32) ${body}))`);
+    module.setFeatures(binaryen.Features.MutableGlobals | binaryen.Features.ReferenceTypes);
+    const bytes = module.emitBinary();
+    module.dispose();
+    return bytes;
+  };
+  const exported = WebAssembly.Module.exports(new WebAssembly.Module(instrument(build('(global.set $sp (local.get 0))')).bytes));
+  assert.deepEqual(exported.filter((e) => e.kind === 'global').map((e) => e.name).sort(), ['__sb_fuel', '__sb_global_1']);
+  assert.throws(() => instrument(build('(table.set 0 (i32.const 0) (ref.null func))')), /writes a table \(table\.set\)/);
+});

@@ -41,20 +41,21 @@ export class InstanceSnapshot {
 
   /** Instantiates `module` on a memory of its own, with host functions that trap, and keeps what instantiation wrote. */
   static take (module: WebAssembly.Module, minPages: number): InstanceSnapshot {
-    const memory = new WebAssembly.Memory({ initial: minPages });
+    const memory = scratchMemory(minPages);
     const { imports } = hostImports(memory, kNoInput, kNoContext, 0, kNoFiber);
     const exports = new WebAssembly.Instance(module, imports).exports;
     const globalNames = WebAssembly.Module.exports(module)
       .filter(({ name, kind }) => kind === 'global' && (name === kRuntimeFuelExport || name.startsWith(kMutableGlobalExportPrefix)))
       .map(({ name }) => name);
-    const globalValues = globalNames.map((name) => (exports[name] as WebAssembly.Global).value as unknown);
+    const globalValues = globalNames.map((name) => (exports[name] as WebAssembly.Global).value);
     const bytes = new Uint8Array(memory.buffer);
     const { start, end } = nonZeroSpan(bytes);
-    return new InstanceSnapshot(bytes.byteLength, start, bytes.slice(start, end), globalNames, globalValues);
+    const image = bytes.slice(start, end);
+    bytes.fill(0, start, end);
+    // The scratch memory may be larger than the module's: data past its own initial memory would not fit in its instances.
+    if (end > minPages * kPageBytes) throw new Error(`its data reaches byte ${end}, past its initial memory of ${minPages * kPageBytes} bytes`);
+    return new InstanceSnapshot(minPages * kPageBytes, start, image, globalNames, globalValues);
   }
-
-  /** The bytes the snapshot keeps (the span of memory its data segments wrote). */
-  get imageBytes (): number { return this.#image.byteLength; }
 
   /** `exports`' mutable globals, in the order restore() sets them. */
   globalsOf (exports: WebAssembly.Exports): WebAssembly.Global[] {
@@ -73,6 +74,24 @@ export class InstanceSnapshot {
     for (let i = 0; i < state.globals.length; i++) state.globals[i]!.value = this.#globalValues[i];
     return true;
   }
+}
+
+const kPageBytes = 65536;
+/** The largest memory the scratch memory grows to; a module that starts bigger gets a memory of its own. */
+const kMaxScratchPages = 32;
+let scratch: WebAssembly.Memory | undefined;
+
+/**
+ * An all-zero memory of at least `pages` for taking a snapshot in. One per thread, zeroed again after
+ * each use: a new memory per compiled module (each reserving gigabytes of address space, released by
+ * the garbage collector) made the first calls after deploys measurably slower.
+ */
+function scratchMemory (pages: number): WebAssembly.Memory {
+  if (pages > kMaxScratchPages) return new WebAssembly.Memory({ initial: pages });
+  scratch ??= new WebAssembly.Memory({ initial: pages });
+  const missing = pages - scratch.buffer.byteLength / kPageBytes;
+  if (missing > 0) scratch.grow(missing);
+  return scratch;
 }
 
 /** The smallest range outside which `bytes` is all zero (empty when all of it is). */
