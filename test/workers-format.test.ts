@@ -160,7 +160,7 @@ for (const makePlugin of kJsEngines) {
     await using engine = await Engine.open({ plugins: [makePlugin()] });
     await engine.deploy('classic', language, bytes('export default function (input, ctx) { return { input, keys: Object.keys(ctx) }; }'), undefined, { env: { A: '1' } });
     const result = await engine.invoke('classic', bytes('x'), { request: request('GET', 'http://example.test/') });
-    assert.deepEqual(JSON.parse(body(result)), { input: 'x', keys: ['fetch'] });
+    assert.deepEqual(JSON.parse(body(result)), { input: 'x', keys: ['fetch', 'invoke', 'kv'] });
     assert.equal(result.ok && result.response, undefined);
     await engine.deploy('neither', language, bytes('export default { handle () {} };'));
     const neither = await engine.invoke('neither', new Uint8Array(0));

@@ -342,10 +342,12 @@ function encodeOrFail (value) {
   try { return encode(value); } catch (error) { return [0, failure(error)]; }
 }
 
-// ctx.invoke and ctx.kv: the same for a plain function's ctx and a Worker's.
-function hostPromise (invocationId, op, a, b, c, onValue) {
+// ctx.invoke and ctx.kv: the same for a plain function's ctx and a Worker's. The arguments are
+// checked inside the promise, so a bad one is a rejection like the engine's refusals.
+function hostPromise (invocationId, op, args, onValue) {
   return new NativePromise((resolve, reject) => {
-    requestHostCall(invocationId, op, a, b, c, undefined, (value) => resolve(onValue(value)), reject);
+    const checked = args();
+    requestHostCall(invocationId, op, checked[0], checked[1], checked[2], undefined, (value) => resolve(onValue(value)), reject);
   });
 }
 function checkedBody (value, what) {
@@ -363,33 +365,29 @@ function namespaceOption (options) {
 }
 function makeInvoke (invocationId) {
   return function invoke (name, input) {
-    return new NativePromise((resolve, reject) => {
-      requestHostCall(invocationId, 'invoke', checkedKey(name, 'ctx.invoke: the name'), checkedBody(input, 'ctx.invoke: the input'), undefined, undefined, (value) => resolve(value[1]), reject);
-    });
+    return hostPromise(invocationId, 'invoke', () => [checkedKey(name, 'ctx.invoke: the name'), checkedBody(input, 'ctx.invoke: the input')], (value) => value[1]);
   };
 }
 function makeKv (invocationId) {
   return freeze({
     get (key, options) {
       const asBytes = options != null && options.type === 'bytes';
-      return hostPromise(invocationId, 'kv.get', checkedKey(key, 'ctx.kv.get: the key'), namespaceOption(options), asBytes, (value) => value[0] === 0 ? null : asBytes ? value[2] : value[1]);
+      return hostPromise(invocationId, 'kv.get', () => [checkedKey(key, 'ctx.kv.get: the key'), namespaceOption(options), asBytes], (value) => value[0] === 0 ? null : asBytes ? value[2] : value[1]);
     },
     put (key, value, options) {
-      return hostPromise(invocationId, 'kv.put', checkedKey(key, 'ctx.kv.put: the key'), checkedBody(value, 'ctx.kv.put: the value'), namespaceOption(options), () => undefined);
+      return hostPromise(invocationId, 'kv.put', () => [checkedKey(key, 'ctx.kv.put: the key'), checkedBody(value, 'ctx.kv.put: the value'), namespaceOption(options)], () => undefined);
     },
     delete (key, options) {
-      return hostPromise(invocationId, 'kv.delete', checkedKey(key, 'ctx.kv.delete: the key'), namespaceOption(options), undefined, (value) => value[0] === 1);
+      return hostPromise(invocationId, 'kv.delete', () => [checkedKey(key, 'ctx.kv.delete: the key'), namespaceOption(options)], (value) => value[0] === 1);
     },
     list (prefix, options) {
-      return hostPromise(invocationId, 'kv.list', checkedKey(prefix === undefined ? '' : prefix, 'ctx.kv.list: the prefix'), namespaceOption(options), undefined, (value) => parse(value[1]));
+      return hostPromise(invocationId, 'kv.list', () => [checkedKey(prefix === undefined ? '' : prefix, 'ctx.kv.list: the prefix'), namespaceOption(options)], (value) => parse(value[1]));
     },
   });
 }
 
 function makeContext (invocationId) {
   return freeze({
-    invoke: makeInvoke(invocationId),
-    kv: makeKv(invocationId),
     fetch (url, init) {
       return new NativePromise((resolve, reject) => {
         const options = init == null ? {} : init;
@@ -400,6 +398,8 @@ function makeContext (invocationId) {
         requestFetch(invocationId, String(url), options.method == null ? 'GET' : String(options.method), stringify(headers), body == null ? undefined : body, onValue, reject);
       });
     },
+    invoke: makeInvoke(invocationId),
+    kv: makeKv(invocationId),
   });
 }
 
