@@ -7,7 +7,6 @@
  * machine, loopback, one process each.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEngine } from './lib/engine-child.ts';

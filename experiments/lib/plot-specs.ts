@@ -434,14 +434,14 @@ function longTailRss (result: Row): TopLevelSpec {
 /** http-vs-workerd.json: req/s, p50 and p99 of springbok's HTTP front (js, quickjs, c) and workerd, per function and connection count. */
 function httpVsWorkerd (result: Row): TopLevelSpec {
   const rows = result.rows as { function: string, server: string, connections: number, perSecond: number, latencyMs: Summary }[];
-  const fnLabel: Record<string, string> = { echo: 'echo', fib: `fib(${String(result.fibN ?? 20)})` };
+  const fnLabel: Record<string, string> = { echo: 'echo', fib: `fib(${Number(result.fibN ?? 20)})` };
   const values = rows.flatMap((r) => {
     const base = { function: fnLabel[r.function] ?? r.function, server: r.server, connections: r.connections };
     return [{ ...base, measure: 'requests/s', value: r.perSecond }, { ...base, measure: 'p50 (ms)', value: r.latencyMs.p50 }, { ...base, measure: 'p99 (ms)', value: r.latencyMs.p99 }];
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'springbok serve --http against workerd, same module, loopback', subtitle: `${String(result.loadGenerator)}, keep-alive connections; medians of ${String(result.rounds)} interleaved rounds (latency on a log scale)` },
+    title: { text: 'springbok serve --http against workerd, same module, loopback', subtitle: `${result.loadGenerator === 'wrk' ? 'wrk' : 'autocannon'}, keep-alive connections; medians of ${Number(result.rounds)} interleaved rounds (latency on a log scale)` },
     data: { values },
     facet: { row: { field: 'measure', title: null, sort: ['requests/s', 'p50 (ms)', 'p99 (ms)'], header: { labelFontSize: 12 } }, column: { field: 'function', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
     spec: {
@@ -455,7 +455,7 @@ function httpVsWorkerd (result: Row): TopLevelSpec {
       },
     },
     resolve: { scale: { y: 'independent' } },
-  } as TopLevelSpec;
+  };
 }
 
 /** Every chart plot.ts renders, in the order doc/results.md shows them. */
