@@ -44,6 +44,8 @@ export interface Usage {
   kvBytes?: number;
   /** Each ctx.invoke the invocation made, in order, with the callee's own usage (itemised, never summed in); present once it made one. */
   calls?: CallUsage[];
+  /** Calls made under this invocation (its own or nested) that `calls` leaves out, past the most a usage itemises (engine/invoke/call-list.ts); present only then. */
+  callsOmitted?: number;
 }
 
 /** One ctx.invoke as the caller's usage lists it. */

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Engine, type InvokeResult } from '../engine/index.ts';
+import type { Usage } from '../engine/budget.ts';
+import { kMaxItemisedCalls } from '../engine/invoke/call-list.ts';
 import { kMaxInvokeDepth } from '../engine/invoke/invoke-policy.ts';
 import { defaultPlugins } from '../dispatchers/cli/plugins.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
@@ -130,6 +132,21 @@ test('hostile: a self-replicating fan-out is contained: when the root ends, ever
   const deadline = performance.now() + 5000;
   while (engine.stats().inFlight > 0 && performance.now() < deadline) await sleep(20);
   assert.equal(engine.stats().inFlight, 0, 'the callees (and theirs) were cancelled with the root, not left to wait out their own 30 s');
+});
+
+test('a large tree of calls is itemised up to 1024 entries; the rest is counted, not lost', async () => {
+  await using engine = await Engine.open({ plugins: defaultPlugins() });
+  await deployCallees(engine);
+  // 40 calls of 40 calls each: 1,640 calls under the root.
+  await engine.deploy('mid', 'js', bytes('export default async (input, ctx) => { for (let i = 0; i < 40; i++) await ctx.invoke("double", String(i)); return "mid"; }'), { allowInvoke: ['double'], invokeCalls: 40 });
+  await engine.deploy('wide', 'js', bytes('export default async (input, ctx) => (await Promise.all(Array.from({ length: 40 }, () => ctx.invoke("mid", "")))).length'), { allowInvoke: ['mid'], invokeCalls: 40 });
+  const result = await engine.invoke('wide', bytes(''));
+  assert.equal(output(result), '40');
+  const listed = (usage: Usage): number => (usage.calls ?? []).reduce((sum, call) => sum + 1 + listed(call.usage), 0);
+  const made = (usage: Usage): number => (usage.callsOmitted ?? 0) + (usage.calls ?? []).reduce((sum, call) => sum + 1 + made(call.usage), 0);
+  assert.ok(listed(result.usage) <= kMaxItemisedCalls, `${listed(result.usage)} entries listed`);
+  assert.ok(listed(result.usage) > kMaxItemisedCalls - 41, 'the list is filled before anything is left out');
+  assert.equal(made(result.usage), 40 + 40 * 40, 'every call is listed or counted');
 });
 
 test('on a multi-core engine: calls cross threads, in any language, and the depth travels with them', { timeout: 90_000 }, async () => {

@@ -1,8 +1,9 @@
-import type { Budget, CallUsage, Usage } from '../budget.ts';
+import type { Budget, Usage } from '../budget.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from '../errors.ts';
 import type { TaskOutcome } from '../scheduler.ts';
 import type { KvOperation, KvReply, KvRequest } from '../kv/kv-types.ts';
 import { checkValue, keyBytes, kMaxListKeys, namespaceFor } from '../kv/kv-limits.ts';
+import { CallList } from './call-list.ts';
 import type { EngineCalls } from './engine-calls.ts';
 import { checkCall } from './invoke-policy.ts';
 import { assertFunctionName } from '../names.ts';
@@ -19,7 +20,7 @@ export class OutgoingCalls {
   readonly #depth: number;
   /** Aborted when the invocation ends: its calls still running are cancelled. */
   readonly #ended = new AbortController();
-  readonly #calls: CallUsage[] = [];
+  readonly #calls = new CallList();
   #callsMade = 0;
   #kvReads = 0;
   #kvWrites = 0;
@@ -48,10 +49,10 @@ export class OutgoingCalls {
       result = await this.#engine.invoke(name, input, this.#depth + 1, this.#ended.signal);
     } catch (error) {
       const record = toErrorRecord(error);
-      this.#calls.push({ function: name, ok: false, error: record.code, wallMs: wallMs(), usage: { cpuMs: 0, memoryBytes: 0, netRequests: 0, netBytes: 0 } });
+      this.#calls.add({ function: name, ok: false, error: record.code, wallMs: wallMs(), usage: { cpuMs: 0, memoryBytes: 0, netRequests: 0, netBytes: 0 } });
       throw new EngineError(record.code, `invoke ${name}: ${record.message}`);
     }
-    this.#calls.push({ function: name, ok: result.ok, ...(result.ok ? {} : { error: result.error.code }), wallMs: wallMs(), usage: result.usage });
+    this.#calls.add({ function: name, ok: result.ok, ...(result.ok ? {} : { error: result.error.code }), wallMs: wallMs(), usage: result.usage });
     if (!result.ok) throw new EngineError(result.error.code, `invoke ${name}: ${result.error.message}`);
     return result.output;
   }
@@ -96,7 +97,7 @@ export class OutgoingCalls {
       usage.kvWrites = this.#kvWrites;
       usage.kvBytes = this.#kvBytes;
     }
-    if (this.#calls.length > 0) usage.calls = this.#calls;
+    this.#calls.addTo(usage);
     const breach = this.#breach;
     if (outcome.ok || breach === undefined || (outcome.error.code !== 'ERR_FUNCTION' && outcome.error.code !== 'ERR_TRAP')) return outcome;
     return { ok: false, error: { code: breach.code, message: `${breach.message} (the function then failed: ${outcome.error.message})` } };
