@@ -92,6 +92,10 @@ test('a callee the deploy does not name is refused (ERR_INVOKE_DENIED); a prefix
   assert.equal(output(await engine.invoke('closed', bytes('double'))), 'ERR_INVOKE_DENIED', 'no --allow-invoke: no calls at all');
   await engine.deploy('open', 'js', source, { allowInvoke: ['*'] });
   assert.equal(output(await engine.invoke('open', bytes('nowhere'))), 'ERR_UNKNOWN_FUNCTION', 'a refusal by the engine comes back with its code too');
+  // A flow is not a callee: its steps would start again at depth 0.
+  await engine.deploy('a-flow', 'flow', bytes(JSON.stringify({ steps: [{ id: 'twice', function: 'double' }], output: '$twice' })));
+  assert.equal(output(await engine.invoke('a-flow', bytes('3'))), '6');
+  assert.equal(output(await engine.invoke('open', bytes('a-flow'))), 'ERR_INVOKE_DENIED');
 });
 
 /** Calls itself with depth + 1 until refused; answers the refusal's code and the depth it was refused at. */
