@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, type InvokeResult } from '../engine/index.ts';
 import { cPlugin } from '../plugins/wasm/index.ts';
+import { MemoryPool } from '../plugins/wasm/memory-pool.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
 
 /**
@@ -152,4 +153,20 @@ test('the instrumentation pass exports every mutable global for restoring, and r
   const exported = WebAssembly.Module.exports(new WebAssembly.Module(instrument(build('(global.set $sp (local.get 0))')).bytes));
   assert.deepEqual(exported.filter((e) => e.kind === 'global').map((e) => e.name).sort(), ['__sb_fuel', '__sb_global_1']);
   assert.throws(() => instrument(build('(table.set 0 (i32.const 0) (ref.null func))')), /writes a table \(table\.set\)/);
+});
+
+test('an instance left in the memory pool comes back only to its owner; anyone else gets its memory zeroed', () => {
+  const shape = new MemoryPool().shape(2, 16);
+  const owner = {};
+  const memory = shape.acquire();
+  new Uint8Array(memory.buffer).fill(0xa5);
+  shape.retain(memory, owner, 'its instance');
+  assert.equal(shape.reclaim({}), undefined, 'another artifact');
+  assert.equal(new MemoryPool().shape(2, 16).reclaim(owner), undefined, 'another pool');
+  assert.equal(shape.reclaim(owner), 'its instance');
+  shape.retain(memory, owner, 'its instance');
+  const taken = shape.acquire();
+  assert.equal(taken, memory, 'the only idle memory of the shape');
+  assert.ok(new Uint8Array(taken.buffer).every((byte) => byte === 0), 'no byte of the owner reaches the next user');
+  assert.equal(shape.reclaim(owner), undefined, 'the attachment went with it');
 });

@@ -32,13 +32,14 @@ const kMaxIdle = 1;
 
 /**
  * The instances of one C/LLVM function on one thread (one sandbox). An invocation takes an idle
- * instance, or a new one on a pooled memory when none is idle (the first call, a restore after
- * eviction, overlapping calls). When it ends and its stack is gone, the instance is restored to the
- * function's snapshot (memory zeroed and its data image written back, mutable globals reset:
- * instance-snapshot.ts) and kept for the next invocation, so a warm call skips creating an instance
- * (~10-60 µs) and pays the restore (~2 µs for 128 KiB). An instance whose memory grew cannot be
- * restored: it is dropped and its memory with it. close() gives the idle memories back to the pool,
- * which zeroes them again.
+ * instance, or the one its function left in the memory pool when it was last closed (if the pool has
+ * not needed that memory since), or a new one on a pooled memory (the first call, overlapping calls).
+ * When it ends and its stack is gone, the instance is restored to the function's snapshot (memory
+ * zeroed and its data image written back, mutable globals reset: instance-snapshot.ts) and kept for
+ * the next invocation, so a warm call skips creating an instance (~10-60 µs) and pays the restore
+ * (~2 µs for 128 KiB). An instance whose memory grew cannot be restored: it is dropped, and the pool
+ * drops its memory. close() leaves the idle instances, restored, in the pool (memory-pool.ts
+ * retain), which zeroes a memory before anyone else gets it.
  */
 export class FunctionInstances implements InstanceSource {
   readonly #options: FunctionInstancesOptions;
@@ -54,6 +55,12 @@ export class FunctionInstances implements InstanceSource {
       return idle;
     }
     const { module, snapshot, maxOutputBytes, memories } = this.#options;
+    // The pool keys what a closed sandbox left by its snapshot: only this artifact's sandboxes get it back.
+    const retained = memories.reclaim(snapshot) as LiveInstance | undefined;
+    if (retained !== undefined) {
+      retained.host.rebind(input, context, fiber);
+      return retained;
+    }
     const memory = memories.acquire();
     try {
       const host = hostImports(memory, input, context, maxOutputBytes, fiber);
@@ -72,18 +79,19 @@ export class FunctionInstances implements InstanceSource {
   }
 
   release (instance: LiveInstance): void {
+    const { snapshot, memories } = this.#options;
     // Nothing of the invocation stays reachable from an idle instance.
     instance.host.rebind(kNoInput, kNoContext, kNoFiber);
-    if (this.#closed || this.#idle.length >= kMaxIdle || !this.#options.snapshot.restore(instance)) {
-      this.#options.memories.release(instance.memory);
-      return;
-    }
-    this.#idle.push(instance);
+    if (!snapshot.restore(instance)) memories.release(instance.memory);
+    else if (this.#closed) memories.retain(instance.memory, snapshot, instance);
+    else if (this.#idle.length >= kMaxIdle) memories.release(instance.memory);
+    else this.#idle.push(instance);
   }
 
-  /** The sandbox is closed (evicted, retired): idle memories go back to the pool; instances still running follow when released. */
+  /** The sandbox is closed (evicted, retired): its idle instances wait in the pool; instances still running follow when released. */
   close (): void {
     this.#closed = true;
-    for (const instance of this.#idle.splice(0)) this.#options.memories.release(instance.memory);
+    const { snapshot, memories } = this.#options;
+    for (const instance of this.#idle.splice(0)) memories.retain(instance.memory, snapshot, instance);
   }
 }
