@@ -11,12 +11,15 @@
  *  3. how a request names its function: a subject per function under one wildcard queue
  *     subscription (what springbok does), against one subject with the name in a header, on bare
  *     NATS responders (no engine), interleaved rounds.
- *  4. failover: a steady echo load through NATS while one of 3 engines is killed with SIGKILL:
+ *  4. deploys: many small functions deployed through one engine (each acknowledged once the R3
+ *     KV write is), the time until every engine serves them, and how long a new engine takes to
+ *     start with all of them in the bucket.
+ *  5. failover: a steady echo load through NATS while one of 3 engines is killed with SIGKILL:
  *     calls lost (they wait for the caller's timeout and are retried once), and how soon calls
  *     started after the kill succeed again.
  */
-import { readFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -51,6 +54,8 @@ const workloads = [
   { name: 'echo-sm', language: 'sm', source: Buffer.from('        outin\n        halt\n'), input: 'hello', expected: 'hello', kind: 'trivial', concurrency: 64 },
 ] as const;
 
+// Interrupted, it still ends its engines and NATS servers (they are killed on exit).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 const dir = await mkdtemp(join(tmpdir(), 'springbok-cluster-bench-'));
 const nats = await LocalNatsCluster.start(dir, 3);
 const engines: Awaited<ReturnType<typeof startEngine>>[] = [];
@@ -60,11 +65,24 @@ const callOk = (client: { invoke: ClusterClient['invoke'] }, name: string, input
   const result = await client.invoke(name, input);
   return result.ok && result.output.toString() === expected;
 };
+/** CPU time the nats-server processes have used so far, in ms (user + system, from /proc; clock ticks are 10 ms). */
+const natsCpuMs = (): number => nats.servers.reduce((sum, server) => {
+  const pid = server.process?.pid;
+  if (pid === undefined) return sum;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return sum + (Number(fields[11]) + Number(fields[12])) * 10;
+}, 0);
 const row = (load: LoadResult): { perSecond: number, failures: number, latencyMs: ReturnType<typeof summarize> } => ({ perSecond: load.perSecond, failures: load.failures, latencyMs: summarize(load.latenciesMs) });
 
 try {
   // ---- 1. throughput with 1, 2 and 3 engines -----------------------------------------------------
   const scaling: Record<string, unknown>[] = [];
+  // What the three servers spend with no calls (RAFT heartbeats of the R3 buckets, pings), subtracted below.
+  const idleWindowMs = q ? 500 : 3_000;
+  const idleCpuBefore = natsCpuMs();
+  await new Promise((resolve) => setTimeout(resolve, idleWindowMs));
+  const natsIdleCpuMsPerSecond = Math.round((natsCpuMs() - idleCpuBefore) / idleWindowMs * 1000);
+  console.log(`nats-server idle: ${natsIdleCpuMsPerSecond} ms CPU per second (3 servers)`);
   for (let count = 1; count <= 3; count++) {
     await startClusterEngine();
     if (count === 1) {
@@ -76,10 +94,15 @@ try {
       const call = callOk(caller, workload.name, workload.input, workload.expected);
       // The newest engine compiles the functions as their records arrive; the warm-up lets it finish.
       await runFor(warmUpMs, workload.concurrency, call);
-      const measured = row(await runFor(measureMs, workload.concurrency, call));
-      const enginesPerCore = count / cores;
-      scaling.push({ engines: count, function: workload.name, kind: workload.kind, concurrency: workload.concurrency, ...measured, perSecondPerCore: Math.round(measured.perSecond / Math.min(count, cores)), enginesPerCore });
-      console.log(`engines=${count} ${workload.name.padEnd(9)} c=${String(workload.concurrency).padStart(2)}: ${String(measured.perSecond).padStart(6)} /s  p50 ${measured.latencyMs.p50} ms  p99 ${measured.latencyMs.p99} ms  failures ${measured.failures}`);
+      const cpuBefore = natsCpuMs();
+      const loadStartedAt = performance.now();
+      const load = await runFor(measureMs, workload.concurrency, call);
+      // What the NATS servers spend per call (request and reply, routes between servers included), over their idle rate: the capacity model's unit.
+      const natsBusyCpuMs = natsCpuMs() - cpuBefore - natsIdleCpuMsPerSecond * (performance.now() - loadStartedAt) / 1000;
+      const natsCpuUsPerCall = Math.round(Math.max(0, natsBusyCpuMs) * 1000 / Math.max(1, load.latenciesMs.length));
+      const measured = row(load);
+      scaling.push({ engines: count, function: workload.name, kind: workload.kind, concurrency: workload.concurrency, ...measured, perSecondPerCore: Math.round(measured.perSecond / Math.min(count, cores)), natsCpuUsPerCall });
+      console.log(`engines=${count} ${workload.name.padEnd(9)} c=${String(workload.concurrency).padStart(2)}: ${String(measured.perSecond).padStart(6)} /s  p50 ${measured.latencyMs.p50} ms  p99 ${measured.latencyMs.p99} ms  failures ${measured.failures}  nats-server CPU ${natsCpuUsPerCall} us/call`);
     }
   }
 
@@ -130,9 +153,30 @@ try {
   const routingRows = Object.keys(routing).map((style) => ({ style, latencyMs: summarize(routing[style]!), perSecondMedian: summarize(routingRates[style]!).p50 }));
   for (const routingRow of routingRows) console.log(`routing ${routingRow.style.padEnd(21)}: p50 ${routingRow.latencyMs.p50} ms  p99 ${routingRow.latencyMs.p99} ms  median ${routingRow.perSecondMedian} /s`);
 
-  // ---- 4. failover: kill -9 one of 3 engines under a steady load --------------------------------
+  // ---- 4. deploys: acknowledged, then served by every engine; a new engine loading them all ------
   await startClusterEngine();
+  const deployCount = q ? 20 : 300;
+  const deployer = await SpringbokClient.connect({ socketPath: engines[0]!.socketPath });
+  const deployMs: number[] = [];
+  const deployStartedAt = performance.now();
+  for (let i = 0; i < deployCount; i++) {
+    const startedAt = performance.now();
+    await deployer.deploy(`many-${i}`, 'sm', Buffer.from(`        outs "${i}"\n        halt\n`));
+    deployMs.push(performance.now() - startedAt);
+  }
+  const allAcknowledgedMs = performance.now() - deployStartedAt;
+  await deployer.close();
+  const lastName = `many-${deployCount - 1}`;
+  const other = await SpringbokClient.connect({ socketPath: engines[1]!.socketPath });
+  while (!(await other.list()).some((info) => info.name === lastName)) await new Promise((resolve) => setTimeout(resolve, 10));
+  const servedEverywhereMs = performance.now() - deployStartedAt;
+  await other.close();
+  const newEngineStartedAt = performance.now();
   await startClusterEngine();
+  const deploys = { functions: deployCount, source: 'sm, 2 lines', deployMs: summarize(deployMs), allAcknowledgedMs: Math.round(allAcknowledgedMs), servedByAnotherEngineMs: Math.round(servedEverywhereMs), newEngineReadyMs: Math.round(performance.now() - newEngineStartedAt), functionsInBucket: deployCount + workloads.length };
+  console.log(`deploys: ${deployCount} acknowledged one after another, p50 ${deploys.deployMs.p50} ms p99 ${deploys.deployMs.p99} ms; all served by another engine ${deploys.servedByAnotherEngineMs} ms after the first was sent; a new engine ready with ${deploys.functionsInBucket} functions in ${deploys.newEngineReadyMs} ms`);
+
+  // ---- 5. failover: kill -9 one of 3 engines under a steady load --------------------------------
   const timeoutMs = 1_000;
   const failoverCaller = await ClusterClient.connect(nats.urls, { timeoutMs });
   await runFor(warmUpMs, 16, callOk(failoverCaller, 'echo-sm', 'hello', 'hello'));
@@ -168,10 +212,12 @@ try {
     // The calls lost were answered (with ERR_CONNECTION) one caller timeout after they were sent.
     lostCallsEndedAfterKillMs: summarize(failed.map((call) => call.endedAt - killedAt)),
     firstFailureStartedAfterKillMs: firstFailureAfterKill === undefined ? null : Math.round(firstFailureAfterKill.startedAt - killedAt),
+    // Calls sent until NATS saw the dead engine's connection close still went to it.
+    lastFailureStartedAfterKillMs: startedAfterKill.some((call) => !call.ok) ? Math.round(Math.max(...startedAfterKill.filter((call) => !call.ok).map((call) => call.startedAt)) - killedAt) : null,
   };
   console.log(`failover: ${failover.calls} calls, ${failover.failed} failed (${JSON.stringify(failover.failedCodes)}; ${failover.failedStartedBeforeKill} sent before the kill, ${failover.failedStartedAfterKill} after), calls sent after the kill: p50 ${failover.latencyOfCallsStartedAfterKillMs.p50} ms p99 ${failover.latencyOfCallsStartedAfterKillMs.p99} ms`);
 
-  await writeResult(args.out, { experiment: 'cluster', quick: q, machine: header, loadAverage: { atStart: loadAtStart, atEnd: loadavg() }, natsServer: 'nats-server 2.9.10 (Debian), 3 servers clustered with JetStream, buckets R3', measureMs, rounds, scaling, hop: hopRows, routing: routingRows, failover });
+  await writeResult(args.out, { experiment: 'cluster', quick: q, machine: header, loadAverage: { atStart: loadAtStart, atEnd: loadavg() }, natsServer: 'nats-server 2.9.10 (Debian), 3 servers clustered with JetStream, buckets R3', measureMs, rounds, natsIdleCpuMsPerSecond, scaling, hop: hopRows, routing: routingRows, deploys, failover });
 } finally {
   await caller.close();
   for (const engine of engines) engine.child.kill('SIGKILL');

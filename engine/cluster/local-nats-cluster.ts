@@ -59,6 +59,10 @@ export class LocalNatsCluster {
     if (this.servers.length > 1) args.push('--cluster_name', 'springbok', '--cluster', `nats://127.0.0.1:${server.routePort}`, '--routes', routes);
     const child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     server.process = child;
+    // A server must not outlive the test or benchmark that started it, however that ends.
+    const killOnExit = (): void => { child.kill('SIGKILL'); };
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
     let log = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`nats-server ${server.name} did not start in 10 s: ${log}`)), 10_000);
