@@ -159,6 +159,8 @@ test('on a multi-core engine: calls cross threads, in any language, and the dept
   await engine.deploy('caller-lua', 'lua', bytes(kCallers.lua!), { allowInvoke: ['double', 'spin'] });
   const results = await Promise.all(Array.from({ length: 8 }, (_, i) => engine.invoke('caller-lua', bytes(String(i)))));
   assert.deepEqual(results.map(output), Array.from({ length: 8 }, (_, i) => `${i * 2} ERR_CPU_BUDGET`));
+  // The usage's calls cross from the scheduler thread with the result.
+  assert.deepEqual(results[0]!.usage.calls?.map((call) => [call.function, call.error]), [['double', undefined], ['spin', 'ERR_CPU_BUDGET']]);
   await engine.deploy('rec', 'js', bytes(kRecursive), { allowInvoke: ['rec'] });
   assert.equal(output(await engine.invoke('rec', bytes('0'))), `ERR_INVOKE_DEPTH at ${kMaxInvokeDepth}`);
 });

@@ -160,15 +160,16 @@ const kMoreUsage = 8;
 export function writeResult (writer: RecordWriter, id: number, result: InvokeResult): void {
   writer.u32(id);
   const response = result.ok ? result.response : undefined;
-  const { cpuMs, memoryBytes, netRequests, netBytes, ...more } = result.usage;
-  const hasMore = Object.keys(more).length > 0;
+  const { usage } = result;
+  // Checked field by field: no object made for the usual result, which has none of them.
+  const hasMore = usage.kvReads !== undefined || usage.calls !== undefined || usage.callsOmitted !== undefined;
   writer.u8((result.ok ? kOk : 0) | (result.logs.length > 0 ? kLogs : 0) | (response !== undefined ? kResponse : 0) | (hasMore ? kMoreUsage : 0));
   writer.u32(result.version);
-  writer.f64(cpuMs);
-  writer.f64(memoryBytes);
-  writer.f64(netRequests);
-  writer.f64(netBytes);
-  if (hasMore) writer.string(JSON.stringify(more));
+  writer.f64(usage.cpuMs);
+  writer.f64(usage.memoryBytes);
+  writer.f64(usage.netRequests);
+  writer.f64(usage.netBytes);
+  if (hasMore) writer.string(JSON.stringify({ kvReads: usage.kvReads, kvWrites: usage.kvWrites, kvBytes: usage.kvBytes, calls: usage.calls, callsOmitted: usage.callsOmitted }));
   if (result.ok) {
     writer.bytes(result.output);
   } else {
