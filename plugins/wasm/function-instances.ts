@@ -25,6 +25,30 @@ export interface FunctionInstancesOptions {
   readonly snapshot: InstanceSnapshot;
   readonly maxOutputBytes: number;
   readonly memories: MemorySource;
+  /** Counts the idle instances of all the plugin's sandboxes on this thread. */
+  readonly idleCount: IdleInstanceCount;
+}
+
+/**
+ * The idle instances every sandbox of one plugin keeps on one thread, capped: each holds a
+ * WebAssembly.Memory, and a process can hold only ~13-16k of those at once (doc/c.md), while the
+ * instance-memory ceiling may leave more C functions live than that. Past the cap an instance's
+ * memory goes back to the pool and its function's next call makes a new instance, as before reuse.
+ */
+export class IdleInstanceCount {
+  readonly #max: number;
+  #count = 0;
+
+  constructor (max = 2048) { this.#max = max; }
+
+  /** Counts one more idle instance; false (nothing counted) at the cap. */
+  tryAdd (): boolean {
+    if (this.#count >= this.#max) return false;
+    this.#count++;
+    return true;
+  }
+
+  remove (): void { this.#count--; }
 }
 
 /** Idle instances one function keeps on its thread; a second is only for calls that overlap (one parked on a fetch). */
@@ -51,6 +75,7 @@ export class FunctionInstances implements InstanceSource {
   acquire (input: Uint8Array, context: InvocationContext, fiber: FiberHost): LiveInstance {
     const idle = this.#idle.pop();
     if (idle !== undefined) {
+      this.#options.idleCount.remove();
       idle.host.rebind(input, context, fiber);
       return idle;
     }
@@ -84,7 +109,7 @@ export class FunctionInstances implements InstanceSource {
     instance.host.rebind(kNoInput, kNoContext, kNoFiber);
     if (!snapshot.restore(instance)) memories.release(instance.memory);
     else if (this.#closed) memories.retain(instance.memory, snapshot, instance);
-    else if (this.#idle.length >= kMaxIdle) memories.release(instance.memory);
+    else if (this.#idle.length >= kMaxIdle || !this.#options.idleCount.tryAdd()) memories.release(instance.memory);
     else this.#idle.push(instance);
   }
 
@@ -92,6 +117,9 @@ export class FunctionInstances implements InstanceSource {
   close (): void {
     this.#closed = true;
     const { snapshot, memories } = this.#options;
-    for (const instance of this.#idle.splice(0)) memories.retain(instance.memory, snapshot, instance);
+    for (const instance of this.#idle.splice(0)) {
+      this.#options.idleCount.remove();
+      memories.retain(instance.memory, snapshot, instance);
+    }
   }
 }

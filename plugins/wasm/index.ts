@@ -8,6 +8,7 @@ import { ArtifactCache } from './artifact-cache.ts';
 import { buildModule, type SourceKind } from './build.ts';
 import { instrument } from '../wasm-common/instrument.ts';
 import { InstanceSnapshot } from './instance-snapshot.ts';
+import { IdleInstanceCount } from './function-instances.ts';
 import { MemoryPool } from './memory-pool.ts';
 import { SharedModules, type CompiledModule } from './shared-modules.ts';
 import { WasmSandbox } from './sandbox.ts';
@@ -65,6 +66,8 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
   }
   // Linear memories are shared by this plugin's functions (zeroed between users): see memory-pool.ts.
   const memories = new MemoryPool();
+  // Live functions keep an idle instance each, up to a cap: see function-instances.ts.
+  const idleCount = new IdleInstanceCount();
   // Compiled once per process, not once per thread: see shared-modules.ts.
   const modules = new SharedModules(`springbok-wasm-modules-${kind}`);
   return Object.freeze({
@@ -106,7 +109,7 @@ function wasmPlugin (kind: SourceKind, options: WasmPluginOptions): LanguagePlug
       if (maxPages < minPages) {
         throw new EngineError('ERR_MEMORY_BUDGET', `the module needs ${minPages * 64} KiB of memory to start; the budget is ${Math.floor(budget.memoryBytes / 1024)} KiB`);
       }
-      return new WasmSandbox({ module, snapshot, maxPages, maxOutputBytes, memories: memories.shape(minPages, maxPages) });
+      return new WasmSandbox({ module, snapshot, maxPages, maxOutputBytes, memories: memories.shape(minPages, maxPages), idleCount });
     },
     async close (): Promise<void> {
       memories.clear();
