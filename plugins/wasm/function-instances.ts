@@ -51,7 +51,7 @@ export class IdleInstanceCount {
   remove (): void { this.#count--; }
 }
 
-/** Idle instances one function keeps on its thread; a second is only for calls that overlap (one parked on a fetch). */
+/** Idle instances one function keeps on its thread: what the instance-memory ceiling charges a C function covers one (overlapping calls make more, and those go back to the pool). */
 const kMaxIdle = 1;
 
 /**
