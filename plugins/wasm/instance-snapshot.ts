@@ -39,7 +39,7 @@ export class InstanceSnapshot {
     this.#globalValues = globalValues;
   }
 
-  /** Instantiates `module` on a memory of its own, with host functions that trap, and keeps what instantiation wrote. */
+  /** Instantiates `module` on the thread's scratch memory, with host functions that trap, and keeps what instantiation wrote. */
   static take (module: WebAssembly.Module, minPages: number): InstanceSnapshot {
     const memory = scratchMemory(minPages);
     const { imports } = hostImports(memory, kNoInput, kNoContext, 0, kNoFiber);
