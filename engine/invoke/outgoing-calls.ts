@@ -1,4 +1,4 @@
-import type { Budget, Usage } from '../budget.ts';
+import { emptyUsage, type Budget, type Usage } from '../budget.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from '../errors.ts';
 import type { TaskOutcome } from '../scheduler.ts';
 import type { KvOperation, KvReply, KvRequest } from '../kv/kv-types.ts';
@@ -38,7 +38,12 @@ export class OutgoingCalls {
 
   /** The callee's output; rejects with EngineError carrying the callee's code when it failed, or the refusal's. */
   async invoke (name: string, input: Uint8Array): Promise<Uint8Array> {
-    assertFunctionName(name);
+    // Checked first, so no guest-made string longer than a name reaches a message or the usage.
+    try {
+      assertFunctionName(name);
+    } catch {
+      throw new EngineError('ERR_UNKNOWN_FUNCTION', `invoke: no function can be named ${JSON.stringify(String(name).slice(0, 140))}`);
+    }
     this.#noting(() => checkCall(this.#caller, name, this.#budget.allowInvoke, this.#budget.invokeCalls, this.#callsMade, this.#depth));
     if (!(input instanceof Uint8Array)) throw new EngineError('ERR_FUNCTION', 'invoke: the input must be bytes or a string');
     this.#callsMade++;
@@ -49,7 +54,7 @@ export class OutgoingCalls {
       result = await this.#engine.invoke(name, input, this.#depth + 1, this.#ended.signal);
     } catch (error) {
       const record = toErrorRecord(error);
-      this.#calls.add({ function: name, ok: false, error: record.code, wallMs: wallMs(), usage: { cpuMs: 0, memoryBytes: 0, netRequests: 0, netBytes: 0 } });
+      this.#calls.add({ function: name, ok: false, error: record.code, wallMs: wallMs(), usage: emptyUsage() });
       throw new EngineError(record.code, `invoke ${name}: ${record.message}`);
     }
     this.#calls.add({ function: name, ok: result.ok, ...(result.ok ? {} : { error: result.error.code }), wallMs: wallMs(), usage: result.usage });
