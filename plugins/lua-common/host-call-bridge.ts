@@ -15,14 +15,16 @@ export type HostCallReply =
  * prelude calls `host_call(op, ...)` and yields; the plugin starts the call from those arguments
  * (each a string, or false for none), returns `{state: 'wait', until: pending.settled}` and, on the
  * next run(), resumes the guest with true and the reply's values, or false and a message starting
- * with the error's code. `settled` never rejects.
+ * with the error's code. `settled` never rejects. A list goes back as one string of
+ * `<length>:<string>` items, never as a value per item: a coroutine's stack has room for a few dozen
+ * values only (Lua's C API does not grow it for pushes), and past that lua54 writes out of bounds.
  *
- *   fetch(url, method, body|false, k1, v1, ...)   status, body, k1, v1, ... (response headers)
+ *   fetch(url, method, body|false, k1, v1, ...)   status, body, the response headers as a list name, value, name, value...
  *   invoke(name, input)                            output
  *   kv.get(key, namespace|false)                   true and the value, or false when absent
  *   kv.put(key, value, namespace|false)            (nothing)
  *   kv.delete(key, namespace|false)                whether it existed
- *   kv.list(prefix, namespace|false)               the keys as one string, each `<length>:<key>`
+ *   kv.list(prefix, namespace|false)               the keys as a list
  */
 export class PendingHostCall {
   readonly settled: Promise<void>;
@@ -54,7 +56,7 @@ async function runLuaHostCall (context: InvocationContext, op: string, args: rea
       const response = await context.fetch(fetchRequestFrom(text(0), text(1), args[2], args.slice(3).map((pair) => textOf(pair ?? new Uint8Array()))));
       const headers: string[] = [];
       for (const [name, value] of Object.entries(response.headers).slice(0, kMaxHeaders)) headers.push(name, value);
-      return [response.status, response.body, ...headers];
+      return [response.status, response.body, packed(headers)];
     }
     case 'invoke':
       return [await context.invoke(text(0), args[1] ?? new Uint8Array())];
@@ -71,12 +73,16 @@ async function runLuaHostCall (context: InvocationContext, op: string, args: rea
     }
     case 'kv.list': {
       const { keys = [] } = await context.kv({ op: 'list', prefix: text(0), namespace: namespace(1) });
-      // One string, not a value per key: a coroutine's stack has room for a few dozen values only.
-      return [keys.map((key) => `${Buffer.byteLength(key)}:${key}`).join('')];
+      return [packed(keys)];
     }
     default:
       throw new EngineError('ERR_INTERNAL', `lua: unknown host call ${JSON.stringify(op.slice(0, 40))}`);
   }
+}
+
+/** A list of strings as one: each `<UTF-8 length>:<string>` (the prelude's unpack_list reads it back). */
+function packed (items: readonly string[]): string {
+  return items.map((item) => `${Buffer.byteLength(item)}:${item}`).join('');
 }
 
 /** Builds the request from fetch's arguments: url, method, body (or false), then name/value pairs. */

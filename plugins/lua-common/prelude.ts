@@ -169,6 +169,18 @@ local function check_namespace(ns, what)
   return check_string(ns, what .. ': the namespace')
 end
 
+-- A list the host packed into one string (host-call-bridge.ts): each item "<length>:<bytes>".
+local function unpack_list(packed)
+  local items, at = {}, 1
+  while at <= #packed do
+    local colon = string_find(packed, ':', at, true)
+    local length = tonumber(string_sub(packed, at, colon - 1))
+    items[#items + 1] = string_sub(packed, colon + 1, colon + length)
+    at = colon + length + 1
+  end
+  return items
+end
+
 local function make_kv(main)
   local kv = {}
   kv.get = function(key, ns)
@@ -185,14 +197,7 @@ local function make_kv(main)
   end
   kv.list = function(prefix, ns)
     local r = host_wait(main, 'ctx.kv.list', 'kv.list', check_string(prefix or '', 'ctx.kv.list: the prefix'), check_namespace(ns, 'ctx.kv.list'))
-    local keys, packed, at = {}, r[2], 1
-    while at <= #packed do
-      local colon = string_find(packed, ':', at, true)
-      local length = tonumber(string_sub(packed, at, colon - 1))
-      keys[#keys + 1] = string_sub(packed, colon + 1, colon + length)
-      at = colon + length + 1
-    end
-    return keys
+    return unpack_list(r[2])
   end
   return kv
 end
@@ -230,8 +235,8 @@ local function make_ctx(main)
       end
     end
     local r = host_wait(main, 'ctx.fetch', 'fetch', url, method, body, unpack(flat))
-    local headers = {}
-    for i = 4, r.n, 2 do headers[r[i]] = r[i + 1] end
+    local headers, list = {}, unpack_list(r[4])
+    for i = 1, #list, 2 do headers[list[i]] = list[i + 1] end
     return { status = r[2], body = r[3], headers = headers }
   end
   return ctx
