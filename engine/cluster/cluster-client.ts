@@ -10,7 +10,7 @@ import { kDefaultClusterTimeoutMs } from './servers.ts';
  * A client of a springbok cluster: invocations go through NATS to whichever engine the queue group
  * picks, so no engine's socket is needed. Answers are the engine's, as over the socket; what NATS
  * itself reports becomes a code too, never silence: no engine subscribed (all saturated, or none
- * running) is ERR_QUEUE_FULL, no answer within the timeout (the engine that took the call died, or
+ * running) for about half a second is ERR_QUEUE_FULL, no answer within the timeout (the engine that took the call died, or
  * the call outlived the timeout) is ERR_CONNECTION.
  */
 export class ClusterClient {
@@ -32,11 +32,17 @@ export class ClusterClient {
     // A dot at the end would make an empty token, which no subject may have.
     if (name.endsWith('.')) throw new EngineError('ERR_INVALID_ARGUMENT', `function ${JSON.stringify(name)} ends in a dot: it cannot be called through NATS (deploy it under another name)`);
     const payload = typeof input === 'string' ? Buffer.from(input) : input;
-    let data: Uint8Array;
-    try {
-      data = (await this.#connection.request(invokeSubject(name), payload, { timeout: this.#timeoutMs })).data;
-    } catch (error) {
-      throw requestError(error, name, this.#timeoutMs);
+    let data: Uint8Array | undefined;
+    for (let attempt = 0; data === undefined; attempt++) {
+      try {
+        data = (await this.#connection.request(invokeSubject(name), payload, { timeout: this.#timeoutMs })).data;
+      } catch (error) {
+        // No engine subscribed: often for a moment only (engines reconnecting after a NATS server
+        // went away, or about to take calls again under their limit), so it is asked again a few times.
+        const delayMs = kNoResponderDelaysMs[attempt];
+        if (!isNoResponders(error) || delayMs === undefined) throw requestError(error, name, this.#timeoutMs);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
     }
     const frames = new FrameDecoder(2 ** 31).push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     if (frames.length !== 1) throw new EngineError('ERR_PROTOCOL', `an engine answered ${frames.length} frames where one was expected`);
@@ -53,9 +59,16 @@ export class ClusterClient {
   }
 }
 
+/** The pauses before asking again when no engine subscribed, in ms: about half a second in all. */
+const kNoResponderDelaysMs = [25, 50, 100, 150, 200];
+
+function isNoResponders (error: unknown): boolean {
+  return error instanceof errors.NoRespondersError || (error as { cause?: unknown }).cause instanceof errors.NoRespondersError;
+}
+
 function requestError (error: unknown, name: string, timeoutMs: number): EngineError {
   const cause = (error as { cause?: unknown }).cause;
-  if (error instanceof errors.NoRespondersError || cause instanceof errors.NoRespondersError) {
+  if (isNoResponders(error)) {
     return new EngineError('ERR_QUEUE_FULL', `no engine takes calls of ${name} now: every engine is at its limit of calls in flight, or none is running`);
   }
   if (error instanceof errors.TimeoutError || cause instanceof errors.TimeoutError) {

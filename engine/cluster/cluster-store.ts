@@ -1,6 +1,6 @@
 import type { NatsConnection, QueuedIterator } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { KvWatchInclude, Kvm, type KV, type KvEntry, type KvWatchEntry } from '@nats-io/kv';
+import { Kvm, type KV, type KvEntry, type KvWatchEntry } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { EngineError } from '../errors.ts';
 import type { FunctionStore, StoreChange } from '../options.ts';
@@ -18,6 +18,12 @@ const kStartDeadlineMs = 30_000;
 const kWriteDeadlineMs = 15_000;
 /** Sources fetched at once when an engine loads every function. */
 const kLoadConcurrency = 8;
+/**
+ * How often an engine checks that its watch of the bucket still delivers, in ms. A watch is a
+ * consumer on one NATS server: when that server goes away the watch may fall silent without the
+ * engine's own connection noticing, and an engine that missed deploys would serve old versions.
+ */
+const kWatchCheckMs = 2_000;
 
 /** The stream under the KV bucket, and the subject of a key in it (how JetStream lays a bucket out). */
 const kRecordStream = `KV_${kRecordBucket}`;
@@ -49,6 +55,11 @@ export class ClusterStore implements FunctionStore {
   /** What latestVersion() saw, by name: the write that follows expects the name still at that version. */
   readonly #seen = new Map<string, { readonly version: number, readonly bucketSequence: number }>();
   #watch: QueuedIterator<KvWatchEntry> | undefined;
+  /** The bucket's sequence of the last change handed on (or, before any, the last at load). */
+  #followedTo = 0;
+  #watchCheck: NodeJS.Timeout | undefined;
+  /** #followedTo at the previous check of the watch. */
+  #lastCheckedAt = 0;
   #onChange: ((change: StoreChange) => void) | undefined;
   /** Changes seen between load() and follow(). */
   #early: StoreChange[] = [];
@@ -70,18 +81,23 @@ export class ClusterStore implements FunctionStore {
 
   async load (): Promise<{ records: FunctionRecord[], unreadable: UnreadableRecord[] }> {
     // Watch first, list second: a change made in between shows in both, and the control plane keeps the newer version.
-    this.#watch = await this.#kv.watch({ include: KvWatchInclude.UpdatesOnly });
-    void this.#followWatch(this.#watch);
-    const keys: string[] = [];
-    for await (const key of await this.#kv.keys()) keys.push(key);
+    // A cluster that has just started (or restarted) may still be electing the buckets' leaders: every read waits for that.
+    this.#followedTo = await retryWhileStarting(`cannot read the KV bucket ${kRecordBucket}`, kStartDeadlineMs, async () => (await this.#jsm.streams.info(kRecordStream)).state.last_seq);
+    await this.#startWatch();
+    this.#watchCheck = setInterval(() => { void this.#checkWatch(); }, kWatchCheckMs).unref();
+    const keys = await retryWhileStarting(`cannot list the KV bucket ${kRecordBucket}`, kStartDeadlineMs, async () => {
+      const listed: string[] = [];
+      for await (const key of await this.#kv.keys()) listed.push(key);
+      return listed;
+    });
     const records: FunctionRecord[] = [];
     const unreadable: UnreadableRecord[] = [];
     const loadNext = async (): Promise<void> => {
       for (let key = keys.shift(); key !== undefined; key = keys.shift()) {
         try {
-          const entry = await this.#kv.get(key);
+          const entry = await retryWhileStarting(`cannot read ${key}`, kStartDeadlineMs, () => this.#kv.get(key));
           const value = entry === null ? undefined : this.#valueOf(entry);
-          if (value !== undefined && !value.removed) records.push(await this.#withSource(value.record));
+          if (value !== undefined && !value.removed) records.push(await retryWhileStarting(`cannot read the source of ${key}`, kStartDeadlineMs, () => this.#withSource(value.record)));
         } catch (error) {
           unreadable.push({ file: `${kRecordBucket}/${key}`, reason: (error as Error).message });
         }
@@ -118,6 +134,7 @@ export class ClusterStore implements FunctionStore {
   }
 
   async close (): Promise<void> {
+    clearInterval(this.#watchCheck);
     this.#watch?.stop();
     this.#onChange = undefined;
   }
@@ -178,9 +195,34 @@ export class ClusterStore implements FunctionStore {
     return { ...stored, source };
   }
 
+  /** Watches the bucket from the change after the last one handed on. */
+  async #startWatch (): Promise<void> {
+    this.#watch?.stop();
+    const watch = await this.#kv.watch({ resumeFromRevision: this.#followedTo + 1 });
+    this.#watch = watch;
+    void this.#followWatch(watch);
+  }
+
+  /** Starts the watch again when the bucket has changes it has not delivered since the last check. */
+  async #checkWatch (): Promise<void> {
+    try {
+      const last = (await this.#jsm.streams.info(kRecordStream)).state.last_seq;
+      const stalled = last > this.#followedTo && this.#followedTo === this.#lastCheckedAt;
+      this.#lastCheckedAt = this.#followedTo;
+      if (!stalled) return;
+      this.#onWarning(`cluster registry: the watch of ${kRecordBucket} stopped at change ${this.#followedTo} of ${last}; watching again from there`);
+      await this.#startWatch();
+    } catch {
+      // The cluster cannot answer now (a leader election): the next check tries again.
+    }
+  }
+
   /** Turns each update of the bucket into a change, in the bucket's order. */
   async #followWatch (watch: QueuedIterator<KvWatchEntry>): Promise<void> {
     for await (const entry of watch) {
+      // A watch started again may deliver changes the one before it had handed on.
+      if (entry.revision <= this.#followedTo) continue;
+      this.#followedTo = entry.revision;
       try {
         const change = await this.#changeOf(entry);
         if (change === undefined) continue;

@@ -18,7 +18,7 @@ const kResumeShare = 0.9;
  * subscription, so NATS sends the next requests to the engines that still subscribe, and takes
  * calls again once it is back under 90% of the limit. A request that reached it in between is
  * answered ERR_QUEUE_FULL at once; a request no engine subscribes for gets NATS's "no responders"
- * at once, which the client reports as ERR_QUEUE_FULL. So a saturated cluster answers quickly and
+ * at once, which the client, after asking again for half a second, reports as ERR_QUEUE_FULL. So a saturated cluster answers quickly and
  * builds no backlog anywhere.
  */
 export class InvocationServer {
