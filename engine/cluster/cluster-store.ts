@@ -60,6 +60,8 @@ export class ClusterStore implements FunctionStore {
   #watchCheck: NodeJS.Timeout | undefined;
   /** #followedTo at the previous check of the watch. */
   #lastCheckedAt = 0;
+  /** Keys whose change could not be read when it came (a source during a leader election): read again at each check. */
+  readonly #unread = new Set<string>();
   #onChange: ((change: StoreChange) => void) | undefined;
   /** Changes seen between load() and follow(). */
   #early: StoreChange[] = [];
@@ -203,8 +205,21 @@ export class ClusterStore implements FunctionStore {
     void this.#followWatch(watch);
   }
 
-  /** Starts the watch again when the bucket has changes it has not delivered since the last check. */
+  /**
+   * Starts the watch again when the bucket has changes it has not delivered since the last check,
+   * and reads again the changes that could not be read when they came.
+   */
   async #checkWatch (): Promise<void> {
+    for (const key of this.#unread) {
+      try {
+        const entry = await this.#kv.get(key);
+        const change = entry === null ? undefined : await this.#changeOf(entry);
+        this.#unread.delete(key);
+        if (change !== undefined) this.#handOn(change);
+      } catch {
+        // Still unreadable: the next check tries again.
+      }
+    }
     try {
       const last = (await this.#jsm.streams.info(kRecordStream)).state.last_seq;
       const stalled = last > this.#followedTo && this.#followedTo === this.#lastCheckedAt;
@@ -225,21 +240,25 @@ export class ClusterStore implements FunctionStore {
       this.#followedTo = entry.revision;
       try {
         const change = await this.#changeOf(entry);
-        if (change === undefined) continue;
-        if (this.#onChange === undefined) this.#early.push(change);
-        else this.#onChange(change);
+        this.#unread.delete(entry.key);
+        if (change !== undefined) this.#handOn(change);
       } catch (error) {
-        this.#onWarning(`cluster registry: cannot apply the change of ${entry.key} (revision ${entry.revision}): ${(error as Error).message}`);
+        this.#unread.add(entry.key);
+        this.#onWarning(`cluster registry: cannot read the change of ${entry.key} (revision ${entry.revision}) yet, reading it again every ${kWatchCheckMs} ms: ${(error as Error).message}`);
       }
     }
   }
 
-  async #changeOf (entry: KvWatchEntry): Promise<StoreChange | undefined> {
+  #handOn (change: StoreChange): void {
+    if (this.#onChange === undefined) this.#early.push(change);
+    else this.#onChange(change);
+  }
+
+  async #changeOf (entry: KvEntry): Promise<StoreChange | undefined> {
     // A key deleted or purged outside springbok removes the function, whatever version it had.
     if (entry.operation !== 'PUT') return { kind: 'delete', name: entry.key, version: Number.MAX_SAFE_INTEGER };
     const value = decodeBucketValue(entry.string());
     if (value.removed) return { kind: 'delete', name: value.name, version: value.version };
-    // The object store may be electing a leader (a NATS server just lost): the source comes once it has one.
-    return { kind: 'put', record: await retryWhileStarting(`cannot read the source of ${value.record.name}`, kWriteDeadlineMs, () => this.#withSource(value.record)) };
+    return { kind: 'put', record: await this.#withSource(value.record) };
   }
 }
