@@ -23,18 +23,25 @@ export const kAllowHostName = 'allow-host';
 export const kAllowInvokeName = 'allow-invoke';
 export const kKvGrantName = 'kv';
 
-/** Repeated list flags, each possibly comma-separated, as one list; undefined when none was given. */
-export function listFromFlags (values: readonly string[] | undefined): string[] | undefined {
-  if (values === undefined) return undefined;
+/** The repeatable list entries and their Budget fields; `split`: an entry may hold several, comma-separated. */
+export const kBudgetLists: readonly { readonly name: string, readonly field: keyof Budget, readonly split: boolean }[] = [
+  { name: kAllowHostName, field: 'allowHosts', split: false },
+  { name: kAllowInvokeName, field: 'allowInvoke', split: true },
+  { name: kKvGrantName, field: 'kv', split: true },
+];
+
+/** Repeated list flags, each possibly comma-separated, as one list. */
+function splitEntries (values: readonly string[]): string[] {
   return values.flatMap((value) => value.split(',')).map((entry) => entry.trim()).filter((entry) => entry !== '');
 }
 
 /**
  * Builds a partial budget from user-spelled values; ranges are the engine's to check.
  * @param get the text given for a name, or undefined when absent
+ * @param getList the texts given for a repeatable name, or undefined when absent
  * @param fail makes the error for a value that is not a number (the caller knows how to name it)
  */
-export function budgetFromStrings (get: (name: string) => unknown, allowHosts: readonly string[] | undefined, fail: (name: string, text: unknown) => Error): Partial<Budget> {
+export function budgetFromStrings (get: (name: string) => unknown, getList: (name: string) => readonly string[] | undefined, fail: (name: string, text: unknown) => Error): Partial<Budget> {
   const budget: Record<string, unknown> = {};
   for (const { name, field, scale } of kBudgetFields) {
     const text = get(name);
@@ -43,6 +50,9 @@ export function budgetFromStrings (get: (name: string) => unknown, allowHosts: r
     if ((typeof text !== 'string' && typeof text !== 'number') || (typeof text === 'string' && text.trim() === '') || !Number.isFinite(value)) throw fail(name, text);
     budget[field] = Math.round(value * scale);
   }
-  if (allowHosts !== undefined) budget.allowHosts = allowHosts;
+  for (const { name, field, split } of kBudgetLists) {
+    const values = getList(name);
+    if (values !== undefined) budget[field] = split ? splitEntries(values) : values;
+  }
   return budget;
 }

@@ -90,6 +90,16 @@ test('HTTP: deploy, execute, list and delete functions of sm, lua, js and c', { 
   const binary = await fetch(`${base}/functions/hello`, { method: 'POST', body: bytes });
   assert.deepEqual(new Uint8Array(await binary.arrayBuffer()), Uint8Array.from([...Buffer.from('hello, '), ...bytes]));
 
+  // ctx.invoke's and kv's grants deploy with the CLI's names, repeatable and comma-separated.
+  const callerSource = 'export default async function (input, ctx) { await ctx.kv.put("seen", input, { namespace: "shared" }); return await ctx.invoke("hello", input); }';
+  const caller = await deploy(base, 'caller', 'js', callerSource, '&allow-invoke=hello,other*&kv=shared:rw&kv=more:ro&kv-bytes=4096&invoke-calls=2');
+  assert.equal(caller.status, 200, await caller.clone().text());
+  const { function: callerInfo } = await caller.json() as { function: { budget: { allowInvoke: string[], kv: string[], kvBytes: number, invokeCalls: number } } };
+  assert.deepEqual([callerInfo.budget.allowInvoke, callerInfo.budget.kv, callerInfo.budget.kvBytes, callerInfo.budget.invokeCalls], [['hello', 'other*'], ['shared:rw', 'more:ro'], 4096, 2]);
+  const called = await invoke(base, 'caller', 'ada');
+  assert.equal(await called.text(), 'hello, ada');
+  assert.equal((await fetch(`${base}/functions/caller`, { method: 'DELETE', headers: auth })).status, 200);
+
   const listed = await fetch(`${base}/functions`);
   assert.equal(listed.status, 200);
   const { functions } = await listed.json() as { functions: { name: string }[] };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
-import { budgetFromStrings, kAllowHostName } from '../budget-fields.ts';
+import { budgetFromStrings } from '../budget-fields.ts';
 import type { ClusterClient } from '../../engine/cluster/cluster-client.ts';
 import { connectCluster, SpringbokClient, type EngineAddress } from '../client.ts';
 import { parseAddress } from './config.ts';
@@ -98,8 +98,7 @@ export const kBudgetHelp = `Budget (per invocation unless said; defaults in doc/
 
 /** Budget flags to a partial budget; the engine validates ranges and fills defaults. */
 export function budgetFromFlags (values: Record<string, unknown>, help: string): Partial<Budget> {
-  const allowHosts = values[kAllowHostName] as string[] | undefined;
-  return budgetFromStrings((name) => values[name], allowHosts, (name, text) => usageError(`--${name} must be a number: got ${JSON.stringify(text)}`, help));
+  return budgetFromStrings((name) => values[name], (name) => values[name] as string[] | undefined, (name, text) => usageError(`--${name} must be a number: got ${JSON.stringify(text)}`, help));
 }
 
 /** A positive integer flag, or the fallback when absent. */

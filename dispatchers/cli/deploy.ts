@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { EngineError } from '../../engine/errors.ts';
-import { kAllowInvokeName, kKvGrantName, listFromFlags } from '../budget-fields.ts';
+import { kAllowInvokeName, kKvGrantName } from '../budget-fields.ts';
 import { budgetFromFlags, CliExit, ExitCode, kAddressHelp, kAddressOption, kBudgetHelp, kBudgetOptions, parse, requestFailed, resolveAddress, resolveToken, usageError, withClient, type CliIo, type Command } from './common.ts';
 
 const help = `Usage: springbok deploy <language> <name> <file> [options]
@@ -63,9 +63,7 @@ export const deployCommand: Command = {
     const { values, positionals } = parse(args, { ...kAddressOption, ...kBudgetOptions, ...kCompositionOptions, json: { type: 'boolean' }, env: { type: 'string', multiple: true } }, help);
     const [language, name, file, ...extra] = positionals;
     if (language === undefined || name === undefined || file === undefined || extra.length > 0) throw usageError('deploy needs exactly <language> <name> <file>', help);
-    const allowInvoke = listFromFlags(values[kAllowInvokeName] as string[] | undefined);
-    const kv = listFromFlags(values[kKvGrantName] as string[] | undefined);
-    const budget = { ...budgetFromFlags(values, help), ...(allowInvoke !== undefined ? { allowInvoke } : {}), ...(kv !== undefined ? { kv } : {}) };
+    const budget = budgetFromFlags(values, help);
     const env = envFromFlags(values.env as string[] | undefined, help);
     let source: Uint8Array;
     try {

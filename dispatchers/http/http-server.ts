@@ -4,7 +4,7 @@ import type { Engine, InvokeResult } from '../../engine/index.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from '../../engine/errors.ts';
 import type { Usage } from '../../engine/budget.ts';
 import type { InvocationRequest, InvocationResponse } from '../../engine/plugin.ts';
-import { budgetFromStrings, kAllowHostName, kBudgetFields } from '../budget-fields.ts';
+import { budgetFromStrings, kBudgetFields, kBudgetLists } from '../budget-fields.ts';
 import { assertDeployToken } from '../deploy-token.ts';
 import { kQueueFullRetryAfterSeconds, statusForCode } from './error-status.ts';
 import { answerHeaders, envFromHeaders, invocationRequest, isBodiless } from './function-http.ts';
@@ -35,7 +35,7 @@ export interface HttpServerOptions {
   readonly metrics?: HttpMetricsSink;
 }
 
-const kQueryParameters = new Set(['language', kAllowHostName, ...kBudgetFields.map((field) => field.name)]);
+const kQueryParameters = new Set(['language', ...kBudgetLists.map((list) => list.name), ...kBudgetFields.map((field) => field.name)]);
 
 /**
  * The HTTP front of the engine (doc/http.md) on node:http: POST invokes, PUT deploys, DELETE
@@ -164,8 +164,7 @@ export class HttpServer {
     }
     const language = query.get('language');
     if (language === null || language === '') throw new EngineError('ERR_INVALID_ARGUMENT', 'deploy needs the query parameter "language" (e.g. ?language=lua)');
-    const allowHosts = query.getAll(kAllowHostName);
-    const budget = budgetFromStrings((key) => query.get(key) ?? undefined, allowHosts.length > 0 ? allowHosts : undefined,
+    const budget = budgetFromStrings((key) => query.get(key) ?? undefined, (key) => { const all = query.getAll(key); return all.length > 0 ? all : undefined; },
       (key, text) => new EngineError('ERR_INVALID_ARGUMENT', `query parameter ${key} must be a number: got ${JSON.stringify(text)}`));
     const source = await readBody(request, this.#options.maxSourceBytes, 'ERR_SOURCE_TOO_LARGE', 'the source');
     const controller = new AbortController();
