@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
-import type { Engine, InvokeResult } from '../engine/index.ts';
+import type { Engine } from '../engine/index.ts';
 import { EngineError, toErrorRecord, type ErrorRecord } from '../engine/errors.ts';
 import type { Budget } from '../engine/budget.ts';
 import { assertDeployToken } from './deploy-token.ts';
-import { decodeHeader, encodeFrame, FrameDecoder, kProtocolVersion, MessageType, stringField, type Frame } from './protocol.ts';
+import { decodeHeader, encodeFrame, encodeResult, FrameDecoder, kProtocolVersion, MessageType, stringField, type Frame } from './protocol.ts';
 
 export interface ConnectionLimits {
   readonly maxFrameBytes: number;
@@ -221,12 +221,4 @@ export class Connection {
   #abortAll (reason: string): void {
     for (const controller of this.#inFlight.values()) controller.abort(new Error(reason));
   }
-}
-
-function encodeResult (id: number, result: InvokeResult): Buffer {
-  const logs = result.logs.length > 0 ? { logs: result.logs } : {};
-  const header = result.ok
-    ? { ok: true, usage: result.usage, version: result.version, ...logs }
-    : { ok: false, error: result.error, usage: result.usage, version: result.version, ...logs };
-  return encodeFrame(MessageType.result, id, header, result.ok ? result.output : undefined);
 }

@@ -1,4 +1,5 @@
 import { EngineError, isErrorCode, type ErrorRecord } from '../engine/errors.ts';
+import type { InvokeResult } from '../engine/invocation.ts';
 
 /**
  * The springbok wire protocol, version 1: length-prefixed binary frames, pipelined, answers matched
@@ -140,6 +141,15 @@ function parseFrame (bytes: Buffer): Frame {
 }
 
 const kUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** An invocation's result frame: the header (ok, usage, version, the error or logs when there are any) and the output. */
+export function encodeResult (id: number, result: InvokeResult): Buffer {
+  const logs = result.logs.length > 0 ? { logs: result.logs } : {};
+  const header = result.ok
+    ? { ok: true, usage: result.usage, version: result.version, ...logs }
+    : { ok: false, error: result.error, usage: result.usage, version: result.version, ...logs };
+  return encodeFrame(MessageType.result, id, header, result.ok ? result.output : undefined);
+}
 
 /**
  * The JSON header of a frame, as an object. The engine holds requests to `maxHeaderBytes` (1 MiB);

@@ -1,5 +1,5 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
-import { encodeFrame, MessageType } from '../../dispatchers/protocol.ts';
+import { encodeFrame, encodeResult, MessageType } from '../../dispatchers/protocol.ts';
 import type { Engine } from '../engine.ts';
 import { toErrorRecord, type ErrorRecord } from '../errors.ts';
 import type { InvokeResult } from '../invocation.ts';
@@ -92,11 +92,7 @@ export class InvocationServer {
 }
 
 function answerResult (message: Msg, result: InvokeResult): void {
-  const logs = result.logs.length > 0 ? { logs: result.logs } : {};
-  const header = result.ok
-    ? { ok: true, usage: result.usage, version: result.version, ...logs }
-    : { ok: false, error: result.error, usage: result.usage, version: result.version, ...logs };
-  respond(message, encodeFrame(MessageType.result, 0, header, result.ok ? result.output : undefined));
+  respond(message, encodeResult(0, result));
 }
 
 function answerError (message: Msg, error: ErrorRecord): void {
