@@ -55,8 +55,8 @@ export type StepInput =
   | { readonly op: 'deliver', readonly fetchId: number, readonly ok: boolean, readonly a: unknown, readonly b: string, readonly c: Uint8Array | undefined }
   | { readonly op: 'forget', readonly id: number };
 
-/** How long binding the default export (springbok's prelude, outside any slice) may run, in ms. */
-const kBindDeadlineMs = 50;
+/** How long binding the default export (springbok's prelude, outside any slice) may run, in ms: wall time, so room for a loaded machine (50 ms failed binds under load). */
+const kBindDeadlineMs = 200;
 /** QuickJS's JS_EVAL_TYPE_MODULE flag for QTS_Eval. */
 const kEvalTypeModule = 1;
 /** The module's name in stack traces, NUL-terminated for QTS_Eval. */

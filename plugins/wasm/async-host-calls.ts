@@ -62,7 +62,7 @@ export function waitForHost<T> (access: GuestAccess, start: () => Promise<T>, wr
   } catch (error) {
     answer = Promise.resolve(resultOfError(error));
   }
-  return fiber.suspendForFetch(answer);
+  return fiber.suspendForHost(answer);
 }
 
 /** ctx.invoke and kv for C and LLVM functions (springbok.h's sb_invoke and sb_kv_*): each a WebAssembly.Suspending import. */

@@ -139,13 +139,13 @@ export class WasmFiber implements Fiber, FiberHost {
     return this.#stack.park();
   }
 
-  /** springbok.fetch: parks the stack until `answer` settles and run() resumes it. */
-  suspendForFetch (answer: Promise<number>): Promise<number> {
+  /** Every waiting host call (sb_fetch, sb_invoke, sb_kv_*): parks the stack until `answer` settles and run() resumes it. */
+  suspendForHost (answer: Promise<number>): Promise<number> {
     this.charge(0);
     let status = 0;
     // Writing the answer can fail (a response pointer outside memory): the guest traps when it resumes.
     let failure: Error | undefined;
-    const settled = answer.then((value) => { status = value; }, (error: unknown) => { failure = error instanceof Error ? error : new Error('fetch failed'); });
+    const settled = answer.then((value) => { status = value; }, (error: unknown) => { failure = error instanceof Error ? error : new Error('host call failed'); });
     return this.#stack.park(settled).then(() => {
       if (failure !== undefined) throw failure;
       return status;

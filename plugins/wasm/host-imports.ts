@@ -10,7 +10,7 @@ export interface FiberHost {
   charge (units: number): void;
   fuel (): number;
   suspend (): Promise<number>;
-  suspendForFetch (answer: Promise<number>): Promise<number>;
+  suspendForHost (answer: Promise<number>): Promise<number>;
   memoryRefused (bytes: number): void;
   /** Copies `bytes` into the output; false (nothing copied) past the output limit. */
   output (bytes: Uint8Array): boolean;

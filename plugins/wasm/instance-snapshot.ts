@@ -109,6 +109,6 @@ function nonZeroSpan (bytes: Uint8Array): { start: number, end: number } {
 /** An instance between invocations serves none: a host call from it would be a bug, so it traps. */
 const outside = (): never => guestExit('ERR_TRAP', 'host call outside any invocation');
 /** Every host function starts with a fiber call, so the context is never reached; any use of it traps too. */
-export const kNoFiber: FiberHost = { charge: outside, fuel: outside, suspend: outside, suspendForFetch: outside, memoryRefused: outside, output: outside, done: outside };
+export const kNoFiber: FiberHost = { charge: outside, fuel: outside, suspend: outside, suspendForHost: outside, memoryRefused: outside, output: outside, done: outside };
 export const kNoContext = new Proxy({}, { get: outside }) as InvocationContext;
 export const kNoInput = new Uint8Array(0);
