@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Engine, type InvokeResult } from '../engine/index.ts';
+import { Engine } from '../engine/index.ts';
 import type { Usage } from '../engine/budget.ts';
 import { kMaxItemisedCalls } from '../engine/invoke/call-list.ts';
 import { kMaxInvokeDepth } from '../engine/invoke/invoke-policy.ts';
 import { defaultPlugins } from '../dispatchers/cli/plugins.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
+import { bytes, output } from './support/js-snippets.ts';
+import { kRealPlugins } from './support/test-plugins.ts';
 
 // ctx.invoke (doc/invoke.md) through the real engine: every language calls a function and catches
 // a callee's failure with the callee's own code; the caller's wait costs it no CPU; and hostile
@@ -14,12 +16,6 @@ import { findToolchain } from '../plugins/wasm/toolchain.ts';
 // a caller that goes away takes its callees with it.
 
 const hasToolchain = !('missing' in findToolchain());
-const bytes = (text: string): Uint8Array => Buffer.from(text);
-const output = (result: InvokeResult): string => {
-  assert.equal(result.ok, true, result.ok ? '' : `${result.error.code}: ${result.error.message}`);
-  return result.ok ? Buffer.from(result.output).toString() : '';
-};
-const kRealPlugins = { url: new URL('../dispatchers/cli/plugins.ts', import.meta.url).href, export: 'defaultPlugins' };
 
 /** The callees every caller uses: one doubles a number, one spins until its CPU budget ends it, one waits 300 ms of wall time. */
 async function deployCallees (engine: Engine): Promise<void> {

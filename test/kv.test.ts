@@ -1,22 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, type InvokeResult } from '../engine/index.ts';
+import { Engine } from '../engine/index.ts';
 import { kMaxKeyBytes, kMaxValueBytes } from '../engine/kv/kv-limits.ts';
 import { defaultPlugins } from '../dispatchers/cli/plugins.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
 import { temporaryDir } from './support/engine-process.ts';
+import { bytes, output } from './support/js-snippets.ts';
+import { kRealPlugins } from './support/test-plugins.ts';
 
 // ctx.kv (doc/kv.md) through the real engine: every language reads and writes its own namespace;
 // shared namespaces only as granted; the storage budget holds against a function that fills it;
 // key and value limits; metering; and what was put is there after a restart.
 
 const hasToolchain = !('missing' in findToolchain());
-const bytes = (text: string): Uint8Array => Buffer.from(text);
-const output = (result: InvokeResult): string => {
-  assert.equal(result.ok, true, result.ok ? '' : `${result.error.code}: ${result.error.message}`);
-  return result.ok ? Buffer.from(result.output).toString() : '';
-};
-const kRealPlugins = { url: new URL('../dispatchers/cli/plugins.ts', import.meta.url).href, export: 'defaultPlugins' };
 
 /**
  * Per language, one round of the four operations: put a=1 and b=<input>, get b, list "", delete a

@@ -9,6 +9,7 @@ import { SpringbokClient } from '../dispatchers/client.ts';
 import { SocketServer } from '../dispatchers/socket-server.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
 import { example, runCli, startEngineProcess, temporaryDir } from './support/engine-process.ts';
+import { kRealPlugins } from './support/test-plugins.ts';
 
 /**
  * The engine on several scheduler threads (`workers`): every language served by two threads, dispatch
@@ -16,7 +17,6 @@ import { example, runCli, startEngineProcess, temporaryDir } from './support/eng
  * a function's byte rate shared by all threads, atomic redeploys, cancellation, a dead thread replaced.
  */
 
-const kRealPlugins = { url: new URL('../dispatchers/cli/plugins.ts', import.meta.url).href, export: 'defaultPlugins' };
 const kTestPlugins = { url: new URL('./support/test-plugins.ts', import.meta.url).href, export: 'threadTestPlugins' };
 const toolchain = findToolchain();
 const text = (result: InvokeResult): string => result.ok ? Buffer.from(result.output).toString() : `${result.error.code}: ${result.error.message}`;

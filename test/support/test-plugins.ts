@@ -2,6 +2,9 @@ import type { LanguagePlugin, SliceOutcome } from '../../engine/plugin.ts';
 import { EngineError } from '../../engine/errors.ts';
 import { smPlugin } from '../../plugins/sm/index.ts';
 
+/** Every language the CLI's serve loads, as a pluginModule for Engine.open({workers}). */
+export const kRealPlugins = { url: new URL('../../dispatchers/cli/plugins.ts', import.meta.url).href, export: 'defaultPlugins' };
+
 /** The plugins of each scheduler thread in multi-core engine tests (pluginModule's export). */
 export function threadTestPlugins (): LanguagePlugin[] {
   return [smPlugin(), faultyPlugin()];
