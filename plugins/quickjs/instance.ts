@@ -409,9 +409,10 @@ export class QuickJsInstance {
   /** A guarded builtin's cost check: the step owner's to answer (guest code outside a step, springbok's own, always may). */
   #afford (ms: number, what: string): boolean {
     const owner = this.#owner;
-    if (owner === undefined || owner.afford(ms, what)) return true;
-    this.#pacer?.pollSoon(); // the guest is doomed: let the next tick's poll unwind it
-    return false;
+    // Either way the next tick polls: the guest is doomed and its poll unwinds it, or the call is
+    // big and the poll after it shows the pacer what a tick costs now (builtin-guards.ts).
+    this.#pacer?.pollSoon();
+    return owner === undefined || owner.afford(ms, what);
   }
 
   /** The interrupt poll (through the trampoline): go on, interrupt, or park the stack. */
