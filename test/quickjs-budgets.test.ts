@@ -109,6 +109,7 @@ test('quickjs budgets: cheap ticks first, then a loop of linear builtins on a bi
     typedIndexOf: `export default () => { const a = new Uint8Array(5e7); ${train} for (;;) a.indexOf(1); }`,
     stringIncludes: `export default () => { let a = 'xy'; while (a.length < 1e7) a += a; ${train} for (;;) a.includes('z'); }`,
     arraySlice: `export default () => { const a = []; for (let i = 0; i < 1e6; i++) a.push(i); ${train} for (;;) a.slice(); }`,
+    jsonParse: `export default () => { const a = '[' + new Array(2e5).fill(1).join(',') + ']'; ${train} for (;;) JSON.parse(a); }`,
   };
   for (const [name, source] of Object.entries(rows)) {
     await expectBudgetError(engine, name, source, { cpuMs: 100, memoryBytes: 256 * kMiB }, 'ERR_CPU_BUDGET');
