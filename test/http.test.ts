@@ -98,6 +98,9 @@ test('HTTP: deploy, execute, list and delete functions of sm, lua, js and c', { 
   assert.deepEqual([callerInfo.budget.allowInvoke, callerInfo.budget.kv, callerInfo.budget.kvBytes, callerInfo.budget.invokeCalls], [['hello', 'other*'], ['shared:rw', 'more:ro'], 4096, 2]);
   const called = await invoke(base, 'caller', 'ada');
   assert.equal(await called.text(), 'hello, ada');
+  assert.deepEqual(['kv-reads', 'kv-writes', 'invoke-calls'].map((name) => called.headers.get(`x-springbok-${name}`)), ['0', '1', '1']);
+  assert.ok(Number(called.headers.get('x-springbok-kv-bytes')) > 0);
+  assert.equal((await invoke(base, 'hello', 'x')).headers.has('x-springbok-kv-reads'), false);
   assert.equal((await fetch(`${base}/functions/caller`, { method: 'DELETE', headers: auth })).status, 200);
 
   const listed = await fetch(`${base}/functions`);

@@ -191,6 +191,9 @@ function usageHeaders (usage: Usage, version: number, first: string[]): string[]
     'x-springbok-net-bytes', String(usage.netBytes),
     'x-springbok-version', String(version),
   );
+  // Present, as in the usage itself, only when the invocation used kv or ctx.invoke.
+  if (usage.kvReads !== undefined) first.push('x-springbok-kv-reads', String(usage.kvReads), 'x-springbok-kv-writes', String(usage.kvWrites ?? 0), 'x-springbok-kv-bytes', String(usage.kvBytes ?? 0));
+  if (usage.calls !== undefined) first.push('x-springbok-invoke-calls', String(usage.calls.length));
   return first;
 }
 
