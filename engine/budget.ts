@@ -109,18 +109,8 @@ export function resolveBudget (partial: Partial<Budget> | undefined, defaults: B
     }
     filled[field] = value;
   }
-  const hosts = input.allowHosts;
-  if (hosts !== undefined) {
-    if (!Array.isArray(hosts) || hosts.length > 256) {
-      throw new EngineError('ERR_INVALID_ARGUMENT', `budget.allowHosts must be a list of at most 256 entries: got ${Array.isArray(hosts) ? `${hosts.length} entries` : JSON.stringify(hosts)}`);
-    }
-    // Name the entry at fault, so a typo in one of many is found at once.
-    const bad: unknown = (hosts as unknown[]).find((h) => typeof h !== 'string' || !kAllowEntryPattern.test(h));
-    if (bad !== undefined) {
-      throw new EngineError('ERR_INVALID_ARGUMENT', `budget.allowHosts entry ${JSON.stringify(bad)} is not "[http://|https://]host[:port]" (a name or an IP address, no path)`);
-    }
-    filled.allowHosts = Object.freeze(hosts.map((h: string) => h.toLowerCase()));
-  }
+  const hosts = checkList(input.allowHosts, 'allowHosts', kAllowEntryPattern, '"[http://|https://]host[:port]" (a name or an IP address, no path)');
+  if (hosts !== undefined) filled.allowHosts = Object.freeze(hosts.map((h) => h.toLowerCase()));
   const callees = checkList(input.allowInvoke, 'allowInvoke', kInvokeEntryPattern, '"name" or "prefix*" (function-name characters)');
   if (callees !== undefined) filled.allowInvoke = callees;
   const grants = checkList(input.kv, 'kv', kKvGrantPattern, '"NAMESPACE:ro" or "NAMESPACE:rw" (function-name characters)');
@@ -128,12 +118,13 @@ export function resolveBudget (partial: Partial<Budget> | undefined, defaults: B
   return Object.freeze(filled) as unknown as Budget;
 }
 
-/** A list field of strings of at most 256 entries, each matching `pattern`; undefined when absent. */
+/** A list field of strings of at most 256 entries, each matching `pattern` and without "..": undefined when absent. */
 function checkList (value: unknown, field: string, pattern: RegExp, rule: string): readonly string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length > 256) {
     throw new EngineError('ERR_INVALID_ARGUMENT', `budget.${field} must be a list of at most 256 entries: got ${Array.isArray(value) ? `${value.length} entries` : JSON.stringify(value)}`);
   }
+  // Name the entry at fault, so a typo in one of many is found at once.
   const bad: unknown = (value as unknown[]).find((entry) => typeof entry !== 'string' || !pattern.test(entry) || entry.includes('..'));
   if (bad !== undefined) throw new EngineError('ERR_INVALID_ARGUMENT', `budget.${field} entry ${JSON.stringify(bad)} is not ${rule}`);
   return Object.freeze([...value as string[]]);

@@ -59,11 +59,7 @@ export class ControlPlane {
 
   /** Where invocations' ctx.invoke and kv calls land, whatever thread they run on. */
   readonly #engineCalls: EngineCalls = {
-    // Admitted while the engine drains, like a flow's step: the caller was admitted before. A flow
-    // is not offered: its steps would start again at depth 0, and a cycle through it would not end.
-    invoke: (name, input, depth, signal) => this.#functions.get(name)?.flow !== undefined
-      ? Promise.reject(new EngineError('ERR_INVOKE_DENIED', `${name} is a flow: ctx.invoke calls functions, not flows`))
-      : this.#admit(name, input, { signal, depth }, true),
+    invoke: (name, input, depth, signal) => this.#admit(name, input, { signal, depth }, 'call'),
     kv: (request) => this.#kv === undefined ? Promise.reject(new EngineError('ERR_CLOSED', 'the engine is not open')) : this.#kv.apply(request),
   };
 
@@ -198,17 +194,18 @@ export class ControlPlane {
   }
 
   invoke (name: string, input: Uint8Array, options: InvokeOptions): Promise<InvokeResult> {
-    return this.#admit(name, input, options, false);
+    return this.#admit(name, input, options, 'outside');
   }
 
   /**
-   * Admits and runs one invocation. A flow's step (`step`) is admitted like any invocation, but
-   * also while the engine drains, since the flow it belongs to was admitted before; it may not
-   * run another flow.
+   * Admits and runs one invocation, from outside, as a flow's step, or as a function's ctx.invoke
+   * call. Steps and calls are admitted also while the engine drains, since the flow or caller they
+   * belong to was admitted before; neither may run a flow (a flow's steps would start again at
+   * depth 0, so a cycle through one would not end).
    */
-  #admit (name: string, input: Uint8Array, options: InvokeOptions, step: boolean): Promise<InvokeResult> {
+  #admit (name: string, input: Uint8Array, options: InvokeOptions, via: 'outside' | 'step' | 'call'): Promise<InvokeResult> {
     const entry = this.#functions.get(name);
-    const refused = this.#refusal(name, entry, step);
+    const refused = this.#refusal(name, entry, via);
     if (refused !== undefined) return Promise.reject(refused);
     const admitted = entry!;
     admitted.inFlight++;
@@ -248,7 +245,7 @@ export class ControlPlane {
     return running;
   }
 
-  readonly #flowHost = { invokeStep: (name: string, input: Uint8Array, signal: AbortSignal): Promise<InvokeResult> => this.#admit(name, input, { signal }, true) };
+  readonly #flowHost = { invokeStep: (name: string, input: Uint8Array, signal: AbortSignal): Promise<InvokeResult> => this.#admit(name, input, { signal }, 'step') };
 
   readonly #kindOf = (name: string): FunctionKind => {
     const entry = this.#functions.get(name);
@@ -331,12 +328,13 @@ export class ControlPlane {
   }
 
   /** Why an invocation of `name` is refused before it starts, or undefined when it may run. */
-  #refusal (name: string, entry: FunctionEntry | undefined, step: boolean): EngineError | undefined {
+  #refusal (name: string, entry: FunctionEntry | undefined, via: 'outside' | 'step' | 'call'): EngineError | undefined {
     if (this.#lifecycle === 'closed') return new EngineError('ERR_CLOSED', 'the engine is closed');
-    if (this.#lifecycle === 'draining' && !step) return new EngineError('ERR_CLOSED', 'the engine is draining: it finishes the invocations in flight and accepts no new ones');
+    if (this.#lifecycle === 'draining' && via === 'outside') return new EngineError('ERR_CLOSED', 'the engine is draining: it finishes the invocations in flight and accepts no new ones');
     if (entry === undefined) return new EngineError('ERR_UNKNOWN_FUNCTION', `no function named ${JSON.stringify(name)} is deployed`);
     if (entry.unavailable !== undefined) return new EngineError('ERR_UNAVAILABLE', entry.unavailable.message);
-    if (step && entry.flow !== undefined) return new EngineError('ERR_INVALID_ARGUMENT', `${name} is a flow; a flow's step runs a function (flows do not nest)`);
+    if (via === 'step' && entry.flow !== undefined) return new EngineError('ERR_INVALID_ARGUMENT', `${name} is a flow; a flow's step runs a function (flows do not nest)`);
+    if (via === 'call' && entry.flow !== undefined) return new EngineError('ERR_INVOKE_DENIED', `${name} is a flow: ctx.invoke calls functions, not flows`);
     if (this.#inFlight >= this.#options.maxInFlight) return new EngineError('ERR_QUEUE_FULL', `the engine has its maximum of ${this.#options.maxInFlight} invocations in flight`);
     if (entry.inFlight >= this.#options.maxInFlightPerFunction) return new EngineError('ERR_QUEUE_FULL', `function ${name} has its maximum of ${this.#options.maxInFlightPerFunction} invocations in flight`);
     return undefined;

@@ -4,7 +4,9 @@ import { EngineError } from './errors.ts';
  * Function names become file names in the data dir and appear in logs and metrics, so they are
  * kept to a conservative alphabet: no path separators, no dot-dot, no leading dot or dash.
  */
-const kNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** A function name's characters as a regular-expression source, for patterns that contain one ("no .." is checked apart). */
+export const kNameSource = '[A-Za-z0-9][A-Za-z0-9_.-]{0,127}';
+const kNamePattern = new RegExp(`^${kNameSource}$`);
 
 /** @throws {EngineError} ERR_INVALID_ARGUMENT when `name` is not a valid function name. */
 export function assertFunctionName (name: unknown): asserts name is string {

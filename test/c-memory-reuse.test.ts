@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, type InvokeResult } from '../engine/index.ts';
+import { Engine } from '../engine/index.ts';
 import { cPlugin } from '../plugins/wasm/index.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
 import { kFiller, kScanner } from './support/c-markers.ts';
+import { output } from './support/results.ts';
 
 /**
  * C functions share one pool of linear memories per thread (plugins/wasm/memory-pool.ts): a memory
@@ -11,11 +12,6 @@ import { kFiller, kScanner } from './support/c-markers.ts';
  */
 const found = findToolchain();
 const skip = 'missing' in found ? found.missing : false;
-
-const output = (result: InvokeResult): string => {
-  assert.equal(result.ok, true, result.ok ? '' : `${result.error.code}: ${result.error.message}`);
-  return result.ok ? Buffer.from(result.output).toString() : '';
-};
 
 test('a memory filled by one C function reaches the next function, and the next invocation, all zero', { skip }, async () => {
   await using engine = await Engine.open({ plugins: [cPlugin()] });

@@ -5,6 +5,7 @@ import { cPlugin } from '../plugins/wasm/index.ts';
 import { MemoryPool } from '../plugins/wasm/memory-pool.ts';
 import { findToolchain } from '../plugins/wasm/toolchain.ts';
 import { kFiller, kScanner } from './support/c-markers.ts';
+import { output } from './support/results.ts';
 
 /**
  * C/LLVM instances are reused: after each invocation the instance is put back to the function's
@@ -14,10 +15,6 @@ import { kFiller, kScanner } from './support/c-markers.ts';
 const found = findToolchain();
 const skip = 'missing' in found ? found.missing : false;
 
-const output = (result: InvokeResult): string => {
-  assert.equal(result.ok, true, result.ok ? '' : `${result.error.code}: ${result.error.message}`);
-  return result.ok ? Buffer.from(result.output).toString() : '';
-};
 const failure = (result: InvokeResult): string => result.ok ? 'ok' : result.error.code;
 
 // Reports what a previous invocation could have changed: an initialised static, a zero-initialised

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Engine } from '../engine/index.ts';
-import type { InvokeResult } from '../engine/index.ts';
-import { assertSnippetAnswers, bytes, kJsEngines, kSnippetRunner, output, type SnippetCase } from './support/js-snippets.ts';
+import { assertSnippetAnswers, bytes, failure, kJsEngines, kSnippetRunner, output, type SnippetCase } from './support/js-snippets.ts';
 
 /**
  * Streams (plugins/js-common/web-streams.ts), stream bodies (web-body.ts), FormData and File
@@ -94,25 +93,16 @@ const kFormCases: SnippetCase[] = [
     return [[...await request.formData()], plain];` },
 ];
 
-async function deployRunner (engine: Engine, name: string, language: string): Promise<void> {
-  await engine.deploy(name, language, bytes(kSnippetRunner));
-}
-
-function failure (result: InvokeResult): { code: string, message: string } {
-  assert.equal(result.ok, false, result.ok ? `expected a failure, got ${Buffer.from(result.output).toString('utf8').slice(0, 80)}` : '');
-  return result.ok ? { code: '', message: '' } : result.error;
-}
-
 for (const [language, plugin] of kJsEngines) {
   test(`${language}: streams, stream bodies and text streams answer as Node's`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
-    await deployRunner(engine, 'run', language);
+    await engine.deploy('run', language, bytes(kSnippetRunner));
     await assertSnippetAnswers(engine, 'run', kStreamCases);
   });
 
   test(`${language}: FormData, File and formData() answer as Node's`, async () => {
     await using engine = await Engine.open({ plugins: [plugin()] });
-    await deployRunner(engine, 'run', language);
+    await engine.deploy('run', language, bytes(kSnippetRunner));
     await assertSnippetAnswers(engine, 'run', kFormCases);
   });
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Engine, type InvokeResult } from '../engine/index.ts';
-import { bytes, kJsEngines, kSnippetRunner, output } from './support/js-snippets.ts';
+import { Engine } from '../engine/index.ts';
+import { bytes, failure, kJsEngines, kSnippetRunner, output } from './support/js-snippets.ts';
 
 /**
  * Timers (plugins/js-common/web-timers.ts, timer-relay.ts) and crypto.subtle (web-crypto.ts) of
@@ -11,11 +11,6 @@ import { bytes, kJsEngines, kSnippetRunner, output } from './support/js-snippets
  * node:crypto hashes. Digests and HMACs are checked against published vectors (FIPS 180-2's "abc",
  * RFC 4231's and RFC 2202's HMAC test cases).
  */
-
-const failure = (result: InvokeResult): { code: string, message: string } => {
-  assert.equal(result.ok, false, result.ok ? `succeeded: ${Buffer.from(result.output).toString('utf8')}` : '');
-  return result.ok ? { code: '', message: '' } : result.error;
-};
 
 const kHex = 'const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => (b < 16 ? "0" : "") + b.toString(16)).join("");';
 

@@ -1,29 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, EngineError, type InvokeResult } from '../engine/index.ts';
-import type { InvocationRequest, LanguagePlugin } from '../engine/plugin.ts';
+import type { InvocationRequest } from '../engine/plugin.ts';
 import { jsPlugin } from '../plugins/js/index.ts';
-import { quickjsPlugin } from '../plugins/quickjs/index.ts';
 import { readInvoke, readResult, RecordReader, RecordWriter, writeInvoke, writeResult } from '../engine/threads/records.ts';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpringbokClient } from '../dispatchers/client.ts';
 import { example, httpBase, runCli, startEngineProcess, temporaryDir } from './support/engine-process.ts';
+import { bytes, kJsEngines, output as body } from './support/js-snippets.ts';
 
 /**
  * The Workers module format (`export default { fetch (request, env, ctx) { ... } }`) on both
  * JavaScript engines, through the real in-process Engine: the request a caller describes (or the
  * socket's POST), the Response's status, headers and body, deploy-time env, ctx.waitUntil.
  */
-
-const kJsEngines: (() => LanguagePlugin)[] = [() => jsPlugin(), () => quickjsPlugin()];
-
-const bytes = (text: string): Uint8Array => Buffer.from(text);
-const body = (result: InvokeResult): string => {
-  assert.equal(result.ok, true, result.ok ? '' : `${result.error.code}: ${result.error.message}`);
-  return result.ok ? Buffer.from(result.output).toString('utf8') : '';
-};
 
 const kRouter = `export default {
   async fetch (request, env, ctx) {
@@ -46,7 +38,7 @@ async function listen (handler: (request: IncomingMessage, response: ServerRespo
 
 const request = (method: string, url: string, headers: [string, string][] = []): InvocationRequest => ({ method, url, headers });
 
-for (const makePlugin of kJsEngines) {
+for (const [, makePlugin] of kJsEngines) {
   const language = makePlugin().language;
 
   test(`${language}: a Worker routes on the request's path and answers its status, headers and body`, async () => {
@@ -171,7 +163,7 @@ for (const makePlugin of kJsEngines) {
 
 test('bytes the host hands a guest are exactly theirs, never a view of a larger host buffer (a Worker\'s input, a fetched body)', async () => {
   await using server = await listen((request, response) => response.end('abc'));
-  for (const makePlugin of kJsEngines) {
+  for (const [, makePlugin] of kJsEngines) {
     const plugin = makePlugin();
     await using engine = await Engine.open({ plugins: [plugin], netAllowPrivate: ['127.0.0.1'] });
     await engine.deploy('sizes', plugin.language, bytes(`export default { async fetch (request) {
@@ -220,7 +212,7 @@ test('the request and the response cross between threads as they were sent', () 
   writeResult(writer, 7, result);
   const { buffer, length } = writer.take();
   const reader = new RecordReader(buffer, length);
-  assert.deepEqual(readInvoke(reader), { id: 7, acceptedAt: 1.5, name: 'f', input: Buffer.from('in'), request: sent });
+  assert.deepEqual(readInvoke(reader), { id: 7, acceptedAt: 1.5, name: 'f', input: Buffer.from('in'), depth: 0, request: sent });
   assert.deepEqual(readResult(reader), { id: 7, result: { ...result, output: Buffer.from('out') } });
   assert.equal(reader.done, true);
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Budget } from '../../engine/budget.ts';
 import { EngineError } from '../../engine/errors.ts';
-import { budgetFromStrings } from '../budget-fields.ts';
+import { budgetFromStrings, kBudgetFields, kBudgetLists } from '../budget-fields.ts';
 import type { ClusterClient } from '../../engine/cluster/cluster-client.ts';
 import { connectCluster, SpringbokClient, type EngineAddress } from '../client.ts';
 import { parseAddress } from './config.ts';
@@ -77,15 +77,11 @@ export function parseHostPort (text: string, flag: string, help: string): { host
   return address;
 }
 
-export const kBudgetOptions = {
-  'cpu-ms': { type: 'string' },
-  'wall-ms': { type: 'string' },
-  'memory-mb': { type: 'string' },
-  'net-requests': { type: 'string' },
-  'net-bytes': { type: 'string' },
-  'net-rate': { type: 'string' },
-  'allow-host': { type: 'string', multiple: true },
-} as const;
+/** deploy's budget flags, from the names every front shares (budget-fields.ts). */
+export const kBudgetOptions: NonNullable<ParseArgsConfig['options']> = Object.fromEntries([
+  ...kBudgetFields.map((field) => [field.name, { type: 'string' }] as const),
+  ...kBudgetLists.map((list) => [list.name, { type: 'string', multiple: true }] as const),
+]);
 
 export const kBudgetHelp = `Budget (per invocation unless said; defaults in doc/budgets.md):
   --cpu-ms N             CPU time in ms

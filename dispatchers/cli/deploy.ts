@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { EngineError } from '../../engine/errors.ts';
-import { kAllowInvokeName, kKvGrantName } from '../budget-fields.ts';
 import { budgetFromFlags, CliExit, ExitCode, kAddressHelp, kAddressOption, kBudgetHelp, kBudgetOptions, parse, requestFailed, resolveAddress, resolveToken, usageError, withClient, type CliIo, type Command } from './common.ts';
 
 const help = `Usage: springbok deploy <language> <name> <file> [options]
@@ -33,14 +32,6 @@ ${kBudgetHelp}
                          (default 4194304)
 `;
 
-/** The flags of ctx.invoke and kv, beside the budget's. */
-const kCompositionOptions = {
-  'invoke-calls': { type: 'string' },
-  'kv-bytes': { type: 'string' },
-  [kAllowInvokeName]: { type: 'string', multiple: true },
-  [kKvGrantName]: { type: 'string', multiple: true },
-} as const;
-
 /** `--env KEY=VALUE` flags as an object (the engine checks names and sizes); undefined when none. */
 function envFromFlags (flags: readonly string[] | undefined, help: string): Record<string, string> | undefined {
   if (flags === undefined || flags.length === 0) return undefined;
@@ -60,7 +51,7 @@ export const deployCommand: Command = {
   summary: 'compile and store a function: deploy <language> <name> <file>',
   help,
   async run (args: string[], io: CliIo): Promise<number> {
-    const { values, positionals } = parse(args, { ...kAddressOption, ...kBudgetOptions, ...kCompositionOptions, json: { type: 'boolean' }, env: { type: 'string', multiple: true } }, help);
+    const { values, positionals } = parse(args, { ...kAddressOption, ...kBudgetOptions, json: { type: 'boolean' }, env: { type: 'string', multiple: true } }, help);
     const [language, name, file, ...extra] = positionals;
     if (language === undefined || name === undefined || file === undefined || extra.length > 0) throw usageError('deploy needs exactly <language> <name> <file>', help);
     const budget = budgetFromFlags(values, help);

@@ -10,6 +10,7 @@ import { kQueueFullRetryAfterSeconds, statusForCode } from './error-status.ts';
 import { answerHeaders, envFromHeaders, invocationRequest, isBodiless } from './function-http.ts';
 import { readBody } from './read-body.ts';
 import { matchRoute, splitTarget } from './router.ts';
+import { callsMade } from '../../engine/invoke/call-list.ts';
 
 /** What the HTTP front reports to a metrics collector: only what the engine's stats cannot tell. */
 export interface HttpMetricsSink {
@@ -193,7 +194,7 @@ function usageHeaders (usage: Usage, version: number, first: string[]): string[]
   );
   // Present, as in the usage itself, only when the invocation used kv or ctx.invoke.
   if (usage.kvReads !== undefined) first.push('x-springbok-kv-reads', String(usage.kvReads), 'x-springbok-kv-writes', String(usage.kvWrites ?? 0), 'x-springbok-kv-bytes', String(usage.kvBytes ?? 0));
-  if (usage.calls !== undefined) first.push('x-springbok-invoke-calls', String(usage.calls.length));
+  if (usage.calls !== undefined || usage.callsOmitted !== undefined) first.push('x-springbok-invoke-calls', String(callsMade(usage)));
   return first;
 }
 

@@ -21,10 +21,10 @@ export class CallList {
       this.#itemised += 1 + nested;
     } else if (this.#itemised + 1 <= kMaxItemisedCalls) {
       const { calls: _calls, ...own } = entry.usage;
-      this.#entries.push({ ...entry, usage: { ...own, callsOmitted: made(entry.usage) } });
+      this.#entries.push({ ...entry, usage: { ...own, callsOmitted: callsMade(entry.usage) } });
       this.#itemised += 1;
     } else {
-      this.#omitted += 1 + made(entry.usage);
+      this.#omitted += 1 + callsMade(entry.usage);
     }
   }
 
@@ -42,9 +42,9 @@ function listed (usage: Usage): number {
   return count;
 }
 
-/** Calls made under a usage, listed or not. */
-function made (usage: Usage): number {
+/** Calls made under a usage, listed or not, its callees' included. */
+export function callsMade (usage: Usage): number {
   let count = usage.callsOmitted ?? 0;
-  for (const call of usage.calls ?? []) count += 1 + made(call.usage);
+  for (const call of usage.calls ?? []) count += 1 + callsMade(call.usage);
   return count;
 }

@@ -1,4 +1,5 @@
 import { EngineError } from '../errors.ts';
+import { kNameSource } from '../names.ts';
 
 /**
  * Which calls ctx.invoke may make: the callee must be named by the caller's deploy
@@ -7,7 +8,7 @@ import { EngineError } from '../errors.ts';
  */
 
 /** An allowInvoke entry: a function name, or a prefix of one ending in `*` (`*` alone allows every function). */
-export const kInvokeEntryPattern = /^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\*?|\*)$/;
+export const kInvokeEntryPattern = new RegExp(`^(?:${kNameSource}\\*?|\\*)$`);
 
 /**
  * Deepest chain of ctx.invoke calls: an invocation accepted from outside is at depth 0, its

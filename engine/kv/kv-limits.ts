@@ -1,4 +1,5 @@
 import { EngineError } from '../errors.ts';
+import { kNameSource } from '../names.ts';
 
 /**
  * What a function may do with kv: its own namespace (named after it) read and write, and the
@@ -7,7 +8,7 @@ import { EngineError } from '../errors.ts';
  */
 
 /** A kv grant: a namespace (function-name characters) and its mode. */
-export const kKvGrantPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}:(?:ro|rw)$/;
+export const kKvGrantPattern = new RegExp(`^${kNameSource}:(?:ro|rw)$`);
 /** Longest key, in UTF-8 bytes. */
 export const kMaxKeyBytes = 512;
 /** Largest value, in bytes. */

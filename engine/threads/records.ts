@@ -143,12 +143,10 @@ export function writeInvoke (writer: RecordWriter, id: number, acceptedAt: numbe
   writeHeaders(writer, request.headers);
 }
 
-/** `depth` is left out when 0 (an invocation accepted from outside). */
-export function readInvoke (reader: RecordReader): { id: number, acceptedAt: number, name: string, input: Uint8Array, depth?: number, request?: InvocationRequest } {
+export function readInvoke (reader: RecordReader): { id: number, acceptedAt: number, name: string, input: Uint8Array, depth: number, request?: InvocationRequest } {
   const id = reader.u32(), acceptedAt = reader.f64(), name = reader.string(), input = reader.bytes(), depth = reader.u8();
-  const invoke = depth === 0 ? { id, acceptedAt, name, input } : { id, acceptedAt, name, input, depth };
-  if (reader.u8() === 0) return invoke;
-  return { ...invoke, request: { method: reader.string(), url: reader.string(), headers: readHeaders(reader) } };
+  if (reader.u8() === 0) return { id, acceptedAt, name, input, depth };
+  return { id, acceptedAt, name, input, depth, request: { method: reader.string(), url: reader.string(), headers: readHeaders(reader) } };
 }
 
 const kOk = 1;

@@ -70,7 +70,7 @@ function handle (message: ToThread): void {
       const reader = new RecordReader(message.buffer, message.length);
       while (!reader.done) {
         const { id, acceptedAt, name, input, request, depth } = readInvoke(reader);
-        invoke(id, acceptedAt, name, input, request, depth ?? 0);
+        invoke(id, acceptedAt, name, input, request, depth);
       }
       break;
     }

@@ -98,9 +98,11 @@ test('an invocation crosses as it was sent', () => {
   const input = new TextEncoder().encode('{"x":1}');
   writeInvoke(writer, 4_000_000_000, 1_733_400_000_123.456, 'fn.name-1', input);
   writeInvoke(writer, 0, 0, '', new Uint8Array(0));
+  writeInvoke(writer, 1, 2, 'callee', new Uint8Array(0), undefined, 7);
   const reader = readerOf(writer);
-  assert.deepEqual(readInvoke(reader), { id: 4_000_000_000, acceptedAt: 1_733_400_000_123.456, name: 'fn.name-1', input: Buffer.from(input) });
-  assert.deepEqual(readInvoke(reader), { id: 0, acceptedAt: 0, name: '', input: Buffer.alloc(0) });
+  assert.deepEqual(readInvoke(reader), { id: 4_000_000_000, acceptedAt: 1_733_400_000_123.456, name: 'fn.name-1', input: Buffer.from(input), depth: 0 });
+  assert.deepEqual(readInvoke(reader), { id: 0, acceptedAt: 0, name: '', input: Buffer.alloc(0), depth: 0 });
+  assert.deepEqual(readInvoke(reader), { id: 1, acceptedAt: 2, name: 'callee', input: Buffer.alloc(0), depth: 7 });
   assert.equal(reader.done, true);
 });
 
