@@ -30,6 +30,11 @@ interface FunctionEntry {
   flow: FlowSpec | undefined;
 }
 
+/** A function new to the table: available, nothing in flight, counters at zero. */
+function newEntry (record: FunctionRecord, flow: FlowSpec | undefined): FunctionEntry {
+  return { name: record.name, record, unavailable: undefined, inFlight: 0, stats: emptyFunctionStats(), flow };
+}
+
 /**
  * The engine's one control plane: the registry (the data dir), the function table, deploys and
  * removes one at a time per name, admission (queue limits), list and stats, and the lifecycle
@@ -84,7 +89,7 @@ export class ControlPlane {
     const queue = [...records];
     const loadNext = async (): Promise<void> => {
       for (let record = queue.shift(); record !== undefined; record = queue.shift()) {
-        const entry: FunctionEntry = { name: record.name, record, unavailable: undefined, inFlight: 0, stats: emptyFunctionStats(), flow: undefined };
+        const entry = newEntry(record, undefined);
         this.#functions.set(record.name, entry);
         try {
           // A flow's functions may load after it (or arrive later): they are checked when it runs.
@@ -119,7 +124,7 @@ export class ControlPlane {
       }
       const { record } = change;
       if (entry !== undefined && entry.record.version >= record.version) return;
-      const current = entry ?? { name, record, unavailable: undefined, inFlight: 0, stats: emptyFunctionStats(), flow: undefined };
+      const current = entry ?? newEntry(record, undefined);
       this.#functions.set(name, current);
       const wasFunction = entry !== undefined && entry.flow === undefined;
       current.record = record;
@@ -168,7 +173,7 @@ export class ControlPlane {
       else if (previous !== undefined && previous.flow === undefined) await this.#executor.remove(name);
       const entry = this.#functions.get(name);
       if (entry === undefined) {
-        const created: FunctionEntry = { name, record, unavailable: undefined, inFlight: 0, stats: emptyFunctionStats(), flow };
+        const created = newEntry(record, flow);
         this.#functions.set(name, created);
         return this.#infoOf(created);
       }

@@ -144,7 +144,7 @@ export class Scheduler {
       // cannot take all the time by preempting every ring visit.
       if (fromRing && ringOwed) setPreemptMasked(true);
       const startedAt = performance.now();
-      now = this.#visit(lane);
+      now = this.#visit(lane, startedAt);
       setPreemptMasked(false);
       if (fromRing) this.#freshMsSinceRing = 0;
       else this.#freshMsSinceRing += now - startedAt;
@@ -164,9 +164,9 @@ export class Scheduler {
   /**
    * Runs tasks of one lane until the visit has used its quantum (less what the lane owes) or the
    * lane is empty; returns the clock. A lane owing a whole quantum or more skips the visit instead.
+   * `startedAt`: the clock as the visit starts (the turn has just read it).
    */
-  #visit (lane: Lane): number {
-    const startedAt = performance.now();
+  #visit (lane: Lane, startedAt: number): number {
     if (lane.debtMs >= this.#sliceMs) {
       lane.debtMs -= this.#sliceMs;
       return startedAt;

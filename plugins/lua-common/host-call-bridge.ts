@@ -31,13 +31,8 @@ export class PendingHostCall {
   reply: HostCallReply | undefined;
 
   constructor (context: InvocationContext, op: string, args: readonly (Uint8Array | undefined)[]) {
-    let promise: Promise<readonly LuaReplyValue[]>;
-    try {
-      promise = runLuaHostCall(context, op, args);
-    } catch (error) {
-      promise = Promise.reject(error);
-    }
-    this.settled = promise.then((values) => {
+    // runLuaHostCall is async: whatever goes wrong arrives as a rejection.
+    this.settled = runLuaHostCall(context, op, args).then((values) => {
       this.reply = { ok: true, values };
     }, (error: unknown) => {
       const text = error instanceof EngineError ? `${error.code}: ${error.message}` : `${op} failed: ${error instanceof Error ? error.message : String(error)}`;

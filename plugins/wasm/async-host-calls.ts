@@ -1,5 +1,6 @@
 import type { InvocationContext } from '../../engine/plugin.ts';
 import type { FiberHost } from './host-imports.ts';
+import { kHostCallFuel } from './host-interface.ts';
 
 /** How the async host calls reach guest memory and the invocation (host-imports.ts owns both; the invocation changes when an instance is reused). */
 export interface GuestAccess {
@@ -33,8 +34,6 @@ const kResultByCode: Readonly<Record<string, number>> = {
 /** SB_ERR_NOT_FOUND: sb_kv_get of a key that is not there. */
 const kNotFound = -8;
 const kOther = -17;
-/** What a host call costs in fuel before its bytes (host-imports.ts kHostCallFuel). */
-const kHostCallFuel = 100;
 /** Longest name, key, prefix or namespace read from the guest, in bytes: past the engine's own limits, so they refuse it with their message. */
 const kMaxTextBytes = 4096;
 /** Largest value or input read from the guest, in bytes (the engine's own limits are lower for kv). */

@@ -51,30 +51,29 @@ export class IdleInstanceCount {
   remove (): void { this.#count--; }
 }
 
-/** Idle instances one function keeps on its thread: what the instance-memory ceiling charges a C function covers one (overlapping calls make more, and those go back to the pool). */
-const kMaxIdle = 1;
-
 /**
  * The instances of one C/LLVM function on one thread (one sandbox). An invocation takes an idle
  * instance, or the one its function left in the memory pool when it was last closed (if the pool has
  * not needed that memory since), or a new one on a pooled memory (the first call, overlapping calls).
  * When it ends and its stack is gone, the instance is restored to the function's snapshot (memory
  * zeroed and its data image written back, mutable globals reset: instance-snapshot.ts) and kept for
- * the next invocation, so a warm call skips creating an instance (~10-60 µs) and pays the restore
+ * the next invocation (one idle instance per function: what the instance-memory ceiling charges a C
+ * function covers one; overlapping calls make more, and those go back to the pool), so a warm call skips creating an instance (~10-60 µs) and pays the restore
  * (~2 µs for 128 KiB). An instance whose memory grew cannot be restored: it is dropped, and the pool
- * drops its memory. close() leaves the idle instances, restored, in the pool (memory-pool.ts
+ * drops its memory. close() leaves the idle instance, restored, in the pool (memory-pool.ts
  * retain), which zeroes a memory before anyone else gets it.
  */
 export class FunctionInstances implements InstanceSource {
   readonly #options: FunctionInstancesOptions;
-  readonly #idle: LiveInstance[] = [];
+  #idle: LiveInstance | undefined;
   #closed = false;
 
   constructor (options: FunctionInstancesOptions) { this.#options = options; }
 
   acquire (input: Uint8Array, context: InvocationContext, fiber: FiberHost): LiveInstance {
-    const idle = this.#idle.pop();
+    const idle = this.#idle;
     if (idle !== undefined) {
+      this.#idle = undefined;
       this.#options.idleCount.remove();
       idle.host.rebind(input, context, fiber);
       return idle;
@@ -109,17 +108,18 @@ export class FunctionInstances implements InstanceSource {
     instance.host.rebind(kNoInput, kNoContext, kNoFiber);
     if (!snapshot.restore(instance)) memories.release(instance.memory);
     else if (this.#closed) memories.retain(instance.memory, snapshot, instance);
-    else if (this.#idle.length >= kMaxIdle || !this.#options.idleCount.tryAdd()) memories.release(instance.memory);
-    else this.#idle.push(instance);
+    else if (this.#idle !== undefined || !this.#options.idleCount.tryAdd()) memories.release(instance.memory);
+    else this.#idle = instance;
   }
 
-  /** The sandbox is closed (evicted, retired): its idle instances wait in the pool; instances still running follow when released. */
+  /** The sandbox is closed (evicted, retired): its idle instance waits in the pool; instances still running follow when released. */
   close (): void {
     this.#closed = true;
     const { snapshot, memories } = this.#options;
-    for (const instance of this.#idle.splice(0)) {
-      this.#options.idleCount.remove();
-      memories.retain(instance.memory, snapshot, instance);
-    }
+    const idle = this.#idle;
+    if (idle === undefined) return;
+    this.#idle = undefined;
+    this.#options.idleCount.remove();
+    memories.retain(idle.memory, snapshot, idle);
   }
 }

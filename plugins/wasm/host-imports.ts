@@ -1,7 +1,7 @@
 import { getRandomValues } from 'node:crypto';
 import type { ErrorRecord } from '../../engine/errors.ts';
 import type { FetchResponse, InvocationContext } from '../../engine/plugin.ts';
-import { kSpringbokModule, kWasiModule } from './host-interface.ts';
+import { kHostCallFuel, kSpringbokModule, kWasiModule } from './host-interface.ts';
 import { compositionImports, waitForHost, type GuestAccess } from './async-host-calls.ts';
 
 /** What a fiber offers its imports (WasmFiber implements it). */
@@ -28,14 +28,6 @@ export function guestExit (code: ErrorRecord['code'], message: string): never {
 }
 const exit = guestExit;
 
-/**
- * What a host call costs in fuel (the units of plugins/wasm-common/instrument.ts: one per loop
- * iteration or call, a few ns each): a fixed part for the call, and one unit per byte it reads,
- * writes or decodes. A call that handles more bytes than one allowance (fiber.ts kFuelPerCheck)
- * therefore makes the next check read the clock, and a loop of host calls ends its slice on time
- * like any other loop.
- */
-const kHostCallFuel = 100;
 /** Most iovecs one fd_write takes (POSIX IOV_MAX); more is EINVAL. */
 const kMaxIovecs = 1024;
 /** Most bytes one fd_write consumes; it reports a partial write, which libc's stdio continues. */

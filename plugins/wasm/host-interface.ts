@@ -37,6 +37,15 @@ export const kWasiImports = ['fd_write', 'fd_close', 'fd_seek', 'fd_fdstat_get',
 export const kWasiModule = 'wasi_snapshot_preview1';
 export const kSpringbokModule = 'springbok';
 
+/**
+ * What a host call costs in fuel (the units of plugins/wasm-common/instrument.ts: one per loop
+ * iteration or call, a few ns each): a fixed part for the call, and one unit per byte it reads,
+ * writes or decodes. A call that handles more bytes than one allowance (fiber.ts kFuelPerCheck)
+ * therefore makes the next check read the clock, and a loop of host calls ends its slice on time
+ * like any other loop.
+ */
+export const kHostCallFuel = 100;
+
 export function isAllowedImport (module: string, name: string): boolean {
   if (module === kSpringbokModule) return kSpringbokImports.includes(name);
   if (module === kWasiModule) return (kWasiImports as readonly string[]).includes(name);

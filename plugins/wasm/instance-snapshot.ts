@@ -69,8 +69,10 @@ export class InstanceSnapshot {
   restore (state: InstanceState): boolean {
     if (state.memory.buffer.byteLength !== this.#bytes) return false;
     const bytes = new Uint8Array(state.memory.buffer);
-    bytes.fill(0);
+    // Zero only around the image: it covers the rest.
+    bytes.fill(0, 0, this.#offset);
     bytes.set(this.#image, this.#offset);
+    bytes.fill(0, this.#offset + this.#image.byteLength);
     for (let i = 0; i < state.globals.length; i++) state.globals[i]!.value = this.#globalValues[i];
     return true;
   }

@@ -1,5 +1,5 @@
 import type { Fiber, InvocationContext, Sandbox } from '../../engine/plugin.ts';
-import { WasmFiber } from './fiber.ts';
+import { WasmFiber, type WasmFunction } from './fiber.ts';
 import { FunctionInstances, type FunctionInstancesOptions } from './function-instances.ts';
 
 export interface WasmSandboxOptions extends FunctionInstancesOptions {
@@ -13,21 +13,20 @@ export interface WasmSandboxOptions extends FunctionInstancesOptions {
  * its snapshot (function-instances.ts), so no state survives from one invocation to the next.
  */
 export class WasmSandbox implements Sandbox {
-  readonly #maxPages: number;
-  readonly #maxOutputBytes: number;
   readonly #instances: FunctionInstances;
+  /** What every fiber of the function is given: fixed for the sandbox's life. */
+  readonly #fn: WasmFunction;
 
   constructor (options: WasmSandboxOptions) {
-    this.#maxPages = options.maxPages;
-    this.#maxOutputBytes = options.maxOutputBytes;
     this.#instances = new FunctionInstances(options);
+    this.#fn = Object.freeze({ maxPages: options.maxPages, maxOutputBytes: options.maxOutputBytes, instances: this.#instances });
   }
 
   invoke (input: Uint8Array, context: InvocationContext): Fiber {
-    return new WasmFiber({ maxPages: this.#maxPages, maxOutputBytes: this.#maxOutputBytes, instances: this.#instances }, input, context);
+    return new WasmFiber(this.#fn, input, context);
   }
 
-  /** Its idle instances' memories go back to the plugin's pool; the module belongs to the artifact. */
+  /** Its idle instance's memory goes back to the plugin's pool; the module belongs to the artifact. */
   async close (): Promise<void> {
     this.#instances.close();
   }
