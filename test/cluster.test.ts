@@ -150,8 +150,10 @@ test('a 3-engine cluster on 3 NATS servers: deploy on A, call through C and NATS
     await waitForVersion(a, 'after-nats-kill', late.version, 30_000);
 
     // Restart everything, engines with empty data dirs: every acknowledged deploy comes back from the cluster.
+    // The servers are shut down, not killed: one of three killed above is the crash JetStream is built to
+    // survive; a crash of the other two at once may lose its latest writes (doc/cluster.md, "Faults").
     await Promise.all([a, c].map((engine) => engine.stop()));
-    await nats.stop();
+    await nats.stop('SIGTERM');
     for (const server of nats.servers) await nats.startServer(server);
     // The restarted servers elect the buckets' leaders first; the registry's own reader waits for that and shows what it holds.
     const probe = await connectCluster(nats.urls, 'springbok test');

@@ -76,7 +76,11 @@ export class ClusterStore implements FunctionStore {
 
   /** Opens the cluster's buckets, creating them with `replicas` copies when no engine has yet. */
   static async open (connection: NatsConnection, replicas: number, onWarning: (message: string) => void): Promise<ClusterStore> {
-    const kv = await retryWhileStarting(`cannot open the KV bucket ${kRecordBucket}`, kStartDeadlineMs, () => new Kvm(connection).create(kRecordBucket, { replicas, history: 1 }));
+    // No direct gets: with them any replica answers a read, and one that is still catching up after
+    // a restart answers with what it had (CI lost an acknowledged deploy from a load that way). Reads
+    // through the stream's leader see every acknowledged write.
+    const kvOptions = { replicas, history: 1, allow_direct: false };
+    const kv = await retryWhileStarting(`cannot open the KV bucket ${kRecordBucket}`, kStartDeadlineMs, () => new Kvm(connection).create(kRecordBucket, kvOptions));
     const sources = await retryWhileStarting(`cannot open the object store ${kSourceBucket}`, kStartDeadlineMs, () => new Objm(connection).create(kSourceBucket, { replicas }));
     return new ClusterStore(kv, jetstream(connection), await jetstreamManager(connection), sources, onWarning);
   }

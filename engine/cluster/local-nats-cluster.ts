@@ -76,19 +76,22 @@ export class LocalNatsCluster {
     child.stderr.resume();
   }
 
-  /** Kills one server with SIGKILL and waits until it is gone. */
-  async kill (server: LocalNatsServer): Promise<void> {
+  /**
+   * Ends one server and waits until it is gone: SIGKILL (a crash) unless told SIGTERM (a shutdown,
+   * in which nats-server writes its stores' state before it exits).
+   */
+  async kill (server: LocalNatsServer, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
     const child = server.process;
     server.process = undefined;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
-    child.kill('SIGKILL');
+    child.kill(signal);
     await exited;
   }
 
-  /** Stops every server. */
-  async stop (): Promise<void> {
-    await Promise.all(this.servers.map((server) => this.kill(server)));
+  /** Ends every server, as kill() does. */
+  async stop (signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+    await Promise.all(this.servers.map((server) => this.kill(server, signal)));
   }
 
   [Symbol.asyncDispose] (): Promise<void> {
