@@ -77,7 +77,7 @@ export class ClusterStore implements FunctionStore {
   /** Opens the cluster's buckets, creating them with `replicas` copies when no engine has yet. */
   static async open (connection: NatsConnection, replicas: number, onWarning: (message: string) => void): Promise<ClusterStore> {
     // No direct gets: with them any replica answers a read, and one that is still catching up after
-    // a restart answers with what it had (CI lost an acknowledged deploy from a load that way). Reads
+    // a restart answers with what it had (a likely cause of an acknowledged deploy missing from a load in CI). Reads
     // through the stream's leader see every acknowledged write.
     const kvOptions = { replicas, history: 1, allow_direct: false };
     const kv = await retryWhileStarting(`cannot open the KV bucket ${kRecordBucket}`, kStartDeadlineMs, () => new Kvm(connection).create(kRecordBucket, kvOptions));
